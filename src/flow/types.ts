@@ -1,0 +1,56 @@
+/** The flow layer's view of one TCP connection to a Redis server. */
+export interface TcpConn {
+  /** Small integer, unique within one analysis, in order of first packet. */
+  readonly id: number;
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly serverIp: string;
+  readonly serverPort: number;
+  /** `ip:port`, IPv6 as `[ip]:port`; built once when the connection is first seen. */
+  readonly client: string;
+  readonly server: string;
+  /** True when the capture started after the handshake (no SYN seen from the client). */
+  readonly midstream: boolean;
+  /** Microseconds since the epoch of the first packet seen. */
+  readonly firstTsUs: number;
+}
+
+/**
+ * Receives what the flow layer reassembles. `data[off .. off+len)` is in-order stream bytes of
+ * one direction and is only valid during the call: a handler that keeps bytes copies them.
+ */
+export interface FlowHandler {
+  onOpen(conn: TcpConn, tsUs: number): void;
+  onData(conn: TcpConn, fromClient: boolean, data: Uint8Array, off: number, len: number, tsUs: number): void;
+  /** Bytes of this direction were never captured; the stream continues after the hole. */
+  onGap(conn: TcpConn, fromClient: boolean, missingBytes: number, tsUs: number): void;
+  /** FIN or RST seen both ways, RST, or the end of the capture ('end'). Called once per connection. */
+  onClose(conn: TcpConn, tsUs: number, how: 'fin' | 'rst' | 'end'): void;
+}
+
+export interface FlowStats {
+  /** Frames seen by the flow layer. */
+  packets: number;
+  /** Frames that were not IPv4/IPv6 TCP (ARP, UDP, other link types ...). */
+  nonTcpPackets: number;
+  /** TCP frames on no watched port. */
+  otherPortPackets: number;
+  /** Frames whose link/IP/TCP headers were cut short or malformed. */
+  malformedPackets: number;
+  /** Link types seen that the decoder does not know; key = LINKTYPE value, value = frames. */
+  unknownLinkTypes: Record<number, number>;
+  /** IP fragments (not reassembled; counted). */
+  ipFragments: number;
+  connections: number;
+  /** TCP payload bytes of watched connections, as captured (before de-duplication). */
+  payloadBytes: number;
+  /** Payload bytes delivered in order to the handler. */
+  deliveredBytes: number;
+  /** Payload bytes seen twice (retransmissions, overlaps) and delivered once. */
+  duplicateBytes: number;
+  /** Segments that arrived ahead of a hole and were held until it filled. */
+  outOfOrderSegments: number;
+  /** Holes that never filled, and the bytes they lost. */
+  gaps: number;
+  gapBytes: number;
+}
