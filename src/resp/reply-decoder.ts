@@ -1,0 +1,512 @@
+import { CallbackGuard, chunkEnd, chunkStart } from './bytes.js';
+import { CR, DIGIT_0, DIGIT_9, LF, RESP_TYPES } from './constants.js';
+import { latin1 } from './latin1.js';
+import { LEN_CR, LEN_MORE, LEN_OVER, LengthLine } from './length-line.js';
+import { resolveLimits } from './limits.js';
+import {
+  HEAD_TYPE, KIND, K_AGG, K_BULK, K_LINE, lineByteOk, lineEndOk, lineReason,
+} from './reply-grammar.js';
+import type { ReplyFrame, RespLimits, Violation } from './types.js';
+
+const T = RESP_TYPES;
+const PLUS = T.SIMPLE_STRING;
+const MINUS = T.SIMPLE_ERROR;
+const DOLLAR = T.BLOB_STRING;
+const STAR = T.ARRAY;
+const PERCENT = T.MAP;
+const PIPE = T.ATTRIBUTE;
+const BANG = T.BLOB_ERROR;
+const SEMI = T.STREAMED_STRING_PART;
+const DOT = T.STREAMED_AGGREGATE_END;
+const UNDERSCORE = T.NULL;
+
+// Decoder states.
+/** Expecting a type byte. */
+const TYPE = 0;
+/** Inside the text of a single-line value. */
+const LINE = 1;
+/** CR of a single line read; LF must follow. */
+const LINE_LF = 2;
+/** Inside a length or count line. */
+const LENGTH = 3;
+const LENGTH_LF = 4;
+/** Inside the bytes of a bulk value or of a streamed-string chunk. */
+const DATA = 5;
+const DATA_CR = 6;
+const DATA_LF = 7;
+/** After a violation or resync(): every byte is discarded until resume(). */
+const DISCARD = 8;
+
+/** Values kept in ReplyFrame.head. */
+const HEAD_MAX = 3;
+/** head of a reply that is not an aggregate until it turns out to be one; never filled. */
+const NO_HEAD: string[] = [];
+
+/**
+ * Frames server -> client bytes into replies, every RESP2 and RESP3 type. Nesting is an
+ * explicit stack of (type, values left, values seen); bulk values are counted, not held.
+ */
+export class ReplyDecoder {
+  private readonly lim: RespLimits;
+  private readonly len = new LengthLine();
+  private readonly guard = new CallbackGuard();
+  private state = TYPE;
+  private pos = 0;
+  private base = 0;
+  private ts = 0;
+  private unparsed = 0;
+  // The reply in progress.
+  private inFrame = false;
+  private fStart = 0;
+  private fTs = 0;
+  private fType = 0;
+  private fCount = 0;
+  private fHead: string[] = NO_HEAD;
+  // Open aggregates; a streamed string is a level of type ';'. Left is -1 when streamed.
+  private readonly stType: number[] = [];
+  private readonly stLeft: number[] = [];
+  private readonly stSeen: number[] = [];
+  private depth = 0;
+  // The value in progress.
+  private vType = 0;
+  private capture = false;
+  private pre = '';
+  private preLeft = 0;
+  private lineLen = 0;
+  private lineFirst = 0;
+  private bulkLeft = 0;
+  private streamTotal = 0;
+
+  constructor(
+    private readonly onReply: (f: ReplyFrame) => void,
+    private readonly onViolation: (v: Violation) => void,
+    limits?: Partial<RespLimits>,
+  ) {
+    this.lim = resolveLimits(limits);
+  }
+
+  /** Decodes data[off..off+len), received at tsUs. The bytes are not kept after the call. */
+  push(data: Uint8Array, off: number, len: number, tsUs: number): void {
+    const s = chunkStart(data, off);
+    const e = chunkEnd(data, s, len);
+    if (s >= e) return;
+    this.ts = tsUs;
+    this.base = this.pos - s;
+    this.pos += e - s;
+    let p = s;
+    while (p < e) p = this.step(data, p, e);
+    this.guard.rethrow();
+  }
+
+  /** Drops any partial reply and discards every byte until resume(). */
+  resync(): void {
+    this.unparsed += this.partialFrameBytes;
+    this.reset();
+    this.state = DISCARD;
+  }
+
+  /** The next pushed byte begins a fresh reply. */
+  resume(): void {
+    this.unparsed += this.partialFrameBytes;
+    this.reset();
+    this.state = TYPE;
+  }
+
+  /** The stream is over: an incomplete reply is counted as unparsed. */
+  end(): void {
+    this.unparsed += this.partialFrameBytes;
+    this.reset();
+    if (this.state !== DISCARD) this.state = TYPE;
+  }
+
+  get streamOffset(): number {
+    return this.pos;
+  }
+
+  /** Bytes discarded: part of a violation, pushed while discarding, incomplete at end(). */
+  get unparsedBytes(): number {
+    return this.unparsed;
+  }
+
+  /** Bytes the decoder holds for the incomplete reply: its previews. */
+  get pendingBytes(): number {
+    if (!this.inFrame) return 0;
+    let n = this.pre.length;
+    for (const h of this.fHead) n += h.length;
+    return n;
+  }
+
+  /**
+   * Wire bytes of the incomplete reply, not yet counted anywhere. Between pushes:
+   * streamOffset = sum of frame wireBytes + unparsedBytes + partialFrameBytes.
+   */
+  get partialFrameBytes(): number {
+    return this.inFrame ? this.pos - this.fStart : 0;
+  }
+
+  /** True while bytes are being discarded (after a violation or resync(), until resume()). */
+  get discarding(): boolean {
+    return this.state === DISCARD;
+  }
+
+  // A dispatch switch over the decoder state; each handler returns the next index.
+  private step(d: Uint8Array, p: number, e: number): number {
+    switch (this.state) {
+      case TYPE: return this.atType(d, p, e);
+      case LINE: return this.inLine(d, p, e);
+      case LINE_LF: return this.atLf(d, p) ? this.lineDone(p + 1) : p + 1;
+      case LENGTH: return this.inLength(d, p, e);
+      case LENGTH_LF: return this.atLf(d, p) ? this.headerDone(p + 1) : p + 1;
+      case DATA: return this.inData(d, p, e);
+      case DATA_CR:
+      case DATA_LF: return this.atDataEnd(d, p);
+      default:
+        this.unparsed += e - p;
+        return e;
+    }
+  }
+
+  private atType(d: Uint8Array, p: number, e: number): number {
+    const c = d[p]!;
+    if (this.depth > 0 && this.stType[this.depth - 1] === SEMI) {
+      if (c !== SEMI) return this.violate(p, "expected ';' in streamed string");
+      this.vType = SEMI;
+      this.len.start(this.lim.maxBulkBytes - this.streamTotal, 0, false);
+      this.state = LENGTH;
+      return p + 1;
+    }
+    const kind = KIND[c];
+    if (kind === 0) return c === DOT ? this.atEndMarker(d, p, e) : this.violate(p, 'bad type byte');
+    if (!this.beginValue(c, p)) return p + 1;
+    if (kind === K_LINE) return this.startLine(d, p, e, c);
+    if (c === DOLLAR) {
+      const q = this.fastBulk(d, p, e);
+      if (q >= 0) return q;
+    }
+    return this.startLength(c, p);
+  }
+
+  /** Bookkeeping for a value of type c at d[p]; false after a violation. */
+  private beginValue(c: number, p: number): boolean {
+    const depth = this.depth;
+    if (depth === 0) {
+      if (!this.inFrame) this.openFrame(p);
+      if (c !== PIPE) this.fType = c;
+      // A top-level scalar keeps its text: head for values, `error` for errors.
+      this.capture = KIND[c] !== K_AGG && c !== UNDERSCORE;
+      return true;
+    }
+    if (KIND[c] === K_AGG && depth >= this.lim.maxDepth) {
+      this.violate(p, 'nesting too deep');
+      return false;
+    }
+    const i = depth - 1;
+    if (this.stLeft[i]! < 0 && this.stSeen[i]! >= this.lim.maxElements) {
+      this.violate(p, 'too many elements');
+      return false;
+    }
+    this.capture = false;
+    // Elements of the top-level value (an attribute is not one) fill head.
+    if (depth === 1 && this.stType[0] !== PIPE && c !== PIPE && this.fHead.length < HEAD_MAX) {
+      if (HEAD_TYPE[c] === 1) this.capture = true;
+      else this.fHead.push('');
+    }
+    return true;
+  }
+
+  private openFrame(p: number): void {
+    this.inFrame = true;
+    this.fStart = this.base + p;
+    this.fTs = this.ts;
+    this.fCount = 0;
+    this.fHead = NO_HEAD;
+  }
+
+  private startLine(d: Uint8Array, p: number, e: number, t: number): number {
+    this.vType = t;
+    this.lineLen = 0;
+    this.pre = '';
+    this.preLeft = this.capture ? this.lim.argPreviewBytes : 0;
+    // Fast path: the whole line is in this chunk and valid.
+    const s = p + 1;
+    const stop = Math.min(e, s + this.lim.maxLineBytes + 1);
+    let q = s;
+    if (t === PLUS || t === MINUS) {
+      while (q < stop && d[q] !== CR && d[q] !== LF) q++;
+    } else {
+      while (q < stop && lineByteOk(t, d[q]!, q - s)) q++;
+    }
+    if (q === stop || q + 1 >= e || d[q] !== CR || d[q + 1] !== LF || !lineEndOk(t, q - s, d[s]!)) {
+      this.state = LINE;
+      return s;
+    }
+    if (this.preLeft > 0) this.pre = latin1(d, s, Math.min(q, s + this.preLeft));
+    return this.lineDone(q + 2);
+  }
+
+  private inLine(d: Uint8Array, p: number, e: number): number {
+    const t = this.vType;
+    const max = this.lim.maxLineBytes;
+    let q = p;
+    for (; q < e; q++) {
+      const c = d[q]!;
+      if (c === CR) break;
+      if (this.lineLen >= max) return this.violate(q, 'line too long');
+      if (!lineByteOk(t, c, this.lineLen)) {
+        return this.violate(q, c === LF ? 'LF without CR' : lineReason(t));
+      }
+      if (this.lineLen++ === 0) this.lineFirst = c;
+    }
+    this.keepPreview(d, p, q);
+    if (q === e) return e;
+    if (!lineEndOk(t, this.lineLen, this.lineFirst)) return this.violate(q, lineReason(t));
+    this.state = LINE_LF;
+    return q + 1;
+  }
+
+  private keepPreview(d: Uint8Array, s: number, e: number): void {
+    if (this.preLeft <= 0 || s >= e) return;
+    const k = Math.min(e - s, this.preLeft);
+    this.pre += latin1(d, s, s + k);
+    this.preLeft -= k;
+  }
+
+  private atLf(d: Uint8Array, p: number): boolean {
+    if (d[p] === LF) return true;
+    this.violate(p, 'expected LF after CR');
+    return false;
+  }
+
+  private lineDone(next: number): number {
+    if (this.vType !== DOT) return this.scalarDone(next);
+    // `.\r\n` closes the streamed aggregate on top of the stack.
+    const i = this.depth - 1;
+    if (i === 0) this.fCount = this.stSeen[0]!;
+    this.depth = i;
+    return this.valueDone(next, false);
+  }
+
+  private atEndMarker(d: Uint8Array, p: number, e: number): number {
+    const i = this.depth - 1;
+    if (i < 0 || this.stLeft[i]! >= 0) return this.violate(p, "unexpected '.'");
+    if (this.stType[i] === PERCENT && (this.stSeen[i]! & 1) === 1) {
+      return this.violate(p, 'streamed map ends after a key');
+    }
+    this.capture = false;
+    return this.startLine(d, p, e, DOT);
+  }
+
+  /** Fast path for a whole `$<len>\r\n<bytes>\r\n` in this chunk; -1 if it is not. */
+  private fastBulk(d: Uint8Array, p: number, e: number): number {
+    const max = this.lim.maxBulkBytes;
+    let q = p + 1;
+    let c = q < e ? d[q]! : 0;
+    if (c < DIGIT_0 || c > DIGIT_9) return -1;
+    let v = c - DIGIT_0;
+    for (q++; q < e && v !== 0 && v <= max; q++) {
+      c = d[q]!;
+      if (c < DIGIT_0 || c > DIGIT_9) break;
+      v = v * 10 + c - DIGIT_0;
+    }
+    const stop = q + 2 + v;
+    if (v > max || stop + 1 >= e || d[q] !== CR || d[q + 1] !== LF || d[stop] !== CR ||
+      d[stop + 1] !== LF) return -1;
+    if (this.depth === 0) this.fCount = v;
+    const pv = this.lim.argPreviewBytes;
+    this.pre = this.capture ? latin1(d, q + 2, q + 2 + (v < pv ? v : pv)) : '';
+    return this.scalarDone(stop + 2);
+  }
+
+  private startLength(c: number, p: number): number {
+    const lim = this.lim;
+    this.vType = c;
+    if (KIND[c] === K_BULK) {
+      // Only `$` has a null (`$-1`) and a streamed form (`$?`).
+      this.len.start(lim.maxBulkBytes, c === DOLLAR ? 1 : 0, c === DOLLAR);
+    } else if (c === PERCENT || c === PIPE) {
+      this.len.start(Math.floor(lim.maxElements / 2), 0, c === PERCENT);
+    } else {
+      // `*-1` is the RESP2 null array; push `>` has no streamed form.
+      this.len.start(lim.maxElements, c === STAR ? 1 : 0, c !== T.PUSH);
+    }
+    this.state = LENGTH;
+    return p + 1;
+  }
+
+  private inLength(d: Uint8Array, p: number, e: number): number {
+    for (let q = p; q < e; q++) {
+      const r = this.len.feed(d[q]!);
+      if (r === LEN_MORE) continue;
+      if (r === LEN_CR) {
+        this.state = LENGTH_LF;
+        return q + 1;
+      }
+      if (r !== LEN_OVER || this.len.negative) return this.violate(q, 'bad length');
+      return this.violate(q, KIND[this.vType] === K_AGG ? 'too many elements' : 'bulk length over limit');
+    }
+    return e;
+  }
+
+  private headerDone(next: number): number {
+    const t = this.vType;
+    const len = this.len;
+    if (len.negative) {
+      // `$-1` / `*-1`: the RESP2 nulls.
+      if (this.depth === 0) this.fCount = -1;
+      this.pre = '';
+      return this.scalarDone(next);
+    }
+    if (len.streamed) return this.openStreamed(t, next);
+    if (t === SEMI) return this.chunkHeader(len.value, next);
+    if (KIND[t] === K_BULK) return this.startBulk(len.value, next);
+    const n = t === PERCENT || t === PIPE ? len.value * 2 : len.value;
+    if (this.depth === 0 && t !== PIPE) this.openTopAggregate(n);
+    if (n === 0) return this.valueDone(next, t === PIPE);
+    this.pushLevel(t, n);
+    return next;
+  }
+
+  private openStreamed(t: number, next: number): number {
+    if (t === DOLLAR) {
+      this.streamTotal = 0;
+      this.pre = '';
+      this.preLeft = this.capture ? this.lim.argPreviewBytes : 0;
+      this.pushLevel(SEMI, 0);
+    } else {
+      if (this.depth === 0) this.openTopAggregate(0);
+      this.pushLevel(t, -1);
+    }
+    return next;
+  }
+
+  private openTopAggregate(count: number): void {
+    this.fCount = count;
+    this.fHead = [];
+  }
+
+  private pushLevel(t: number, left: number): void {
+    const i = this.depth++;
+    this.stType[i] = t;
+    this.stLeft[i] = left;
+    this.stSeen[i] = 0;
+    this.state = TYPE;
+  }
+
+  /** `;<n>`: a chunk of n bytes of a streamed string; `;0` ends the string. */
+  private chunkHeader(n: number, next: number): number {
+    if (n === 0) {
+      this.depth--;
+      if (this.depth === 0) this.fCount = this.streamTotal;
+      return this.scalarDone(next);
+    }
+    this.streamTotal += n;
+    this.bulkLeft = n;
+    this.state = DATA;
+    return next;
+  }
+
+  private startBulk(n: number, next: number): number {
+    if (this.depth === 0) this.fCount = n;
+    this.bulkLeft = n;
+    this.pre = '';
+    this.preLeft = this.capture ? Math.min(n, this.lim.argPreviewBytes) : 0;
+    this.state = n > 0 ? DATA : DATA_CR;
+    return next;
+  }
+
+  private inData(d: Uint8Array, p: number, e: number): number {
+    const n = Math.min(this.bulkLeft, e - p);
+    this.keepPreview(d, p, p + n);
+    this.bulkLeft -= n;
+    if (this.bulkLeft === 0) this.state = DATA_CR;
+    return p + n;
+  }
+
+  private atDataEnd(d: Uint8Array, p: number): number {
+    const want = this.state === DATA_CR ? CR : LF;
+    if (d[p] !== want) return this.violate(p, 'missing CRLF after bulk');
+    if (want === CR) {
+      this.state = DATA_LF;
+      return p + 1;
+    }
+    if (this.vType !== SEMI) return this.scalarDone(p + 1);
+    this.state = TYPE;
+    return p + 1;
+  }
+
+  private scalarDone(next: number): number {
+    if (this.capture && this.depth === 1) this.fHead.push(this.pre);
+    return this.valueDone(next, false);
+  }
+
+  /** A value ended at `next`: count it in its parent, closing every level it completes. */
+  private valueDone(next: number, attribute: boolean): number {
+    this.state = TYPE;
+    let attr = attribute;
+    for (;;) {
+      const depth = this.depth;
+      if (depth === 0) {
+        // A top-level attribute only precedes the reply; the frame goes on.
+        if (!attr) this.emit(next);
+        return next;
+      }
+      // An attribute is not an element of its parent.
+      if (attr) return next;
+      const i = depth - 1;
+      if (this.stLeft[i]! < 0) {
+        this.stSeen[i]!++;
+        return next;
+      }
+      if (--this.stLeft[i]! > 0) return next;
+      attr = this.stType[i] === PIPE;
+      this.depth = i;
+    }
+  }
+
+  private emit(next: number): void {
+    const t = this.fType;
+    let head: string[];
+    let error: string | null = null;
+    if (KIND[t] === K_AGG) {
+      head = this.fCount === -1 ? [] : this.fHead;
+    } else if (t === MINUS || t === BANG) {
+      head = [];
+      error = this.pre;
+    } else {
+      head = t === UNDERSCORE || this.fCount === -1 ? [] : [this.pre];
+    }
+    const f: ReplyFrame = {
+      type: t,
+      wireBytes: this.base + next - this.fStart,
+      error,
+      count: this.fCount,
+      head,
+      startTsUs: this.fTs,
+      endTsUs: this.ts,
+    };
+    this.inFrame = false;
+    this.pre = '';
+    this.guard.call(this.onReply, f);
+  }
+
+  /**
+   * Reports the bad byte at index p and discards it, and everything after it until resume().
+   * The bad byte is consumed here so that a callback calling resume() cannot loop on it.
+   */
+  private violate(p: number, reason: string): number {
+    const at = this.base + p;
+    this.unparsed += this.inFrame ? at + 1 - this.fStart : 1;
+    this.reset();
+    this.state = DISCARD;
+    this.guard.call(this.onViolation, { offset: at, reason });
+    return p + 1;
+  }
+
+  private reset(): void {
+    this.inFrame = false;
+    this.depth = 0;
+    this.pre = '';
+    this.preLeft = 0;
+    this.capture = false;
+  }
+}

@@ -1,0 +1,489 @@
+import { CallbackGuard, chunkEnd, chunkStart, findByte } from './bytes.js';
+import { CR, DIGIT_0, DIGIT_9, LF, RESP_TYPES } from './constants.js';
+import { InlineSplitter } from './inline-args.js';
+import { latin1 } from './latin1.js';
+import { LEN_CR, LEN_MORE, LEN_OVER, LengthLine } from './length-line.js';
+import { resolveLimits } from './limits.js';
+import type { RequestFrame, RespLimits, Violation } from './types.js';
+
+const STAR = RESP_TYPES.ARRAY;
+const DOLLAR = RESP_TYPES.BLOB_STRING;
+
+// Decoder states.
+/** At a request boundary: '*' opens a multibulk request, anything else an inline line. */
+const START = 0;
+/** Digits of `*<count>`. */
+const COUNT = 1;
+/** CR of the count line read; LF must follow. */
+const COUNT_LF = 2;
+/** Expecting the '$' of the next argument. */
+const HEADER = 3;
+/** Digits of `$<len>`. */
+const LENGTH = 4;
+/** CR of the length line read; LF must follow. */
+const LENGTH_LF = 5;
+/** Inside the bytes of a bulk argument. */
+const DATA = 6;
+/** Bulk bytes done; CR, then LF, must follow. */
+const DATA_CR = 7;
+const DATA_LF = 8;
+/** Inside an inline line that began in an earlier push (its bytes are buffered). */
+const INLINE = 9;
+/** Looking for the next `*<n>\r\n$` after a gap or a violation. */
+const SCAN = 10;
+
+/** Redis ignores any count <= 0 (`*0`, `*-1`); a longer negative number is nonsense. */
+const MAX_NEGATIVE_COUNT = 2 ** 31;
+/** Digits in a count the resync scanner accepts (`*<1..9 digits>\r\n$`). */
+const SCAN_MAX_DIGITS = 9;
+
+/**
+ * Frames client -> server bytes into requests: RESP multibulk arrays of bulk strings and
+ * inline command lines. Pure and incremental: partial state is a few integers, the previews
+ * of the arguments read so far and, for an inline line split across pushes, that line.
+ * Bulk values are counted as they stream past, never held.
+ */
+export class RequestDecoder {
+  private readonly lim: RespLimits;
+  private readonly len = new LengthLine();
+  private readonly splitter = new InlineSplitter();
+  private readonly guard = new CallbackGuard();
+  private state = START;
+  /** Stream offset just past the last pushed byte. */
+  private pos = 0;
+  /** Stream offset of data[0] during a push. */
+  private base = 0;
+  private chunkOff = 0;
+  private ts = 0;
+  private unparsed = 0;
+  private ignored = 0;
+  // The frame in progress.
+  private fStart = 0;
+  private fTs = 0;
+  private argc = 0;
+  private argsSeen = 0;
+  /** Sized to the arguments that will be kept; `kept` of them are filled. */
+  private args: string[] = [];
+  private argLens: number[] = [];
+  private kept = 0;
+  // The bulk argument in progress.
+  private bulkLen = 0;
+  private bulkLeft = 0;
+  private pre = '';
+  private preLeft = 0;
+  // An inline line split across pushes.
+  private line = new Uint8Array(0);
+  private lineLen = 0;
+  // Resync scanner: step 0 looks for a boundary, 1..4 have matched '*', digits, CR, LF.
+  private scanStep = 0;
+  private scanAtBoundary = true;
+  private scanCount = 0;
+  private scanDigits = 0;
+  private scanStart = 0;
+  private scanTs = 0;
+
+  constructor(
+    private readonly onRequest: (f: RequestFrame) => void,
+    private readonly onViolation: (v: Violation) => void,
+    limits?: Partial<RespLimits>,
+  ) {
+    this.lim = resolveLimits(limits);
+  }
+
+  /** Decodes data[off..off+len), received at tsUs. The bytes are not kept after the call. */
+  push(data: Uint8Array, off: number, len: number, tsUs: number): void {
+    const s = chunkStart(data, off);
+    const e = chunkEnd(data, s, len);
+    if (s >= e) return;
+    this.ts = tsUs;
+    this.chunkOff = s;
+    this.base = this.pos - s;
+    this.pos += e - s;
+    let p = s;
+    while (p < e) p = this.step(data, p, e);
+    this.guard.rethrow();
+  }
+
+  /** Drops any partial request and scans for the next `*<n>\r\n$` boundary. */
+  resync(): void {
+    this.unparsed += this.partialFrameBytes;
+    this.enterScan(true);
+  }
+
+  /** The stream is over: an incomplete request is counted as unparsed. */
+  end(): void {
+    this.unparsed += this.partialFrameBytes;
+    this.dropPartial();
+    this.state = START;
+  }
+
+  /** Bytes pushed so far. */
+  get streamOffset(): number {
+    return this.pos;
+  }
+
+  /** Bytes discarded: skipped while resyncing, part of a violation, or incomplete at end(). */
+  get unparsedBytes(): number {
+    return this.unparsed;
+  }
+
+  /** Well-formed bytes that make no request: `*0`, `*-1`, empty inline lines. */
+  get ignoredBytes(): number {
+    return this.ignored;
+  }
+
+  /** Bytes the decoder holds for the incomplete request: buffered line and previews. */
+  get pendingBytes(): number {
+    if (this.state === INLINE) return this.lineLen;
+    if (this.state === START || this.state === SCAN) return 0;
+    let n = this.pre.length;
+    for (let i = 0; i < this.kept; i++) n += this.args[i]!.length;
+    return n;
+  }
+
+  /**
+   * Wire bytes of the incomplete request (or of a partial boundary match while scanning),
+   * not yet counted anywhere. Between pushes: streamOffset = sum of frame wireBytes +
+   * ignoredBytes + unparsedBytes + partialFrameBytes.
+   */
+  get partialFrameBytes(): number {
+    if (this.state === SCAN) return this.scanStep > 0 ? this.pos - this.scanStart : 0;
+    return this.state === START ? 0 : this.pos - this.fStart;
+  }
+
+  // A dispatch switch over the decoder state; each handler returns the next index.
+  private step(d: Uint8Array, p: number, e: number): number {
+    switch (this.state) {
+      case START: return this.atStart(d, p, e);
+      case HEADER: return this.atHeader(d, p, e);
+      case COUNT:
+      case LENGTH: return this.inLength(d, p, e);
+      case COUNT_LF:
+      case LENGTH_LF: return this.atLengthEnd(d, p);
+      case DATA: return this.inData(d, p, e);
+      case DATA_CR:
+      case DATA_LF: return this.atDataEnd(d, p);
+      case INLINE: return this.inInline(d, p, e);
+      default: return this.scan(d, p, e);
+    }
+  }
+
+  private atStart(d: Uint8Array, p: number, e: number): number {
+    this.fStart = this.base + p;
+    this.fTs = this.ts;
+    if (d[p] !== STAR) return this.inlineStart(d, p, e);
+    // Fast path: the whole `*<n>\r\n` line is in this chunk.
+    const max = this.lim.maxElements;
+    let q = p + 1;
+    let c = q < e ? d[q]! : 0;
+    if (c > DIGIT_0 && c <= DIGIT_9) {
+      let v = c - DIGIT_0;
+      for (q++; q < e && v <= max; q++) {
+        c = d[q]!;
+        if (c < DIGIT_0 || c > DIGIT_9) break;
+        v = v * 10 + c - DIGIT_0;
+      }
+      if (v <= max && q + 1 < e && d[q] === CR && d[q + 1] === LF) {
+        this.beginArray(v, q + 2);
+        return q + 2 < e ? this.atHeader(d, q + 2, e) : q + 2;
+      }
+    }
+    this.len.start(max, MAX_NEGATIVE_COUNT, false);
+    this.state = COUNT;
+    return p + 1;
+  }
+
+  private beginArray(argc: number, next: number): number {
+    this.argc = argc;
+    this.argsSeen = 0;
+    const k = argc < this.lim.maxArgsKept ? argc : this.lim.maxArgsKept;
+    this.args = new Array<string>(k);
+    this.argLens = new Array<number>(k);
+    this.kept = 0;
+    this.state = HEADER;
+    return next;
+  }
+
+  private atHeader(d: Uint8Array, p: number, e: number): number {
+    const max = this.lim.maxBulkBytes;
+    // Fast path: whole `$<len>\r\n<bytes>\r\n` arguments in this chunk, one after another.
+    for (;;) {
+      if (d[p] !== DOLLAR) return this.violate(d, p, "expected '$'");
+      let q = p + 1;
+      let c = q < e ? d[q]! : 0;
+      if (c < DIGIT_0 || c > DIGIT_9) break;
+      let v = c - DIGIT_0;
+      for (q++; q < e && v !== 0 && v <= max; q++) {
+        c = d[q]!;
+        if (c < DIGIT_0 || c > DIGIT_9) break;
+        v = v * 10 + c - DIGIT_0;
+      }
+      const stop = q + 2 + v;
+      if (v > max || stop + 1 >= e || d[q] !== CR || d[q + 1] !== LF || d[stop] !== CR ||
+        d[stop + 1] !== LF) break;
+      this.keepArg(d, q + 2, v);
+      p = stop + 2;
+      if (++this.argsSeen === this.argc) return this.emit(p);
+      if (p === e) return p;
+    }
+    this.len.start(max, 0, false);
+    this.state = LENGTH;
+    return p + 1;
+  }
+
+  private keepArg(d: Uint8Array, s: number, n: number): void {
+    const i = this.kept;
+    if (i >= this.args.length) return;
+    const pv = this.lim.argPreviewBytes;
+    this.args[i] = latin1(d, s, s + (n < pv ? n : pv));
+    this.argLens[i] = n;
+    this.kept = i + 1;
+  }
+
+  private argDone(next: number): number {
+    if (++this.argsSeen < this.argc) {
+      this.state = HEADER;
+      return next;
+    }
+    return this.emit(next);
+  }
+
+  private emit(next: number): number {
+    this.state = START;
+    this.guard.call(this.onRequest, {
+      argc: this.argc,
+      args: this.args,
+      argLens: this.argLens,
+      wireBytes: this.base + next - this.fStart,
+      inline: false,
+      startTsUs: this.fTs,
+      endTsUs: this.ts,
+    });
+    return next;
+  }
+
+  private inLength(d: Uint8Array, p: number, e: number): number {
+    const counting = this.state === COUNT;
+    for (let q = p; q < e; q++) {
+      const r = this.len.feed(d[q]!);
+      if (r === LEN_MORE) continue;
+      if (r === LEN_CR) {
+        this.state = counting ? COUNT_LF : LENGTH_LF;
+        return q + 1;
+      }
+      const what = counting ? 'multibulk length' : 'bulk length';
+      return this.violate(d, q, r === LEN_OVER ? `${what} over limit` : `invalid ${what}`);
+    }
+    return e;
+  }
+
+  private atLengthEnd(d: Uint8Array, p: number): number {
+    if (d[p] !== LF) return this.violate(d, p, 'expected LF after CR');
+    const next = p + 1;
+    if (this.state === LENGTH_LF) return this.beginBulk(this.len.value, next);
+    if (!this.len.negative && this.len.value > 0) return this.beginArray(this.len.value, next);
+    // Like Redis: a multibulk count <= 0 is no command at all.
+    this.ignored += this.base + next - this.fStart;
+    this.state = START;
+    return next;
+  }
+
+  private beginBulk(n: number, next: number): number {
+    this.bulkLen = n;
+    this.bulkLeft = n;
+    this.pre = '';
+    this.preLeft = this.kept < this.args.length ? Math.min(n, this.lim.argPreviewBytes) : 0;
+    this.state = n > 0 ? DATA : DATA_CR;
+    return next;
+  }
+
+  private inData(d: Uint8Array, p: number, e: number): number {
+    const n = Math.min(this.bulkLeft, e - p);
+    if (this.preLeft > 0) {
+      const k = Math.min(n, this.preLeft);
+      this.pre += latin1(d, p, p + k);
+      this.preLeft -= k;
+    }
+    this.bulkLeft -= n;
+    if (this.bulkLeft === 0) this.state = DATA_CR;
+    return p + n;
+  }
+
+  private atDataEnd(d: Uint8Array, p: number): number {
+    const want = this.state === DATA_CR ? CR : LF;
+    if (d[p] !== want) return this.violate(d, p, 'missing CRLF after bulk');
+    if (want === CR) {
+      this.state = DATA_LF;
+      return p + 1;
+    }
+    const i = this.kept;
+    if (i < this.args.length) {
+      this.args[i] = this.pre;
+      this.argLens[i] = this.bulkLen;
+      this.kept = i + 1;
+    }
+    this.pre = '';
+    return this.argDone(p + 1);
+  }
+
+  private inlineStart(d: Uint8Array, p: number, e: number): number {
+    // The line's LF may sit at most maxLineBytes after its first byte.
+    const limit = p + this.lim.maxLineBytes + 1;
+    const lf = findByte(d, LF, p, Math.min(e, limit));
+    if (lf >= 0) return this.inlineDone(d, p, lf, lf + 1);
+    if (limit <= e) return this.violate(d, limit - 1, 'inline request too long');
+    this.lineLen = 0;
+    this.appendLine(d, p, e);
+    this.state = INLINE;
+    return e;
+  }
+
+  private inInline(d: Uint8Array, p: number, e: number): number {
+    const limit = p + this.lim.maxLineBytes + 1 - this.lineLen;
+    const lf = findByte(d, LF, p, Math.min(e, limit));
+    if (lf < 0) {
+      if (limit <= e) return this.violate(d, limit - 1, 'inline request too long');
+      this.appendLine(d, p, e);
+      return e;
+    }
+    this.appendLine(d, p, lf);
+    const n = this.lineLen;
+    this.lineLen = 0;
+    return this.inlineDone(this.line, 0, n, lf + 1);
+  }
+
+  private appendLine(d: Uint8Array, s: number, e: number): void {
+    const need = this.lineLen + e - s;
+    if (need > this.line.length) {
+      const cap = Math.min(Math.max(need, this.line.length * 2, 256), this.lim.maxLineBytes + 1);
+      const grown = new Uint8Array(Math.max(cap, need));
+      grown.set(this.line.subarray(0, this.lineLen));
+      this.line = grown;
+    }
+    this.line.set(d.subarray(s, e), this.lineLen);
+    this.lineLen = need;
+  }
+
+  /** u[s..lf) is a whole inline line; `next` is the chunk index just past its LF. */
+  private inlineDone(u: Uint8Array, s: number, lf: number, next: number): number {
+    const end = lf > s && u[lf - 1] === CR ? lf - 1 : lf;
+    const lim = this.lim;
+    const r = this.splitter.split(u, s, end, lim.argPreviewBytes, lim.maxArgsKept);
+    const wire = this.base + next - this.fStart;
+    this.state = START;
+    if (typeof r === 'number') {
+      // The line is framed by its LF, so decoding goes on at the next line.
+      this.unparsed += wire;
+      this.guard.call(this.onViolation, {
+        offset: this.fStart + (~r - s),
+        reason: 'unbalanced quotes in inline request',
+      });
+    } else if (r.argc === 0) {
+      this.ignored += wire;
+    } else {
+      this.guard.call(this.onRequest, {
+        argc: r.argc,
+        args: r.args,
+        argLens: r.argLens,
+        wireBytes: wire,
+        inline: true,
+        startTsUs: this.fTs,
+        endTsUs: this.ts,
+      });
+    }
+    return next;
+  }
+
+  /** Reports the bad byte at d[p], drops the request around it and scans from that byte. */
+  private violate(d: Uint8Array, p: number, reason: string): number {
+    const at = this.base + p;
+    this.unparsed += at - this.fStart;
+    this.enterScan(p === this.chunkOff || d[p - 1] === LF);
+    this.guard.call(this.onViolation, { offset: at, reason });
+    return p;
+  }
+
+  private dropPartial(): void {
+    this.lineLen = 0;
+    this.pre = '';
+    this.preLeft = 0;
+    this.scanStep = 0;
+    this.args = [];
+    this.argLens = [];
+    this.kept = 0;
+  }
+
+  private enterScan(atBoundary: boolean): void {
+    this.dropPartial();
+    this.state = SCAN;
+    this.scanAtBoundary = atBoundary;
+  }
+
+  // A boundary is the first byte of a pushed chunk or a byte right after LF.
+  private scan(d: Uint8Array, p: number, e: number): number {
+    if (p === this.chunkOff && this.scanStep === 0) this.scanAtBoundary = true;
+    while (p < e) {
+      if (this.scanStep > 0) {
+        p = this.scanMatch(d, p);
+        if (this.state !== SCAN) return p;
+      } else if (!this.scanAtBoundary) {
+        const lf = findByte(d, LF, p, e);
+        const stop = lf < 0 ? e : lf + 1;
+        this.unparsed += stop - p;
+        this.scanAtBoundary = lf >= 0;
+        p = stop;
+      } else if (d[p] === STAR) {
+        this.scanStep = 1;
+        this.scanStart = this.base + p;
+        this.scanTs = this.ts;
+        this.scanAtBoundary = false;
+        p++;
+      } else {
+        this.unparsed++;
+        this.scanAtBoundary = d[p] === LF;
+        p++;
+      }
+    }
+    return p;
+  }
+
+  /** Matches one more byte of `*<1..9 digits>\r\n$`. */
+  private scanMatch(d: Uint8Array, p: number): number {
+    const c = d[p]!;
+    const step = this.scanStep;
+    const digit = c >= DIGIT_0 && c <= DIGIT_9;
+    if (step === 1 && digit && c !== DIGIT_0) {
+      this.scanCount = c - DIGIT_0;
+      this.scanDigits = 1;
+      this.scanStep = 2;
+      return p + 1;
+    }
+    if (step === 2 && digit && this.scanDigits < SCAN_MAX_DIGITS) {
+      this.scanCount = this.scanCount * 10 + c - DIGIT_0;
+      this.scanDigits++;
+      return p + 1;
+    }
+    const ok = (step === 2 && c === CR && this.scanCount <= this.lim.maxElements) ||
+      (step === 3 && c === LF);
+    if (ok) {
+      this.scanStep++;
+      return p + 1;
+    }
+    if (step === 4 && c === DOLLAR) return this.scanFound(p + 1);
+    // Not a boundary: its bytes are skipped; this byte is looked at again.
+    this.unparsed += this.base + p - this.scanStart;
+    this.scanStep = 0;
+    this.scanAtBoundary = p === this.chunkOff || step === 4;
+    return p;
+  }
+
+  private scanFound(next: number): number {
+    this.scanStep = 0;
+    this.fStart = this.scanStart;
+    this.fTs = this.scanTs;
+    this.beginArray(this.scanCount, next);
+    this.len.start(this.lim.maxBulkBytes, 0, false);
+    this.state = LENGTH;
+    return next;
+  }
+}
