@@ -1,0 +1,140 @@
+/**
+ * Push-style reader for classic pcap and pcapng byte streams. Whole records are delivered from
+ * the pushed chunk without copying; only a record that spans two chunks is copied, into one
+ * retained buffer that grows rarely.
+ */
+import { UserError } from '../errors.js';
+import { hexPrefix, u32be } from './byte-order.js';
+import { emptyCaptureStats, type CaptureStats, type Packet } from './packet.js';
+import { PCAP, PcapStepper } from './pcap-format.js';
+import { PCAPNG, PcapngStepper } from './pcapng-format.js';
+import { addWarning, type FormatStepper, type StepContext } from './stepper.js';
+
+export type CaptureFormat = 'pcap' | 'pcapng';
+
+/** Bytes needed to tell the format. */
+export const SNIFF_BYTES = 4;
+
+/** The capture format the first bytes announce, or null when they are no capture file's. */
+export function sniffFormat(firstBytes: Uint8Array): CaptureFormat | null {
+  if (firstBytes.length < SNIFF_BYTES) return null;
+  const be = u32be(firstBytes, 0);
+  if (be === PCAPNG.SHB) return 'pcapng';
+  const le = ((be & 0xff) << 24 | (be & 0xff00) << 8 | (be >>> 8) & 0xff00 | be >>> 24) >>> 0;
+  for (const magic of [PCAP.MAGIC_US, PCAP.MAGIC_NS]) if (be === magic || le === magic) return 'pcap';
+  return null;
+}
+
+export function notACaptureError(source: string, firstBytes: Uint8Array): UserError {
+  return new UserError(`${source}: not a pcap or pcapng capture file (starts with ${hexPrefix(firstBytes)})`);
+}
+
+export class CaptureParser {
+  readonly stats: CaptureStats = emptyCaptureStats('unknown');
+  private readonly ctx: StepContext;
+  private stepper: FormatStepper | null = null;
+  /** Bytes carried over from earlier chunks: the start of a unit that was not yet whole. */
+  private pend = new Uint8Array(64 * 1024);
+  private pendLen = 0;
+  /** Input offset of the first byte not yet consumed. */
+  private consumed = 0;
+  private ended = false;
+
+  /** `source` names the input in warnings and errors. */
+  constructor(onPacket: (p: Packet) => void, source = 'input') {
+    const packet: Packet = { tsUs: 0, linkType: 0, data: this.pend, offset: 0, capLen: 0, origLen: 0 };
+    this.ctx = { stats: this.stats, packet, onPacket, source, base: 0 };
+  }
+
+  /**
+   * Reads a chunk; packets are delivered before it returns. The chunk may be reused by the
+   * caller afterwards. Throws UserError only when the input does not start like a capture file.
+   */
+  push(chunk: Uint8Array): void {
+    if (this.ended || chunk.length === 0) return;
+    let off = 0;
+    if (this.pendLen > 0) {
+      off = this.feedPending(chunk);
+      if (this.pendLen > 0) return;
+    }
+    const end = chunk.length;
+    this.ctx.base = this.consumed - off;
+    while (off < end) {
+      const n = this.step(chunk, off, end);
+      if (n === 0) break;
+      off += n;
+      this.consumed += n;
+    }
+    if (off < end) this.keep(chunk, off, end);
+  }
+
+  /** The input is over: a unit left incomplete is counted as truncated. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.stepper !== null) this.stepper.finish(this.pend, this.pendLen);
+    else if (this.pendLen > 0) {
+      this.stats.skippedBytes += this.pendLen;
+      addWarning(this.stats, `${this.ctx.source}: input ended after ${this.pendLen} bytes, before any capture header`);
+    }
+    this.pendLen = 0;
+  }
+
+  private step(b: Uint8Array, off: number, end: number): number {
+    if (this.stepper === null) {
+      if (end - off < SNIFF_BYTES) return 0;
+      const head = b.subarray(off, off + SNIFF_BYTES);
+      const format = sniffFormat(head);
+      if (format === null) throw notACaptureError(this.ctx.source, head);
+      this.stepper = format === 'pcap' ? new PcapStepper(this.ctx) : new PcapngStepper(this.ctx);
+    }
+    return this.stepper.step(b, off, end);
+  }
+
+  private need(): number {
+    return this.stepper === null ? SNIFF_BYTES : this.stepper.need;
+  }
+
+  /** Completes the carried-over unit(s) from the head of chunk; returns the chunk offset reached. */
+  private feedPending(chunk: Uint8Array): number {
+    let coff = 0;
+    for (;;) {
+      const want = this.need() - this.pendLen;
+      if (want > 0) {
+        const take = Math.min(want, chunk.length - coff);
+        this.append(chunk, coff, coff + take);
+        coff += take;
+        if (take < want) return coff;
+      }
+      this.ctx.base = this.consumed;
+      const n = this.step(this.pend, 0, this.pendLen);
+      if (n > 0) {
+        this.consumed += n;
+        this.pend.copyWithin(0, n, this.pendLen);
+        this.pendLen -= n;
+        if (this.pendLen === 0) return coff;
+      } else if (this.need() <= this.pendLen) {
+        // A stepper that neither consumed nor asked for more would loop: treat as needing a byte.
+        this.append(chunk, coff, Math.min(coff + 1, chunk.length));
+        if (coff === chunk.length) return coff;
+        coff++;
+      }
+    }
+  }
+
+  private keep(chunk: Uint8Array, off: number, end: number): void {
+    this.pendLen = 0;
+    this.append(chunk, off, end);
+  }
+
+  private append(src: Uint8Array, from: number, to: number): void {
+    const len = to - from;
+    if (this.pendLen + len > this.pend.length) {
+      const grown = new Uint8Array(Math.max(this.pend.length * 2, this.pendLen + len));
+      grown.set(this.pend.subarray(0, this.pendLen));
+      this.pend = grown;
+    }
+    this.pend.set(src.subarray(from, to), this.pendLen);
+    this.pendLen += len;
+  }
+}

@@ -1,0 +1,15 @@
+/** Bounds on what the flow layer holds per connection; all configurable through FlowTable. */
+export interface FlowLimits {
+  /**
+   * Out-of-order bytes held per direction while waiting for a hole to fill. Past it the first
+   * hole is declared a gap and the held bytes behind it are delivered.
+   */
+  maxHeldBytesPerDirection: number;
+  /** Out-of-order segments held per direction (same effect as the byte limit). */
+  maxHeldSegments: number;
+}
+
+export const DEFAULT_FLOW_LIMITS: Readonly<FlowLimits> = {
+  maxHeldBytesPerDirection: 4 * 1024 * 1024,
+  maxHeldSegments: 2048,
+};

@@ -1,0 +1,208 @@
+/**
+ * One direction of a TCP connection put back in order (RFC 9293 sequence space, 32-bit
+ * wrap-around). In-order bytes go to the handler as views of the packet buffer; segments that
+ * arrive ahead of a hole are copied and held, within FlowLimits, until the hole fills or is
+ * declared a gap.
+ */
+import type { FlowLimits } from './limits.js';
+import type { FlowHandler, FlowStats, TcpConn } from './types.js';
+
+/** What every direction of every connection shares. */
+export interface ReassemblyContext {
+  readonly stats: FlowStats;
+  readonly handler: FlowHandler;
+  readonly limits: Readonly<FlowLimits>;
+}
+
+/**
+ * An ACK further ahead than this is not believed: no TCP window (at most 2^30 with window
+ * scaling) lets a peer acknowledge more than that beyond what it was sent.
+ */
+export const MAX_ACK_AHEAD = 2 ** 30;
+
+interface HeldSegment {
+  seq: number;
+  /** The captured bytes (a copy). */
+  bytes: Uint8Array;
+  /** Sequence space the segment covers; more than bytes.length when a snap length cut it. */
+  len: number;
+  tsUs: number;
+}
+
+/** Signed distance a - b in sequence space. */
+function seqDiff(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+export class StreamDirection {
+  /** The sequence number of the next byte to deliver is known. */
+  started = false;
+  nextSeq = 0;
+  /** Sequence number of this direction's SYN (-1: none seen or inferred). */
+  synSeq = -1;
+  finSeen = false;
+  finSeq = 0;
+  /** Highest ACK this direction sent about the other one. */
+  ackSent = 0;
+  ackValid = false;
+  /** The opposite direction of the same connection; set right after construction. */
+  peer: StreamDirection = this;
+  private held: HeldSegment[] | null = null;
+  private heldBytes = 0;
+
+  constructor(
+    private readonly ctx: ReassemblyContext,
+    readonly conn: TcpConn,
+    readonly fromClient: boolean,
+  ) {}
+
+  hasHeld(): boolean {
+    return this.held !== null;
+  }
+
+  /** A SYN (or a SYN-ACK's acknowledgment, seq = ack - 1) fixes the start of the stream. */
+  syn(seq: number): void {
+    if (this.started) return;
+    this.synSeq = seq;
+    this.started = true;
+    this.nextSeq = (seq + 1) >>> 0;
+  }
+
+  noteAck(ack: number): void {
+    if (!this.ackValid || seqDiff(ack, this.ackSent) > 0) {
+      this.ackSent = ack;
+      this.ackValid = true;
+    }
+  }
+
+  /** Payload b[off, off+have) at seq; the segment covers wireLen bytes of sequence space. */
+  segment(seq: number, b: Uint8Array, off: number, have: number, wireLen: number, tsUs: number): void {
+    const stats = this.ctx.stats;
+    if (!this.started) {
+      // Bytes the peer already acknowledged (a keep-alive probe, an old retransmission) are not a start.
+      const peer = this.peer;
+      if (peer.ackValid && seqDiff(peer.ackSent, (seq + wireLen) >>> 0) >= 0) {
+        stats.duplicateBytes += have;
+        return;
+      }
+      this.started = true;
+      this.nextSeq = seq;
+    }
+    const rel = seqDiff(seq, this.nextSeq);
+    if (rel > 0) return this.hold(seq, b, off, have, wireLen, tsUs);
+    const skip = -rel;
+    if (skip >= wireLen) {
+      stats.duplicateBytes += have;
+      return;
+    }
+    if (skip > 0) stats.duplicateBytes += Math.min(skip, have);
+    this.deliver(b, off, have, wireLen, skip, tsUs);
+    if (this.held !== null) this.drain();
+  }
+
+  /** The peer acknowledged up to ack: bytes below it that never arrived will not come. */
+  acked(ack: number, tsUs: number): void {
+    if (!this.started) return;
+    const ahead = seqDiff(ack, this.nextSeq);
+    if (ahead <= 0 || ahead > MAX_ACK_AHEAD) return;
+    this.flushTo(this.finSeen && seqDiff(ack, this.finSeq) > 0 ? this.finSeq : ack, tsUs);
+  }
+
+  /** FIN at finSeq: every hole before it is a gap now. */
+  fin(finSeq: number, tsUs: number): void {
+    this.finSeen = true;
+    this.finSeq = finSeq;
+    if (!this.started) {
+      this.started = true;
+      this.nextSeq = finSeq;
+      return;
+    }
+    if (seqDiff(finSeq, this.nextSeq) > 0 && seqDiff(finSeq, this.nextSeq) <= MAX_ACK_AHEAD) this.flushTo(finSeq, tsUs);
+  }
+
+  /** RST or end of capture: every hole becomes a gap and all held bytes are delivered. */
+  flushAll(tsUs: number): void {
+    while (this.held !== null) this.skipHole(this.held[0]!.seq, tsUs);
+  }
+
+  /** Declares gaps and delivers held bytes until nextSeq reaches `limit`. */
+  private flushTo(limit: number, tsUs: number): void {
+    while (seqDiff(limit, this.nextSeq) > 0) {
+      const first = this.held === null ? limit : this.held[0]!.seq;
+      this.skipHole(seqDiff(first, limit) < 0 ? first : limit, tsUs);
+    }
+  }
+
+  /** The bytes before `to` are lost: report them as a gap, then deliver what is held after. */
+  private skipHole(to: number, tsUs: number): void {
+    const missing = seqDiff(to, this.nextSeq);
+    if (missing > 0) {
+      this.nextSeq = to;
+      this.gap(missing, tsUs);
+    }
+    if (this.held !== null) this.drain();
+  }
+
+  /** Delivers bytes [skip, wireLen) of a segment; the part past `have` was not captured. */
+  private deliver(b: Uint8Array, off: number, have: number, wireLen: number, skip: number, tsUs: number): void {
+    this.nextSeq = (this.nextSeq + wireLen - skip) >>> 0;
+    if (have > skip) {
+      const n = have - skip;
+      this.ctx.stats.deliveredBytes += n;
+      this.ctx.handler.onData(this.conn, this.fromClient, b, off + skip, n, tsUs);
+    }
+    const lost = wireLen - Math.max(have, skip);
+    if (lost > 0) this.gap(lost, tsUs);
+  }
+
+  private gap(missing: number, tsUs: number): void {
+    this.ctx.stats.gaps++;
+    this.ctx.stats.gapBytes += missing;
+    this.ctx.handler.onGap(this.conn, this.fromClient, missing, tsUs);
+  }
+
+  private hold(seq: number, b: Uint8Array, off: number, have: number, wireLen: number, tsUs: number): void {
+    const stats = this.ctx.stats;
+    const held = this.held ?? (this.held = []);
+    let i = held.length;
+    while (i > 0 && seqDiff(held[i - 1]!.seq, seq) > 0) i--;
+    const prev = held[i - 1];
+    if (prev !== undefined && seqDiff((prev.seq + prev.len) >>> 0, seq) >= wireLen) {
+      stats.duplicateBytes += have;
+      return;
+    }
+    const bytes = new Uint8Array(have);
+    bytes.set(b.subarray(off, off + have));
+    held.splice(i, 0, { seq, bytes, len: wireLen, tsUs });
+    this.heldBytes += have;
+    stats.outOfOrderSegments++;
+    const limits = this.ctx.limits;
+    while (this.held !== null && (this.held.length > limits.maxHeldSegments || this.heldBytes > limits.maxHeldBytesPerDirection)) {
+      this.skipHole(this.held[0]!.seq, tsUs);
+    }
+  }
+
+  /** Delivers held segments that the stream has reached. */
+  private drain(): void {
+    const held = this.held!;
+    const stats = this.ctx.stats;
+    let i = 0;
+    for (; i < held.length; i++) {
+      const s = held[i]!;
+      const rel = seqDiff(s.seq, this.nextSeq);
+      if (rel > 0) break;
+      this.heldBytes -= s.bytes.length;
+      const skip = -rel;
+      if (skip >= s.len) {
+        stats.duplicateBytes += s.bytes.length;
+        continue;
+      }
+      if (skip > 0) stats.duplicateBytes += Math.min(skip, s.bytes.length);
+      this.deliver(s.bytes, 0, s.bytes.length, s.len, skip, s.tsUs);
+    }
+    if (i === held.length) {
+      this.held = null;
+      this.heldBytes = 0;
+    } else held.splice(0, i);
+  }
+}

@@ -1,0 +1,213 @@
+import { describe, expect, test } from 'vitest';
+import { F, tcpFrame, type Frame } from './helpers/frame-build.js';
+import { runFrames } from './helpers/flow-recorder.js';
+
+const CLIENT = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 6379 };
+const SERVER = { src: '10.0.0.2', dst: '10.0.0.1', sport: 6379, dport: 40000 };
+const DATA = F.ACK | F.PSH;
+
+/** Client segment; ack defaults to the server's ISN + 1 (5000). */
+function c(tsUs: number, seq: number, payload = '', flags = DATA, ack = 5000): Frame {
+  return tcpFrame({ ...CLIENT, seq, ack, flags, payload }, tsUs);
+}
+function s(tsUs: number, seq: number, payload = '', flags = DATA, ack = 1000): Frame {
+  return tcpFrame({ ...SERVER, seq, ack, flags, payload }, tsUs);
+}
+/** Three-way handshake: client ISN 999, server ISN 4999. */
+const HS: Frame[] = [c(1, 999, '', F.SYN, 0), s(2, 4999, '', F.SYN | F.ACK, 1000), c(3, 1000, '', F.ACK)];
+
+interface Case {
+  name: string;
+  frames: Frame[];
+  client: string;
+  server?: string;
+  /** Expected gap/close events (data events left out), in order. */
+  events?: string[];
+  stats?: Record<string, number>;
+  limits?: { maxHeldSegments?: number; maxHeldBytesPerDirection?: number };
+}
+
+const WRAP = 0xfffffffe;
+
+const cases: Case[] = [
+  {
+    name: 'in order, both directions',
+    frames: [...HS, c(10, 1000, 'GET a\r\n'), s(11, 5000, '$1\r\nx\r\n', DATA, 1007), c(12, 1007, 'PING\r\n')],
+    client: 'GET a\r\nPING\r\n',
+    server: '$1\r\nx\r\n',
+    events: ['close 1 end'],
+    stats: { deliveredBytes: 20, gaps: 0, duplicateBytes: 0, outOfOrderSegments: 0 },
+  },
+  {
+    name: 'out of order is held and delivered in order',
+    frames: [...HS, c(10, 1000, 'aaa'), c(11, 1006, 'ccc'), c(12, 1003, 'bbb')],
+    client: 'aaabbbccc',
+    events: ['close 1 end'],
+    stats: { outOfOrderSegments: 1, gaps: 0 },
+  },
+  {
+    name: 'retransmission delivered once',
+    frames: [...HS, c(10, 1000, 'aaa'), c(11, 1000, 'aaa'), c(12, 1003, 'bbb'), c(13, 1003, 'bbb')],
+    client: 'aaabbb',
+    stats: { duplicateBytes: 6, deliveredBytes: 6 },
+  },
+  {
+    name: 'partial overlap past next-seq delivers only the new tail',
+    frames: [...HS, c(10, 1000, 'aaa'), c(11, 1002, 'abbb')],
+    client: 'aaabbb',
+    stats: { duplicateBytes: 1 },
+  },
+  {
+    name: 'held segments overlapping each other',
+    frames: [...HS, c(10, 1000, 'a'), c(11, 1003, 'dd'), c(12, 1002, 'cdd'), c(13, 1001, 'b')],
+    client: 'abcdd',
+    stats: { duplicateBytes: 2, gaps: 0 },
+  },
+  {
+    name: 'duplicate of a held segment is dropped at once',
+    frames: [...HS, c(10, 1003, 'dd'), c(11, 1003, 'dd'), c(12, 1000, 'abc')],
+    client: 'abcdd',
+    stats: { duplicateBytes: 2, outOfOrderSegments: 1 },
+  },
+  {
+    name: 'sequence numbers wrap around 2^32',
+    frames: [c(1, WRAP - 1, '', F.SYN, 0), c(10, WRAP, 'abcdef'), c(11, 4, 'gh')],
+    client: 'abcdefgh',
+    stats: { gaps: 0 },
+  },
+  {
+    name: 'out of order across the wrap, mid-stream start',
+    frames: [c(10, WRAP, 'ab'), c(11, 2, 'ef'), c(12, 0, 'cd')],
+    client: 'abcdef',
+    stats: { gaps: 0, outOfOrderSegments: 1 },
+  },
+  {
+    name: 'mid-stream start is not a gap',
+    frames: [c(10, 123456, 'GET k\r\n', DATA, 777), s(11, 777, '+OK\r\n', DATA, 123463)],
+    client: 'GET k\r\n',
+    server: '+OK\r\n',
+    events: ['close 1 end'],
+    stats: { gaps: 0 },
+  },
+  {
+    name: 'dropped segment, peer ACKs past it: gap at once, held data follows',
+    frames: [...HS, c(10, 1000, 'aaa'), c(12, 1006, 'ccc'), s(13, 5000, 'r', DATA, 1009)],
+    client: 'aaaccc',
+    server: 'r',
+    events: ['gap 1 c 3 @13', 'close 1 end @999'],
+  },
+  {
+    name: 'dropped last segment, peer ACKs past it: gap at once',
+    frames: [...HS, c(10, 1000, 'aaa'), s(13, 5000, 'r', DATA, 1006), c(14, 1006, 'zz')],
+    client: 'aaazz',
+    events: ['gap 1 c 3 @13', 'close 1 end @999'],
+  },
+  {
+    name: 'ACK of a FIN is not a gap',
+    frames: [...HS, c(10, 1000, 'aaa', DATA | F.FIN), s(11, 5000, '', F.ACK, 1004)],
+    client: 'aaa',
+    events: ['close 1 end @999'],
+    stats: { gaps: 0 },
+  },
+  {
+    name: 'hole left at the end is flushed by finish()',
+    frames: [...HS, c(10, 1000, 'aaa'), c(11, 1006, 'ccc')],
+    client: 'aaaccc',
+    events: ['gap 1 c 3 @999', 'close 1 end @999'],
+    stats: { gaps: 1, gapBytes: 3 },
+  },
+  {
+    name: 'RST flushes held data after the hole, then closes',
+    frames: [...HS, c(10, 1000, 'aaa'), c(11, 1006, 'ccc'), s(12, 5000, '', F.RST | F.ACK, 1003)],
+    client: 'aaaccc',
+    events: ['gap 1 c 3 @12', 'close 1 rst @12'],
+  },
+  {
+    name: 'FIN both ways closes when all data is delivered',
+    frames: [
+      ...HS, c(10, 1000, 'QUIT\r\n'), s(11, 5000, '+OK\r\n', DATA, 1006),
+      c(12, 1006, '', F.FIN | F.ACK, 5005), s(13, 5005, '', F.FIN | F.ACK, 1007), c(14, 1007, '', F.ACK, 5006),
+    ],
+    client: 'QUIT\r\n',
+    server: '+OK\r\n',
+    events: ['close 1 fin @13'],
+  },
+  {
+    name: 'FIN with a hole before it declares the gap at once',
+    frames: [...HS, c(10, 1000, 'aaa'), c(11, 1006, 'ccc', DATA | F.FIN)],
+    client: 'aaaccc',
+    events: ['gap 1 c 3 @11', 'close 1 end @999'],
+  },
+  {
+    name: 'keep-alive probes (1 byte at next-1, 0 bytes) give no data and no gap',
+    frames: [
+      ...HS, c(10, 1000, 'abc'), s(11, 5000, '', F.ACK, 1003),
+      c(12, 1002, 'x', F.ACK), c(13, 1002, '', F.ACK), s(14, 4999, '', F.ACK, 1003), c(15, 1003, 'd'),
+    ],
+    client: 'abcd',
+    events: ['close 1 end'],
+    stats: { gaps: 0 },
+  },
+  {
+    name: 'keep-alive as the first packet of a direction does not start it',
+    frames: [s(10, 5000, '+PONG\r\n', DATA, 1003), c(11, 1002, 'x', F.ACK, 5007), c(12, 1003, 'PING\r\n', DATA, 5007)],
+    client: 'PING\r\n',
+    server: '+PONG\r\n',
+    stats: { gaps: 0 },
+  },
+  {
+    name: 'held segment limit turns the first hole into a gap',
+    frames: [...HS, c(10, 1000, 'a'), c(11, 1002, 'c'), c(12, 1004, 'e'), c(13, 1006, 'g')],
+    limits: { maxHeldSegments: 2 },
+    client: 'aceg',
+    events: ['gap 1 c 1 @13', 'gap 1 c 1 @999', 'gap 1 c 1 @999', 'close 1 end @999'],
+  },
+  {
+    name: 'held byte limit turns the first hole into a gap',
+    frames: [...HS, c(10, 1000, 'a'), c(11, 1002, 'ccc'), c(12, 1006, 'gg')],
+    limits: { maxHeldBytesPerDirection: 4 },
+    client: 'acccgg',
+    events: ['gap 1 c 1 @12', 'gap 1 c 1 @999', 'close 1 end @999'],
+  },
+];
+
+describe('reassembly', () => {
+  test.each(cases)('$name', (k) => {
+    const { rec, table } = runFrames(k.frames, [6379], k.limits ?? {});
+    const st = rec.streams.get(1)!;
+    expect(st.c).toBe(k.client);
+    if (k.server !== undefined) expect(st.s).toBe(k.server);
+    if (k.events) {
+      const got = rec.events.filter((e) => e.startsWith('gap') || e.startsWith('close'));
+      const want = k.events;
+      expect(want.some((e) => e.includes('@')) ? got : got.map((e) => e.replace(/ @\S+$/, ''))).toEqual(want);
+    }
+    for (const [key, v] of Object.entries(k.stats ?? {})) {
+      expect({ [key]: (table.stats as unknown as Record<string, number>)[key] }).toEqual({ [key]: v });
+    }
+    expect(table.stats.connections).toBe(1);
+  });
+
+  test('a snap length that cut a segment: captured bytes, then a gap for the rest', () => {
+    const cut = { ...c(10, 1000, 'abcdefgh') };
+    cut.capLen = cut.data.length - 5;
+    const { rec, table } = runFrames([...HS, cut, c(11, 1008, 'ij')]);
+    expect(rec.plain()).toEqual([
+      'open 1 10.0.0.1:40000 > 10.0.0.2:6379', 'data 1 c abc', 'gap 1 c 5', 'data 1 c ij', 'close 1 end',
+    ]);
+    expect(table.stats.gapBytes).toBe(5);
+  });
+
+  test('held bytes keep the timestamp of the packet that carried them', () => {
+    const { rec } = runFrames([c(1, 1000, 'a'), c(2, 1002, 'c'), c(3, 1001, 'b')]);
+    expect(rec.streams.get(1)!.c).toBe('abc');
+    expect(rec.dataTs).toEqual([1, 3, 2]);
+  });
+
+  test('a gap after the hole: later held data arrives in order with its own events', () => {
+    const { rec } = runFrames([...HS, c(10, 1000, 'a'), c(11, 1004, 'e'), c(12, 1002, 'c'), s(13, 5000, 'r', DATA, 1005)]);
+    expect(rec.plain().filter((e) => !e.startsWith('open'))).toEqual([
+      'data 1 c a', 'gap 1 c 1', 'data 1 c c', 'gap 1 c 1', 'data 1 c e', 'data 1 s r', 'close 1 end',
+    ]);
+  });
+});
