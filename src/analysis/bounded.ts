@@ -1,0 +1,45 @@
+/**
+ * Keeps the `n` largest items by a score in bounded memory: candidates collect in an array that
+ * is cut back to the best `n` whenever it reaches 4n, so each add is O(1) amortised.
+ */
+export class LargestN<T> {
+  private items: T[] = [];
+  /** Smallest score still worth keeping once the list has been cut at least once. */
+  private floor = -Infinity;
+  seen = 0;
+
+  constructor(
+    readonly n: number,
+    private readonly score: (item: T) => number,
+  ) {}
+
+  /** True when an item of this score could make the list (lets callers skip building it). */
+  wants(score: number): boolean {
+    return this.n > 0 && score >= this.floor;
+  }
+
+  add(item: T): void {
+    this.seen++;
+    if (!this.wants(this.score(item))) return;
+    this.items.push(item);
+    if (this.items.length >= this.n * 4) this.cut();
+  }
+
+  /** The best n, largest first. */
+  sorted(): T[] {
+    this.cut();
+    return [...this.items];
+  }
+
+  clear(): void {
+    this.items = [];
+    this.floor = -Infinity;
+    this.seen = 0;
+  }
+
+  private cut(): void {
+    this.items.sort((a, b) => this.score(b) - this.score(a));
+    if (this.items.length > this.n) this.items.length = this.n;
+    if (this.items.length === this.n) this.floor = this.score(this.items[this.n - 1]!);
+  }
+}

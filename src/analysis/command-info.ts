@@ -1,0 +1,139 @@
+import { COMMAND_TABLE } from './command-table.generated.js';
+import { keyPositions, type CommandSpec } from './command-spec.js';
+
+/** What a request means, as far as analysis cares. */
+export interface CommandInfo {
+  /** Upper-case first word: "GET", "CONFIG", "DEBUG". */
+  readonly name: string;
+  /** Upper-case subcommand for container commands ("GET" of CONFIG GET), else null. */
+  readonly sub: string | null;
+  readonly spec: CommandSpec | null;
+  readonly blocking: boolean;
+}
+
+/** Commands that wait by design although `COMMAND` does not flag them "blocking". */
+const BLOCKING_BY_MEANING = new Set(['WAIT', 'WAITAOF']);
+/** Flagged "blocking" but only block when given a BLOCK argument. */
+const BLOCKING_WITH_OPTION = new Set(['XREAD', 'XREADGROUP']);
+/** Commands whose second word names what they do; DEBUG has no subcommand table but is one. */
+const CONTAINERS = new Set(['debug', ...Object.keys(COMMAND_TABLE).flatMap((n) => (n.includes('|') ? [n.split('|')[0]!] : []))]);
+
+/** Bounded cache of name lookups: random garbage command names must not grow it forever. */
+const MAX_CACHED_NAMES = 4096;
+const byRawName = new Map<string, { name: string; spec: CommandSpec | null; container: boolean }>();
+
+function resolveName(raw: string) {
+  let hit = byRawName.get(raw);
+  if (hit !== undefined) return hit;
+  const lower = raw.toLowerCase();
+  hit = { name: raw.toUpperCase(), spec: COMMAND_TABLE[lower] ?? null, container: CONTAINERS.has(lower) };
+  if (byRawName.size < MAX_CACHED_NAMES) byRawName.set(raw, hit);
+  return hit;
+}
+
+function hasBlockOption(args: readonly string[]): boolean {
+  for (let i = 1; i < args.length; i++) if (args[i]!.toUpperCase() === 'BLOCK') return true;
+  return false;
+}
+
+export function commandInfo(args: readonly string[]): CommandInfo {
+  const base = resolveName(args[0] ?? '');
+  let sub: string | null = null;
+  let spec = base.spec;
+  if (base.container && args.length > 1) {
+    sub = args[1]!.toUpperCase();
+    spec = COMMAND_TABLE[`${base.name.toLowerCase()}|${sub.toLowerCase()}`] ?? spec;
+  }
+  let blocking = BLOCKING_BY_MEANING.has(base.name);
+  if (!blocking && spec !== null && spec.flags.includes('blocking')) {
+    blocking = !BLOCKING_WITH_OPTION.has(base.name) || hasBlockOption(args);
+  }
+  return { name: base.name, sub, spec, blocking };
+}
+
+/**
+ * Argv positions of the keys of a request (may point past the kept args). Redis marks two key
+ * specs "unknown" and finds those keys with code instead; we do the same for them.
+ */
+export function requestKeys(info: CommandInfo, args: readonly string[], argc: number, out: number[]): void {
+  out.length = 0;
+  if (info.spec === null) return;
+  keyPositions(info.spec, args, argc, out);
+  if (info.name === 'SORT') sortStoreKey(args, out);
+  else if (info.name === 'MIGRATE' && args[3] === '' && out.length > 1) out.shift(); // key "" + KEYS k1 k2...
+}
+
+/** SORT ... STORE dst: the destination key, skipping the arguments of LIMIT/BY/GET as Redis does. */
+function sortStoreKey(args: readonly string[], out: number[]): void {
+  for (let i = 2; i < args.length; i++) {
+    const word = args[i]!.toUpperCase();
+    if (word === 'LIMIT') i += 2;
+    else if (word === 'GET' || word === 'BY') i += 1;
+    else if (word === 'STORE' && i + 1 < args.length) {
+      out.push(i + 1);
+      return;
+    }
+  }
+}
+
+export const REDACTED = '(redacted)';
+
+/**
+ * Replaces secrets in place, before anything else sees the request: AUTH's arguments,
+ * HELLO ... AUTH user pass and MIGRATE ... AUTH/AUTH2 as MONITOR does, and (beyond MONITOR)
+ * CONFIG SET requirepass/masterauth values and ACL SETUSER password rules.
+ */
+export function redactSecrets(name: string, args: string[]): boolean {
+  switch (name) {
+    case 'AUTH':
+      return redactFrom(args, 1, args.length - 1);
+    case 'HELLO':
+      return redactAfterWord(args, 'AUTH', 2);
+    case 'MIGRATE':
+      return redactAfterWord(args, 'AUTH', 1) || redactAfterWord(args, 'AUTH2', 2);
+    case 'CONFIG':
+      return redactConfigSet(args);
+    case 'ACL':
+      return redactAclSetuser(args);
+    default:
+      return false;
+  }
+}
+
+function redactFrom(args: string[], from: number, count: number): boolean {
+  let done = false;
+  for (let i = from; i < from + count && i < args.length; i++) {
+    args[i] = REDACTED;
+    done = true;
+  }
+  return done;
+}
+
+function redactAfterWord(args: string[], word: string, count: number): boolean {
+  for (let i = 1; i < args.length; i++) {
+    if (args[i]!.toUpperCase() === word) return redactFrom(args, i + 1, count);
+  }
+  return false;
+}
+
+const SECRET_CONFIGS = new Set(['requirepass', 'masterauth', 'masteruser']);
+
+function redactConfigSet(args: string[]): boolean {
+  if (args[1]?.toUpperCase() !== 'SET') return false;
+  let done = false;
+  for (let i = 2; i + 1 < args.length; i += 2) {
+    if (SECRET_CONFIGS.has(args[i]!.toLowerCase())) done = redactFrom(args, i + 1, 1) || done;
+  }
+  return done;
+}
+
+function redactAclSetuser(args: string[]): boolean {
+  if (args[1]?.toUpperCase() !== 'SETUSER') return false;
+  let done = false;
+  for (let i = 3; i < args.length; i++) {
+    const c = args[i]!.charCodeAt(0);
+    // ">pass" adds a password, "#hash" a hashed one, "<pass" / "!hash" remove them.
+    if (c === 0x3e || c === 0x23 || c === 0x3c || c === 0x21) done = redactFrom(args, i, 1) || done;
+  }
+  return done;
+}

@@ -1,0 +1,85 @@
+import { LatencyHistogram } from './histogram.js';
+import type { TrackedRequest } from './tracked-request.js';
+
+export interface CommandEntry {
+  name: string;
+  count: number;
+  errors: number;
+  unanswered: number;
+  noreply: number;
+  /** Requests that block by design (BLPOP, XREAD BLOCK, WAIT ...). */
+  blocking: number;
+  requestBytes: number;
+  replyBytes: number;
+  latency: LatencyHistogram;
+  /** Subcommand counts for container commands (CONFIG GET, CLIENT LIST ...). */
+  subs: Map<string, number>;
+}
+
+/** Subcommands kept per command; more distinct ones are counted under "(other)". */
+const MAX_SUBS = 64;
+/** Distinct command names kept; garbage names beyond it are counted under "(other)". */
+const MAX_COMMANDS = 1024;
+
+export class CommandStats {
+  readonly byName = new Map<string, CommandEntry>();
+  /** Latency of every answered request, for the overall histogram. */
+  all = new LatencyHistogram();
+
+  add(r: TrackedRequest): void {
+    const e = this.entry(r.info.name);
+    e.count++;
+    e.requestBytes += r.frame.wireBytes;
+    e.replyBytes += r.replyBytes;
+    if (r.info.blocking) e.blocking++;
+    if (r.info.sub !== null) {
+      const sub = e.subs.size < MAX_SUBS || e.subs.has(r.info.sub) ? r.info.sub : '(other)';
+      e.subs.set(sub, (e.subs.get(sub) ?? 0) + 1);
+    }
+    switch (r.outcome) {
+      case 'error':
+        e.errors++;
+        break;
+      case 'unanswered':
+        e.unanswered++;
+        return;
+      case 'noreply':
+        e.noreply++;
+        return;
+      case 'ok':
+        break;
+    }
+    e.latency.record(r.latencyUs);
+    this.all.record(r.latencyUs);
+  }
+
+  sorted(): CommandEntry[] {
+    return [...this.byName.values()].sort((a, b) => b.count - a.count || (a.name < b.name ? -1 : 1));
+  }
+
+  clear(): void {
+    this.byName.clear();
+    this.all = new LatencyHistogram();
+  }
+
+  private entry(name: string): CommandEntry {
+    let e = this.byName.get(name);
+    if (e === undefined) {
+      if (this.byName.size >= MAX_COMMANDS) return this.entry('(other)');
+      e = {
+        name,
+        count: 0,
+        errors: 0,
+        unanswered: 0,
+        noreply: 0,
+        blocking: 0,
+        requestBytes: 0,
+        replyBytes: 0,
+        latency: new LatencyHistogram(),
+        subs: new Map(),
+      };
+      this.byName.set(name, e);
+    }
+    return e;
+  }
+}

@@ -1,0 +1,98 @@
+import type { ReplyFrame, RequestFrame } from '../resp/types.js';
+import type { CommandInfo } from './command-info.js';
+import type { TrackedRequest } from './tracked-request.js';
+
+/** What a connection's earlier commands changed about how later ones are answered. */
+export interface ConnState {
+  /** Selected database; null when unknown (joined mid-stream, or a gap hid a SELECT). */
+  db: number | null;
+  /** CLIENT REPLY OFF in force. */
+  replyOff: boolean;
+  /** CLIENT REPLY SKIP: the next command gets no reply. */
+  skipNext: boolean;
+  inMulti: boolean;
+  monitoring: boolean;
+  resp3: boolean;
+  /** Channels + patterns + shard channels subscribed, as the last confirmation counted them. */
+  subscriptions: number;
+}
+
+export function newConnState(seenFromStart: boolean): ConnState {
+  return {
+    db: seenFromStart ? 0 : null,
+    replyOff: false,
+    skipNext: false,
+    inMulti: false,
+    monitoring: false,
+    resp3: false,
+    subscriptions: 0,
+  };
+}
+
+const SUBSCRIBE = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE']);
+const UNSUBSCRIBE = new Set(['UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE']);
+
+/** Replies the server will send to this request, given the state before it. */
+export function expectedReplies(s: ConnState, info: CommandInfo, frame: RequestFrame): number {
+  if (info.name === 'CLIENT' && info.sub === 'REPLY') {
+    return frame.args[2]?.toUpperCase() === 'ON' ? 1 : 0; // OFF and SKIP are not answered
+  }
+  if (s.replyOff || s.skipNext) return 0;
+  if (SUBSCRIBE.has(info.name)) return Math.max(1, frame.argc - 1);
+  // UNSUBSCRIBE with no argument: one confirmation per subscription, or one when there is none.
+  if (UNSUBSCRIBE.has(info.name)) return frame.argc > 1 ? frame.argc - 1 : Math.max(1, s.subscriptions);
+  return 1;
+}
+
+/** State changes that take effect as the server reads the request. */
+export function applyRequestState(s: ConnState, info: CommandInfo, frame: RequestFrame): void {
+  if (s.skipNext && !(info.name === 'CLIENT' && info.sub === 'REPLY')) s.skipNext = false;
+  switch (info.name) {
+    case 'CLIENT':
+      if (info.sub === 'REPLY') applyClientReply(s, frame.args[2]?.toUpperCase());
+      break;
+    case 'SELECT': {
+      const db = Number(frame.args[1]);
+      if (Number.isInteger(db) && db >= 0) s.db = db;
+      break;
+    }
+    case 'MULTI':
+      s.inMulti = true;
+      break;
+    case 'EXEC':
+    case 'DISCARD':
+      s.inMulti = false;
+      break;
+    case 'MONITOR':
+      s.monitoring = true;
+      break;
+    case 'HELLO':
+      if (frame.args[1] === '3') s.resp3 = true;
+      else if (frame.args[1] === '2') s.resp3 = false;
+      break;
+    case 'RESET':
+      Object.assign(s, newConnState(true), { resp3: false });
+      break;
+  }
+}
+
+function applyClientReply(s: ConnState, mode: string | undefined): void {
+  if (mode === 'OFF') s.replyOff = true;
+  else if (mode === 'ON') s.replyOff = false;
+  else if (mode === 'SKIP') s.skipNext = true;
+}
+
+/** State changes that depend on the server's answer. */
+export function applyReplyState(s: ConnState, r: TrackedRequest, reply: ReplyFrame): void {
+  const head = reply.head[0];
+  if (head !== undefined && reply.head.length >= 3 && /subscribe$/i.test(head)) {
+    const n = Number(reply.head[2]);
+    if (Number.isInteger(n)) s.subscriptions = n;
+    return;
+  }
+  if (reply.error === null) return;
+  // A refused SELECT or HELLO changed nothing; MULTI errors are handled by the server as EXECABORT.
+  if (r.info.name === 'SELECT') s.db = r.db;
+  if (r.info.name === 'HELLO' && r.frame.args[1] === '3') s.resp3 = false;
+  if (r.info.name === 'MONITOR') s.monitoring = false;
+}

@@ -1,0 +1,129 @@
+import type { TcpConn } from '../flow/types.js';
+import type { TrackedRequest } from './tracked-request.js';
+
+/** Load attributed to one client IP, one server endpoint, or one connection. */
+export interface PeerEntry {
+  /** Client IP, server `ip:port`, or connection `client -> server`. */
+  id: string;
+  connections: number;
+  commands: number;
+  errors: number;
+  requestBytes: number;
+  replyBytes: number;
+  latencySumUs: number;
+  latencyCount: number;
+}
+
+function newPeer(id: string): PeerEntry {
+  return { id, connections: 0, commands: 0, errors: 0, requestBytes: 0, replyBytes: 0, latencySumUs: 0, latencyCount: 0 };
+}
+
+/** Peers kept per table: past it, new peers are folded into "(other)" so memory stays bounded. */
+export const MAX_PEERS = 100_000;
+
+export class PeerTable {
+  readonly byId = new Map<string, PeerEntry>();
+  overflowed = false;
+
+  get(id: string): PeerEntry {
+    let e = this.byId.get(id);
+    if (e === undefined) {
+      if (this.byId.size >= MAX_PEERS) {
+        this.overflowed = true;
+        return this.get('(other)');
+      }
+      e = newPeer(id);
+      this.byId.set(id, e);
+    }
+    return e;
+  }
+
+  sorted(): PeerEntry[] {
+    return [...this.byId.values()].sort((a, b) => b.commands - a.commands || b.connections - a.connections || (a.id < b.id ? -1 : 1));
+  }
+
+  /** Zeroes every entry in place (callers hold references to them). */
+  clear(): void {
+    for (const e of this.byId.values()) Object.assign(e, newPeer(e.id));
+  }
+}
+
+function addRequest(e: PeerEntry, r: TrackedRequest): void {
+  e.commands++;
+  e.requestBytes += r.frame.wireBytes;
+  e.replyBytes += r.replyBytes;
+  if (r.outcome === 'error') e.errors++;
+  if (r.latencyUs >= 0) {
+    e.latencySumUs += r.latencyUs;
+    e.latencyCount++;
+  }
+}
+
+/** Skew of load over a set of peers: how much the busiest carries. */
+export interface Skew {
+  peers: number;
+  busiest: string;
+  /** Busiest peer's share of all commands, 0..1. */
+  share: number;
+  /** Busiest peer's commands over the mean per peer. */
+  maxOverMean: number;
+}
+
+export function skewOf(entries: readonly PeerEntry[]): Skew | null {
+  if (entries.length === 0) return null;
+  let total = 0;
+  let top = entries[0]!;
+  for (const e of entries) {
+    total += e.commands;
+    if (e.commands > top.commands) top = e;
+  }
+  const mean = total / entries.length;
+  return {
+    peers: entries.length,
+    busiest: top.id,
+    share: total === 0 ? 0 : top.commands / total,
+    maxOverMean: mean === 0 ? 0 : top.commands / mean,
+  };
+}
+
+/** The three entries one connection's requests count toward, looked up once per connection. */
+export interface ConnPeers {
+  client: PeerEntry;
+  server: PeerEntry;
+  connection: PeerEntry;
+}
+
+/** Client IPs, server endpoints and connections. */
+export class PeerStats {
+  readonly clients = new PeerTable();
+  readonly servers = new PeerTable();
+  readonly connections = new PeerTable();
+
+  open(conn: TcpConn): ConnPeers {
+    const peers = {
+      client: this.clients.get(conn.clientIp),
+      server: this.servers.get(conn.server),
+      connection: this.connections.get(connectionId(conn)),
+    };
+    peers.client.connections++;
+    peers.server.connections++;
+    peers.connection.connections++;
+    return peers;
+  }
+
+  add(peers: ConnPeers, r: TrackedRequest): void {
+    addRequest(peers.client, r);
+    addRequest(peers.server, r);
+    addRequest(peers.connection, r);
+  }
+
+  clear(): void {
+    this.clients.clear();
+    this.servers.clear();
+    this.connections.clear();
+  }
+}
+
+export function connectionId(conn: TcpConn): string {
+  return conn.client + ' -> ' + conn.server;
+}

@@ -1,0 +1,173 @@
+import type { TcpConn } from '../flow/types.js';
+import { ReplyDecoder, RequestDecoder } from '../resp/index.js';
+import { RESP_TYPES } from '../resp/constants.js';
+import type { ReplyFrame, RequestFrame, RespLimits, Violation } from '../resp/types.js';
+import { commandInfo, redactSecrets } from './command-info.js';
+import { PendingQueue } from './pending-queue.js';
+import { expectedReplies, applyRequestState, applyReplyState, type ConnState, newConnState } from './conn-state.js';
+import type { TrackedRequest } from './tracked-request.js';
+
+/** What a session reports upward; the analyzer fans it out to aggregators and outputs. */
+export interface SessionEvents {
+  request(r: TrackedRequest): void;
+  complete(r: TrackedRequest): void;
+  /** A reply that answers no request: RESP3 push, pub/sub message, MONITOR line, or unexpected. */
+  unpaired(conn: TcpConn, reply: ReplyFrame, kind: UnpairedKind): void;
+  violation(conn: TcpConn, fromClient: boolean, v: Violation): void;
+}
+
+export type UnpairedKind = 'push' | 'message' | 'monitor' | 'unexpected';
+
+const PUBSUB_MESSAGES = new Set(['message', 'pmessage', 'smessage']);
+
+/**
+ * Pairs one connection's requests with its replies: a FIFO of pending requests, each reply ends
+ * the oldest. Never guesses: after a gap, or when the capture joined mid-stream, pending
+ * requests become unanswered and replies are ignored until one answers a request seen after it.
+ */
+export class Session {
+  private readonly requests: RequestDecoder;
+  private readonly replies: ReplyDecoder;
+  private readonly pending: PendingQueue<TrackedRequest>;
+  readonly state: ConnState;
+  /** Replies are skipped until a request decoded after the last sync loss has been seen. */
+  private replySync: 'synced' | 'waitRequest' | 'waitChunk' = 'synced';
+  commands = 0;
+  requestBytes = 0;
+  replyBytes = 0;
+
+  constructor(
+    readonly conn: TcpConn,
+    private readonly events: SessionEvents,
+    limits: Partial<RespLimits>,
+    private readonly maxPending: number,
+  ) {
+    this.requests = new RequestDecoder((f) => this.onRequest(f), (v) => events.violation(conn, true, v), limits);
+    this.replies = new ReplyDecoder((f) => this.onReply(f), (v) => this.onReplyViolation(v), limits);
+    this.pending = new PendingQueue();
+    this.state = newConnState(!conn.midstream);
+    if (conn.midstream) this.loseSync(true);
+  }
+
+  get unparsedBytes(): number {
+    return this.requests.unparsedBytes + this.replies.unparsedBytes;
+  }
+
+  data(fromClient: boolean, buf: Uint8Array, off: number, len: number, tsUs: number): void {
+    if (fromClient) {
+      this.requestBytes += len;
+      this.requests.push(buf, off, len, tsUs);
+      return;
+    }
+    this.replyBytes += len;
+    if (this.replySync === 'waitChunk') {
+      this.replies.resume();
+      this.replySync = 'synced';
+    }
+    this.replies.push(buf, off, len, tsUs);
+  }
+
+  /** Bytes of one direction were lost: nothing pending can be paired any more. */
+  gap(fromClient: boolean): void {
+    this.loseSync(fromClient);
+  }
+
+  close(): void {
+    this.requests.end();
+    this.replies.end();
+    this.failPending();
+  }
+
+  private loseSync(requestSide: boolean): void {
+    this.failPending();
+    if (requestSide) {
+      this.requests.resync();
+      this.state.db = null; // a SELECT may have been in the lost bytes
+    }
+    this.replies.resync();
+    this.replySync = 'waitRequest';
+  }
+
+  private failPending(): void {
+    for (let r = this.pending.shift(); r !== undefined; r = this.pending.shift()) {
+      r.outcome = 'unanswered';
+      this.events.complete(r);
+    }
+  }
+
+  private onRequest(frame: RequestFrame): void {
+    if (frame.argc === 0 || frame.args.length === 0) return;
+    const info = commandInfo(frame.args);
+    redactSecrets(info.name, frame.args);
+    const r: TrackedRequest = {
+      conn: this.conn,
+      frame,
+      info,
+      db: this.state.db,
+      queued: this.state.inMulti && info.name !== 'EXEC' && info.name !== 'DISCARD' && info.name !== 'MULTI',
+      expect: expectedReplies(this.state, info, frame),
+      outcome: 'noreply',
+      reply: null,
+      replyBytes: 0,
+      latencyUs: -1,
+    };
+    applyRequestState(this.state, info, frame);
+    this.commands++;
+    this.events.request(r);
+    if (r.expect === 0) {
+      this.events.complete(r);
+      return;
+    }
+    if (this.replySync === 'waitRequest') this.replySync = 'waitChunk';
+    this.pending.push(r);
+    if (this.pending.length > this.maxPending) {
+      const old = this.pending.shift()!;
+      old.outcome = 'unanswered';
+      this.events.complete(old);
+    }
+  }
+
+  private onReply(reply: ReplyFrame): void {
+    const kind = this.unpairedKind(reply);
+    if (kind !== null) {
+      this.events.unpaired(this.conn, reply, kind);
+      return;
+    }
+    const r = this.pending.peek()!;
+    if (r.reply === null) {
+      r.reply = reply;
+      r.latencyUs = Math.max(0, reply.startTsUs - r.frame.endTsUs);
+      r.outcome = reply.error !== null ? 'error' : 'ok';
+    }
+    r.replyBytes += reply.wireBytes;
+    applyReplyState(this.state, r, reply);
+    if (--r.expect > 0) return;
+    this.pending.shift();
+    this.events.complete(r);
+  }
+
+  /** Why a reply answers no request, or null when it pairs with the oldest pending one. */
+  private unpairedKind(reply: ReplyFrame): UnpairedKind | null {
+    const head = reply.head[0]?.toLowerCase() ?? '';
+    const front = this.pending.peek();
+    if (reply.type === RESP_TYPES.PUSH) {
+      // Subscription confirmations come as pushes in RESP3; they still answer the SUBSCRIBE.
+      const confirms = front !== undefined && front.info.spec?.flags.includes('pubsub') === true && head.endsWith('subscribe');
+      return confirms ? null : 'push';
+    }
+    if (this.state.subscriptions > 0 && reply.type === RESP_TYPES.ARRAY && PUBSUB_MESSAGES.has(head)) return 'message';
+    if (this.state.monitoring && (front === undefined || !isLeavingMonitor(front.info.name))) return 'monitor';
+    return front === undefined ? 'unexpected' : null;
+  }
+
+  private onReplyViolation(v: Violation): void {
+    this.events.violation(this.conn, false, v);
+    // The reply stream is lost until a fresh request shows where its reply starts.
+    this.failPending();
+    this.replySync = 'waitRequest';
+  }
+}
+
+function isLeavingMonitor(name: string): boolean {
+  return name === 'QUIT' || name === 'RESET';
+}

@@ -1,0 +1,193 @@
+import type { TcpConn } from '../flow/types.js';
+import { RESP_TYPES } from '../resp/constants.js';
+import type { ReplyFrame } from '../resp/types.js';
+import { BigValues } from './big-values.js';
+import { requestKeys } from './command-info.js';
+import { CommandStats } from './command-stats.js';
+import { LargestN } from './bounded.js';
+import { PeerStats, type ConnPeers } from './peer-stats.js';
+import { Timeline } from './timeline.js';
+import { TopKeys } from './top-keys.js';
+import type { TrackedRequest } from './tracked-request.js';
+import type { UnpairedKind } from './session.js';
+
+export interface StatsOptions {
+  /** Requests at or above this latency are slow (µs). */
+  slowUs: number;
+  /** Distinct keys counted exactly before Space-Saving takes over. */
+  maxKeys: number;
+  /** Slowest requests kept. */
+  keepSlow: number;
+  /** Biggest values kept. */
+  keepBig: number;
+}
+
+export interface SlowRequest {
+  tsUs: number;
+  client: string;
+  server: string;
+  db: number | null;
+  args: string[];
+  argc: number;
+  latencyUs: number;
+  blocking: boolean;
+}
+
+export interface Counters {
+  connections: number;
+  commands: number;
+  /** Replies paired with a request. */
+  replies: number;
+  errors: number;
+  unanswered: number;
+  noreply: number;
+  pushes: number;
+  pubsubMessages: number;
+  monitorLines: number;
+  unexpectedReplies: number;
+  violations: number;
+  slowRequests: number;
+  /** Key positions past the arguments the decoder kept (counted, not named). */
+  unnamedKeys: number;
+  requestBytes: number;
+  replyBytes: number;
+}
+
+function zeroCounters(): Counters {
+  return {
+    connections: 0, commands: 0, replies: 0, errors: 0, unanswered: 0, noreply: 0, pushes: 0,
+    pubsubMessages: 0, monitorLines: 0, unexpectedReplies: 0, violations: 0, slowRequests: 0,
+    unnamedKeys: 0, requestBytes: 0, replyBytes: 0,
+  };
+}
+
+/** Key prefix as redis-faina groups keys: up to and including the first ':'. */
+export function keyPrefix(key: string): string {
+  const i = key.indexOf(':');
+  return i < 0 ? '(no prefix)' : key.slice(0, i + 1);
+}
+
+/** Bytes of a reply's value: the string length for bulk kinds, otherwise its wire size. */
+function replyValueBytes(reply: ReplyFrame): number {
+  const t = reply.type;
+  return t === RESP_TYPES.BLOB_STRING || t === RESP_TYPES.VERBATIM_STRING || t === RESP_TYPES.BLOB_ERROR ? Math.max(0, reply.count) : reply.wireBytes;
+}
+
+/** Longest argument that is neither the command name nor a key. */
+function largestNonKey(argLens: readonly number[], keyPos: readonly number[], marks: Uint8Array): number {
+  for (const p of keyPos) if (p < marks.length) marks[p] = 1;
+  let biggest = 0;
+  const n = Math.min(argLens.length, marks.length);
+  for (let i = 1; i < n; i++) if (argLens[i]! > biggest && marks[i] === 0) biggest = argLens[i]!;
+  for (const p of keyPos) if (p < marks.length) marks[p] = 0;
+  return biggest;
+}
+
+/** Every aggregator, fed completed requests; all bounded in memory. */
+export class Stats {
+  counters = zeroCounters();
+  readonly commands = new CommandStats();
+  readonly keys: TopKeys;
+  readonly prefixes: TopKeys;
+  readonly bigValues: BigValues;
+  readonly slow: LargestN<SlowRequest>;
+  readonly peers = new PeerStats();
+  readonly timeline = new Timeline();
+  private readonly keyPos: number[] = [];
+  /** Scratch marks of key positions, reused so finding the biggest value stays O(argc). */
+  private readonly isKey = new Uint8Array(65536);
+
+  constructor(readonly opts: StatsOptions) {
+    this.keys = new TopKeys(opts.maxKeys);
+    this.prefixes = new TopKeys(Math.min(opts.maxKeys, 10_000));
+    this.bigValues = new BigValues(opts.keepBig);
+    this.slow = new LargestN(opts.keepSlow, (s) => s.latencyUs);
+  }
+
+  open(conn: TcpConn): ConnPeers {
+    this.counters.connections++;
+    return this.peers.open(conn);
+  }
+
+  request(r: TrackedRequest): void {
+    this.timeline.add(r.frame.endTsUs);
+  }
+
+  complete(r: TrackedRequest, peers: ConnPeers): void {
+    const c = this.counters;
+    c.commands++;
+    c.requestBytes += r.frame.wireBytes;
+    c.replyBytes += r.replyBytes;
+    if (r.outcome === 'unanswered') c.unanswered++;
+    else if (r.outcome === 'noreply') c.noreply++;
+    else {
+      c.replies++;
+      if (r.outcome === 'error') c.errors++;
+    }
+    this.commands.add(r);
+    this.peers.add(peers, r);
+    this.addKeysAndValues(r);
+    if (r.latencyUs >= this.opts.slowUs) this.addSlow(r);
+  }
+
+  unpaired(reply: ReplyFrame, kind: UnpairedKind): void {
+    const c = this.counters;
+    c.replyBytes += reply.wireBytes;
+    if (kind === 'push') c.pushes++;
+    else if (kind === 'message') c.pubsubMessages++;
+    else if (kind === 'monitor') c.monitorLines++;
+    else {
+      c.unexpectedReplies++;
+      if (reply.error !== null) c.errors++;
+    }
+  }
+
+  clear(): void {
+    this.counters = zeroCounters();
+    this.commands.clear();
+    this.keys.clear();
+    this.prefixes.clear();
+    this.bigValues.clear();
+    this.slow.clear();
+    this.peers.clear();
+    this.timeline.clear();
+  }
+
+  private addKeysAndValues(r: TrackedRequest): void {
+    const { args, argLens, argc } = r.frame;
+    const pos = this.keyPos;
+    requestKeys(r.info, args, argc, pos);
+    const per = pos.length === 0 ? 0 : Math.round((r.frame.wireBytes + r.replyBytes) / pos.length);
+    for (const p of pos) {
+      if (p >= args.length) {
+        this.counters.unnamedKeys++;
+        continue;
+      }
+      this.keys.add(args[p]!, per);
+      this.prefixes.add(keyPrefix(args[p]!), per);
+    }
+    const key = pos.length > 0 && pos[0]! < args.length ? args[pos[0]!]! : '';
+    const biggest = largestNonKey(argLens, pos, this.isKey);
+    const base = { key, command: r.info.name, tsUs: r.frame.endTsUs, client: r.conn.client };
+    if (this.bigValues.wants(biggest)) this.bigValues.add({ ...base, bytes: biggest, direction: 'request' });
+    if (r.reply !== null) {
+      const bytes = replyValueBytes(r.reply);
+      if (this.bigValues.wants(bytes)) this.bigValues.add({ ...base, bytes, direction: 'reply' });
+    }
+  }
+
+  private addSlow(r: TrackedRequest): void {
+    this.counters.slowRequests++;
+    if (!this.slow.wants(r.latencyUs)) return;
+    this.slow.add({
+      tsUs: r.frame.endTsUs,
+      client: r.conn.client,
+      server: r.conn.server,
+      db: r.db,
+      args: r.frame.args.slice(0, 32),
+      argc: r.frame.argc,
+      latencyUs: r.latencyUs,
+      blocking: r.info.blocking,
+    });
+  }
+}

@@ -1,0 +1,34 @@
+import type { TcpConn } from '../flow/types.js';
+import type { ReplyFrame, RequestFrame } from '../resp/types.js';
+import type { CommandInfo } from './command-info.js';
+
+/** How a request ended. */
+export type Outcome =
+  /** A reply came and it was not an error. */
+  | 'ok'
+  /** The (first) reply was an error (`-` or `!`). */
+  | 'error'
+  /** No reply is due: CLIENT REPLY OFF/SKIP. */
+  | 'noreply'
+  /** A reply was due but never seen: gap, connection closed, capture ended, pending overflow. */
+  | 'unanswered';
+
+/** One client request from decoding to its reply; what aggregators and outputs receive. */
+export interface TrackedRequest {
+  readonly conn: TcpConn;
+  readonly frame: RequestFrame;
+  readonly info: CommandInfo;
+  /** Database the command ran in, or null when not known (connection seen mid-stream). */
+  readonly db: number | null;
+  /** Sent inside MULTI (its reply is QUEUED; the result comes with EXEC). */
+  readonly queued: boolean;
+  /** Replies still due: 1 for most commands, n for SUBSCRIBE of n channels. */
+  expect: number;
+  outcome: Outcome;
+  /** First reply, or null. */
+  reply: ReplyFrame | null;
+  /** Wire bytes of all replies to this request. */
+  replyBytes: number;
+  /** First reply's first packet minus the request's last packet; -1 when there was none. */
+  latencyUs: number;
+}

@@ -1,0 +1,26 @@
+import type { AnalyzerOptions } from '../analysis/analyzer.js';
+import { DEFAULT_LIMITS } from '../resp/types.js';
+
+/** Defaults for every limit of the analysis, named once. */
+export const DEFAULTS = {
+  port: 6379,
+  top: 10,
+  slowMs: 10,
+  /** Distinct keys counted exactly; ~150 bytes each, so 200k keys is ~30 MB at most. */
+  maxKeys: 200_000,
+  keepSlow: 1000,
+  keepBig: 100,
+  /** Zeek's max_pending_commands. */
+  maxPending: 10_000,
+} as const;
+
+export function analyzerOptions(o: { slowMs: number; maxKeys: number; top: number; argPreviewBytes?: number }): AnalyzerOptions {
+  return {
+    slowUs: Math.round(o.slowMs * 1000),
+    maxKeys: o.maxKeys,
+    keepSlow: Math.max(DEFAULTS.keepSlow, o.top),
+    keepBig: Math.max(DEFAULTS.keepBig, o.top),
+    maxPending: DEFAULTS.maxPending,
+    respLimits: { ...DEFAULT_LIMITS, ...(o.argPreviewBytes === undefined ? {} : { argPreviewBytes: o.argPreviewBytes }) },
+  };
+}

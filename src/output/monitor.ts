@@ -1,0 +1,62 @@
+import type { AnalysisListener } from '../analysis/analyzer.js';
+import type { TrackedRequest } from '../analysis/tracked-request.js';
+import { RESP_TYPES } from '../resp/constants.js';
+import { reprQuoted } from './strings.js';
+
+/** Short reply type names for `--with-replies`, keyed by type byte. */
+const TYPE_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(RESP_TYPES).map(([name, byte]) => [byte, name.toLowerCase().replace(/_/g, '-')]),
+);
+
+/**
+ * Lines in the format `redis-cli monitor` prints:
+ *   1732237283.123456 [0 127.0.0.1:51514] "SET" "key:1" "v"
+ * The timestamp is the capture time of the packet completing the request (MONITOR prints the
+ * server's clock when it runs the command). A connection joined mid-stream has an unknown db
+ * until it sends SELECT: shown as `?`.
+ */
+export function monitorLine(r: TrackedRequest): string {
+  const ts = r.frame.endTsUs;
+  const sec = Math.floor(ts / 1e6);
+  const us = Math.floor(ts - sec * 1e6);
+  let line = sec + '.' + String(us).padStart(6, '0') + ' [' + (r.db === null ? '?' : r.db) + ' ' + r.conn.client + ']';
+  const args = r.frame.args;
+  for (let i = 0; i < args.length; i++) line += ' ' + reprQuoted(args[i]!);
+  if (r.frame.argc > args.length) line += ` ...(${r.frame.argc - args.length} more arguments)`;
+  return line;
+}
+
+/** ` -> reply +OK 5B 120us`: what `--with-replies` appends. */
+export function replySuffix(r: TrackedRequest): string {
+  if (r.outcome === 'noreply') return ' -> (no reply: CLIENT REPLY)';
+  if (r.outcome === 'unanswered' || r.reply === null) return ' -> (unanswered)';
+  const type = TYPE_NAMES[r.reply.type] ?? '?';
+  const err = r.reply.error === null ? '' : ' ' + reprQuoted(r.reply.error);
+  return ` -> ${type}${err} ${r.replyBytes}B ${Math.round(r.latencyUs)}us`;
+}
+
+export interface LineSink {
+  write(line: string): void;
+}
+
+/**
+ * Streams MONITOR lines. Without replies a line is written as soon as the request is decoded;
+ * with replies, when its reply (or its loss) is known, so lines stay in request order per
+ * connection.
+ */
+export function monitorListener(sink: LineSink, withReplies: boolean, onLine?: () => void): AnalysisListener {
+  if (!withReplies) {
+    return {
+      request(r) {
+        sink.write(monitorLine(r) + '\n');
+        onLine?.();
+      },
+    };
+  }
+  return {
+    complete(r) {
+      sink.write(monitorLine(r) + replySuffix(r) + '\n');
+      onLine?.();
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import type { Analyzer } from '../analysis/analyzer.js';
+import type { LatencyHistogram } from '../analysis/histogram.js';
+import type { Stats } from '../analysis/stats.js';
+import { skewOf, type PeerEntry, type Skew } from '../analysis/peer-stats.js';
+import type { CaptureStats } from '../capture/packet.js';
+import type { FlowStats } from '../flow/types.js';
+import { commandLine, displayString } from './strings.js';
+
+/** The report every output renders: plain data, the JSON contract (`version` 1) and more. */
+export interface Report {
+  version: 1;
+  source: { kind: 'file' | 'live'; name: string; format: string; ports: number[]; filter: string | null };
+  span: { startTs: number | null; endTs: number | null; seconds: number };
+  totals: Record<string, number | null>;
+  latencyUs: LatencySummary & { histogram: Array<{ leUs: number; count: number }> };
+  commands: Array<{
+    name: string; count: number; errors: number; unanswered: number; blocking: number;
+    requestBytes: number; replyBytes: number; perSec: number; share: number;
+    subcommands: Record<string, number>; latencyUs: LatencySummary;
+  }>;
+  hotKeys: Array<{ key: string; count: number; bytes: number; error: number }>;
+  hotKeysByBytes: Array<{ key: string; count: number; bytes: number; error: number }>;
+  hotKeysExact: boolean;
+  /** Most any hot-key count may overstate the truth (0 while exact). */
+  hotKeysErrorBound: number;
+  prefixes: Array<{ prefix: string; count: number; bytes: number }>;
+  bigKeys: Array<{ key: string; bytes: number; command: string; direction: string; count: number; ts: number; client: string }>;
+  slow: Array<{ ts: number; client: string; server: string; db: number | null; command: string; latencyUs: number; blocking: boolean }>;
+  clients: Array<PeerRow & { ip: string }>;
+  servers: Array<PeerRow & { endpoint: string }>;
+  connections: Array<PeerRow & { connection: string }>;
+  skew: { clients: Skew | null; servers: Skew | null; connections: Skew | null };
+  timeline: { startTs: number | null; perSecond: number[] };
+  violations: Array<{ ts: number; connection: string; direction: string; offset: number; reason: string }>;
+  warnings: string[];
+}
+
+export interface LatencySummary {
+  p50: number; p90: number; p99: number; p999: number; max: number; mean: number;
+}
+
+interface PeerRow {
+  connections: number; commands: number; errors: number; requestBytes: number; replyBytes: number;
+  share: number; meanLatencyUs: number;
+}
+
+export interface ReportInput {
+  analyzer: Analyzer;
+  /** Which aggregates to report: the analyzer's whole-run stats unless an interval's are given. */
+  stats?: Stats;
+  capture: CaptureStats;
+  flow: FlowStats;
+  source: Report['source'];
+  top: number;
+  /** Capture time span in µs, from the first and last packet. */
+  firstTsUs: number | null;
+  lastTsUs: number | null;
+}
+
+/** Log buckets for the latency histogram drawing, in µs. */
+export const HISTOGRAM_BOUNDS = [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, Infinity];
+
+function latency(h: LatencyHistogram): LatencySummary {
+  return { p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), p999: h.quantile(0.999), max: h.max, mean: Math.round(h.mean()) };
+}
+
+function peerRow(e: PeerEntry, total: number): PeerRow {
+  return {
+    connections: e.connections, commands: e.commands, errors: e.errors, requestBytes: e.requestBytes, replyBytes: e.replyBytes,
+    share: total === 0 ? 0 : e.commands / total,
+    meanLatencyUs: e.latencyCount === 0 ? 0 : Math.round(e.latencySumUs / e.latencyCount),
+  };
+}
+
+const sec = (us: number) => us / 1e6;
+
+export function buildReport(input: ReportInput): Report {
+  const { analyzer, capture, flow, top } = input;
+  const st = input.stats ?? analyzer.stats;
+  const c = st.counters;
+  const seconds = input.firstTsUs !== null && input.lastTsUs !== null ? Math.max(0, sec(input.lastTsUs - input.firstTsUs)) : 0;
+  const perSec = (n: number) => (seconds > 0 ? n / seconds : n);
+  const clients = st.peers.clients.sorted();
+  const servers = st.peers.servers.sorted();
+  const conns = st.peers.connections.sorted();
+  const warnings = [...capture.warnings];
+  if (analyzer.internalErrors > 0) warnings.push(`${analyzer.internalErrors} internal errors in aggregators (first: ${analyzer.firstInternalError})`);
+  if (!st.keys.exact) warnings.push(`more than ${st.keys.capacity} distinct keys: hot-key counts are Space-Saving estimates, each at most ${st.keys.errorBound} high`);
+  if (flow.gaps > 0) warnings.push(`${flow.gaps} gaps (${flow.gapBytes} bytes never captured): requests pending at a gap are counted as unanswered`);
+  const timeline = st.timeline.series();
+  const keyRow = (k: { key: string; count: number; bytes: number; error: number }) => ({ ...k, key: displayString(k.key) });
+  return {
+    version: 1,
+    source: input.source,
+    span: { startTs: input.firstTsUs === null ? null : sec(input.firstTsUs), endTs: input.lastTsUs === null ? null : sec(input.lastTsUs), seconds },
+    totals: {
+      packets: capture.packets, bytes: capture.bytes, connections: c.connections, openConnections: analyzer.openConnections,
+      commands: c.commands, commandsPerSec: perSec(c.commands), replies: c.replies, errors: c.errors, unanswered: c.unanswered,
+      noreply: c.noreply, pushes: c.pushes, pubsubMessages: c.pubsubMessages, monitorLines: c.monitorLines,
+      unexpectedReplies: c.unexpectedReplies, slowRequests: c.slowRequests, requestBytes: c.requestBytes, replyBytes: c.replyBytes,
+      gaps: flow.gaps, gapBytes: flow.gapBytes, violations: c.violations, unparsedBytes: analyzer.unparsedBytes,
+      duplicateBytes: flow.duplicateBytes, outOfOrderSegments: flow.outOfOrderSegments,
+      nonTcpPackets: flow.nonTcpPackets, otherPortPackets: flow.otherPortPackets, malformedPackets: flow.malformedPackets,
+      ipFragments: flow.ipFragments, snappedPackets: capture.snappedPackets, truncatedRecords: capture.truncatedRecords,
+      skippedBytes: capture.skippedBytes, kernelDrops: capture.kernelDrops, interfaceDrops: capture.interfaceDrops,
+      unnamedKeys: c.unnamedKeys,
+    },
+    latencyUs: { ...latency(st.commands.all), histogram: st.commands.all.logBuckets(HISTOGRAM_BOUNDS).map(([leUs, count]) => ({ leUs, count })) },
+    commands: st.commands.sorted().slice(0, Math.max(top, 1000)).map((e) => ({
+      name: e.name, count: e.count, errors: e.errors, unanswered: e.unanswered, blocking: e.blocking,
+      requestBytes: e.requestBytes, replyBytes: e.replyBytes, perSec: perSec(e.count), share: c.commands === 0 ? 0 : e.count / c.commands,
+      subcommands: Object.fromEntries([...e.subs.entries()].sort((a, b) => b[1] - a[1])), latencyUs: latency(e.latency),
+    })),
+    hotKeys: st.keys.top(top, 'count').map(keyRow),
+    hotKeysByBytes: st.keys.top(top, 'bytes').map(keyRow),
+    hotKeysExact: st.keys.exact,
+    hotKeysErrorBound: st.keys.exact ? 0 : st.keys.errorBound,
+    prefixes: st.prefixes.top(top, 'count').map((p) => ({ prefix: displayString(p.key), count: p.count, bytes: p.bytes })),
+    bigKeys: st.bigValues.sorted().slice(0, top).map((b) => ({
+      key: displayString(b.key), bytes: b.bytes, command: b.command, direction: b.direction, count: b.count, ts: sec(b.tsUs), client: b.client,
+    })),
+    slow: st.slow.sorted().slice(0, top).map((s) => ({
+      ts: sec(s.tsUs), client: s.client, server: s.server, db: s.db, command: commandLine(s.args, s.argc, null), latencyUs: s.latencyUs, blocking: s.blocking,
+    })),
+    clients: clients.map((e) => ({ ip: e.id, ...peerRow(e, c.commands) })),
+    servers: servers.map((e) => ({ endpoint: e.id, ...peerRow(e, c.commands) })),
+    connections: conns.slice(0, top).map((e) => ({ connection: e.id, ...peerRow(e, c.commands) })),
+    skew: { clients: skewOf(clients), servers: skewOf(servers), connections: skewOf(conns) },
+    timeline: { startTs: timeline.startSec < 0 ? null : timeline.startSec, perSecond: timeline.perSecond },
+    violations: analyzer.violations.map((v) => ({ ts: sec(v.tsUs), connection: v.connection, direction: v.direction, offset: v.offset, reason: v.reason })),
+    warnings,
+  };
+}
+

@@ -1,0 +1,144 @@
+import type { Skew } from '../analysis/peer-stats.js';
+import type { Report } from './report.js';
+import { ANSI, PLAIN, bar, bytes, cut, dur, num, pct, rate, sparkline, table, type Style } from './text-format.js';
+
+export interface TextOptions {
+  color: boolean;
+  top: number;
+}
+
+/** A peer is marked when it carries more than twice its fair share of commands. */
+const SKEW_MARK = 2;
+
+/** The human report, in the spirit of redis-faina: one section per question an operator asks. */
+export function renderText(r: Report, o: TextOptions): string {
+  const s = o.color ? ANSI : PLAIN;
+  const out: string[] = [];
+  header(r, s, out);
+  overall(r, s, out);
+  latencyHistogram(r, s, out);
+  commands(r, s, out, o.top);
+  keys(r, s, out);
+  bigValues(r, s, out);
+  slow(r, s, out);
+  peers(r, s, out);
+  problems(r, s, out);
+  return out.join('\n') + '\n';
+}
+
+function section(title: string, s: Style, out: string[]): void {
+  out.push('', s.bold(title));
+}
+
+function isoTime(ts: number | null): string {
+  return ts === null ? '-' : new Date(ts * 1000).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+function header(r: Report, s: Style, out: string[]): void {
+  const src = r.source;
+  out.push(s.bold(`redis-tap report: ${src.name}`) + s.dim(` (${src.format}, port${src.ports.length > 1 ? 's' : ''} ${src.ports.join(', ')})`));
+  out.push(`  span     ${isoTime(r.span.startTs)} UTC, ${r.span.seconds.toFixed(3)} s`);
+}
+
+function overall(r: Report, s: Style, out: string[]): void {
+  const t = r.totals;
+  const n = (k: string) => num(t[k] ?? 0);
+  section('Overall', s, out);
+  out.push(`  packets  ${n('packets')} (${bytes(t['bytes'] ?? 0)})   connections ${n('connections')}   commands ${n('commands')} (${rate(t['commandsPerSec'] ?? 0)}/s)`);
+  out.push(`  replies  ${n('replies')}   errors ${n('errors')}   unanswered ${n('unanswered')}   no-reply ${n('noreply')}   slow ${n('slowRequests')}`);
+  out.push(`  unpaired pushes ${n('pushes')}   pub/sub messages ${n('pubsubMessages')}   MONITOR lines ${n('monitorLines')}   unexpected ${n('unexpectedReplies')}`);
+  const lost = `  losses   gaps ${n('gaps')} (${bytes(t['gapBytes'] ?? 0)})   kernel drops ${t['kernelDrops'] ?? 'n/a'}   violations ${n('violations')}   unparsed ${bytes(t['unparsedBytes'] ?? 0)}   truncated records ${n('truncatedRecords')}`;
+  const anyLoss = ['gaps', 'violations', 'unparsedBytes', 'truncatedRecords', 'kernelDrops'].some((k) => (t[k] ?? 0) > 0);
+  out.push(anyLoss ? s.warn(lost) : lost);
+  if (r.timeline.perSecond.length > 1) {
+    const max = Math.max(...r.timeline.perSecond);
+    out.push(`  cmds/s   ${sparkline(r.timeline.perSecond, 60)}  peak ${num(max)}/s over ${r.timeline.perSecond.length} s`);
+  }
+}
+
+function latencyHistogram(r: Report, s: Style, out: string[]): void {
+  const l = r.latencyUs;
+  section('Latency (answered requests: first reply packet - last request packet)', s, out);
+  out.push(`  p50 ${dur(l.p50)}   p90 ${dur(l.p90)}   p99 ${dur(l.p99)}   p99.9 ${dur(l.p999)}   max ${dur(l.max)}   mean ${dur(l.mean)}`);
+  const rows = l.histogram.filter((b) => b.count > 0);
+  const max = Math.max(0, ...rows.map((b) => b.count));
+  let low = 0;
+  for (const b of l.histogram) {
+    const label = b.leUs === Infinity || b.leUs === null ? `>= ${dur(low)}` : `< ${dur(b.leUs)}`;
+    if (b.count > 0) out.push(`  ${label.padStart(10)} ${num(b.count).padStart(10)} ${bar(b.count, max, 40)}`);
+    low = b.leUs;
+  }
+}
+
+function commands(r: Report, s: Style, out: string[], top: number): void {
+  section('Commands', s, out);
+  const rows = r.commands.slice(0, top).map((c) => [
+    c.name, num(c.count), pct(c.share), rate(c.perSec), num(c.errors), dur(c.latencyUs.p50), dur(c.latencyUs.p99), dur(c.latencyUs.max),
+    bytes(c.requestBytes), bytes(c.replyBytes), c.blocking > 0 ? 'blocking' : Object.keys(c.subcommands).slice(0, 3).join(','),
+  ]);
+  const cols = ['command', 'count', 'share', '/s', 'errors', 'p50', 'p99', 'max', 'req bytes', 'reply bytes', 'detail'];
+  out.push(...table(cols.map((t, i) => ({ title: t, right: i > 0 && i < 10 })), rows, s));
+  if (r.commands.length > top) out.push(s.dim(`  ... ${r.commands.length - top} more commands`));
+}
+
+function keys(r: Report, s: Style, out: string[]): void {
+  const note = r.hotKeysExact ? 'exact' : `Space-Saving estimate, each count at most ${num(r.hotKeysErrorBound)} high`;
+  section(`Hot keys by count (${note})`, s, out);
+  out.push(...table([{ title: 'key' }, { title: 'count', right: true }, { title: 'bytes', right: true }],
+    r.hotKeys.map((k) => [cut(k.key, 60), num(k.count), bytes(k.bytes)]), s));
+  section('Hot keys by bytes', s, out);
+  out.push(...table([{ title: 'key' }, { title: 'bytes', right: true }, { title: 'count', right: true }],
+    r.hotKeysByBytes.map((k) => [cut(k.key, 60), bytes(k.bytes), num(k.count)]), s));
+  section('Key prefixes (up to the first ":")', s, out);
+  out.push(...table([{ title: 'prefix' }, { title: 'count', right: true }, { title: 'bytes', right: true }],
+    r.prefixes.map((p) => [cut(p.prefix, 60), num(p.count), bytes(p.bytes)]), s));
+}
+
+function bigValues(r: Report, s: Style, out: string[]): void {
+  section('Big values (largest sent and returned, per key)', s, out);
+  out.push(...table([{ title: 'key' }, { title: 'bytes', right: true }, { title: 'command' }, { title: 'direction' }, { title: 'client' }],
+    r.bigKeys.map((b) => [cut(b.key, 50), bytes(b.bytes), b.command, b.direction, b.client]), s));
+}
+
+function slow(r: Report, s: Style, out: string[]): void {
+  section(`Slow requests (${num(r.totals['slowRequests'] ?? 0)} at or above the threshold; blocking commands marked)`, s, out);
+  out.push(...table(
+    [{ title: 'time (UTC)' }, { title: 'client' }, { title: 'latency', right: true }, { title: 'kind' }, { title: 'command' }],
+    r.slow.map((x) => [isoTime(x.ts).slice(11), x.client, dur(x.latencyUs), x.blocking ? 'blocking' : 'slow', cut(x.command, 70)]),
+    s,
+  ));
+}
+
+function skewLine(name: string, k: Skew | null, s: Style): string {
+  if (k === null) return `  ${name}: none`;
+  const text = `  ${name}: ${num(k.peers)}, busiest ${k.busiest} carries ${pct(k.share)} of commands, ${k.maxOverMean.toFixed(1)}x the mean`;
+  return k.peers > 1 && k.maxOverMean >= SKEW_MARK ? s.warn(text + '  <- skew') : text;
+}
+
+function peers(r: Report, s: Style, out: string[]): void {
+  const cols = [{ title: 'commands', right: true }, { title: 'share', right: true }, { title: 'conns', right: true }, { title: 'errors', right: true }, { title: 'mean lat', right: true }, { title: '' }];
+  const fair = (n: number) => (n > 1 ? SKEW_MARK / n : Infinity);
+  const maxShare = (rows: ReadonlyArray<{ share: number }>) => Math.max(0, ...rows.map((x) => x.share));
+  const rowsOf = <T extends { commands: number; share: number; connections: number; errors: number; meanLatencyUs: number }>(list: T[], m: number) =>
+    list.map((c) => [num(c.commands), pct(c.share), num(c.connections), num(c.errors), dur(c.meanLatencyUs), bar(c.share, m, 20)]);
+  section('Clients (by IP)', s, out);
+  const clients = r.clients.slice(0, 20);
+  out.push(...table([{ title: 'client ip' }, ...cols], rowsOf(clients, maxShare(clients)).map((row, i) => [clients[i]!.ip, ...row]), s,
+    clients.map((c) => c.share > fair(r.clients.length))));
+  section('Servers', s, out);
+  out.push(...table([{ title: 'endpoint' }, ...cols], rowsOf(r.servers, maxShare(r.servers)).map((row, i) => [r.servers[i]!.endpoint, ...row]), s,
+    r.servers.map((c) => c.share > fair(r.servers.length))));
+  section('Busiest connections', s, out);
+  const conns = r.connections.slice(0, 10);
+  out.push(...table([{ title: 'connection' }, ...cols], rowsOf(conns, maxShare(conns)).map((row, i) => [conns[i]!.connection, ...row]), s,
+    conns.map((c) => c.share > fair(r.totals['connections'] ?? 0))));
+  section('Skew', s, out);
+  out.push(skewLine('client IPs', r.skew.clients, s), skewLine('connections', r.skew.connections, s), skewLine('servers', r.skew.servers, s));
+}
+
+function problems(r: Report, s: Style, out: string[]): void {
+  if (r.warnings.length === 0 && r.violations.length === 0) return;
+  section('Warnings', s, out);
+  for (const w of r.warnings) out.push(s.warn(`  ${w}`));
+  for (const v of r.violations) out.push(s.warn(`  protocol violation in ${v.direction}s of ${v.connection} at byte ${v.offset}: ${v.reason}`));
+}

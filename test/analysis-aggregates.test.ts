@@ -1,0 +1,95 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { LatencyHistogram } from '../src/analysis/histogram.js';
+import { TopKeys } from '../src/analysis/top-keys.js';
+import { LargestN } from '../src/analysis/bounded.js';
+
+/** Exact quantile by sorting: the truth the histogram approximates. */
+function exactQuantile(values: number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.max(0, Math.ceil(q * s.length) - 1)]!;
+}
+
+describe('LatencyHistogram', () => {
+  test('exact below 128us', () => {
+    const h = new LatencyHistogram();
+    for (let v = 0; v < 128; v++) h.record(v);
+    expect([h.quantile(0.5), h.quantile(1), h.min, h.max, h.count]).toEqual([63, 127, 0, 127, 128]);
+  });
+
+  test('quantiles within 1/64 of the exact value, never above max', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 50_000_000 }), { minLength: 1, maxLength: 500 }), fc.double({ min: 0.01, max: 1, noNaN: true }), (vals, q) => {
+        const h = new LatencyHistogram();
+        for (const v of vals) h.record(v);
+        const want = exactQuantile(vals, q);
+        const got = h.quantile(q);
+        expect(got).toBeGreaterThanOrEqual(want);
+        expect(got).toBeLessThanOrEqual(Math.min(Math.max(...vals), want + want / 64 + 1));
+      }),
+    );
+  });
+
+  test('values beyond 2^31 us are kept in order', () => {
+    const h = new LatencyHistogram();
+    h.record(3e9);
+    h.record(5e12);
+    expect(h.quantile(0.5)).toBeGreaterThanOrEqual(3e9);
+    expect(h.quantile(0.5)).toBeLessThan(3.1e9);
+    expect(h.max).toBe(5e12);
+  });
+
+  test('log buckets sum to the count', () => {
+    const h = new LatencyHistogram();
+    [5, 150, 900, 12_000, 2_000_000].forEach((v) => h.record(v));
+    const b = h.logBuckets([100, 1000, 10_000, Infinity]);
+    expect(b).toEqual([[100, 1], [1000, 2], [10_000, 0], [Infinity, 2]]);
+  });
+});
+
+describe('TopKeys', () => {
+  test('exact while the keys fit', () => {
+    const t = new TopKeys(10);
+    ['a', 'b', 'a', 'c', 'a', 'b'].forEach((k) => t.add(k, 2));
+    expect(t.top(2)).toEqual([
+      { key: 'a', count: 3, bytes: 6, error: 0 },
+      { key: 'b', count: 2, bytes: 4, error: 0 },
+    ]);
+    expect(t.exact).toBe(true);
+  });
+
+  test('Space-Saving guarantees: true heavy hitters kept, counts within the error bound', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 50, maxLength: 2000 }), fc.integer({ min: 5, max: 30 }), (stream, cap) => {
+        // Skew the stream so a few keys are hot.
+        const keys = stream.map((n) => `k${n % 7 === 0 ? 0 : n}`);
+        const t = new TopKeys(cap);
+        const truth = new Map<string, number>();
+        for (const k of keys) {
+          t.add(k, 1);
+          truth.set(k, (truth.get(k) ?? 0) + 1);
+        }
+        const kept = new Map(t.top(cap).map((e) => [e.key, e]));
+        for (const [k, n] of truth) {
+          if (n > keys.length / cap) expect(kept.has(k)).toBe(true);
+        }
+        for (const e of kept.values()) {
+          const n = truth.get(e.key) ?? 0;
+          expect(e.count).toBeGreaterThanOrEqual(n);
+          expect(e.count - e.error).toBeLessThanOrEqual(n);
+          expect(e.count - n).toBeLessThanOrEqual(t.errorBound);
+        }
+      }),
+    );
+  });
+});
+
+describe('LargestN', () => {
+  test('keeps the n largest of many', () => {
+    const l = new LargestN<number>(5, (x) => x);
+    const vals = Array.from({ length: 1000 }, (_, i) => (i * 7919) % 1000);
+    vals.forEach((v) => l.add(v));
+    expect(l.sorted()).toEqual([999, 998, 997, 996, 995]);
+    expect(l.seen).toBe(1000);
+  });
+});

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { commandInfo, redactSecrets, requestKeys } from '../src/analysis/command-info.js';
+import { bulkArray, haveRedis, rawCommand, startRedis, type RedisServer } from './helpers/redis-server.js';
+
+/** Requests whose keys we extract; the truth is the server's own `COMMAND GETKEYS`. */
+const CASES: string[][] = [
+  ['GET', 'k1'],
+  ['SET', 'k1', 'v', 'EX', '10'],
+  ['MSET', 'a', '1', 'b', '2', 'c', '3'],
+  ['MGET', 'a', 'b', 'c', 'd'],
+  ['DEL', 'x', 'y', 'z'],
+  ['ZUNIONSTORE', 'dest', '2', 'z1', 'z2', 'WEIGHTS', '1', '2'],
+  ['ZINTER', '3', 'z1', 'z2', 'z3', 'WITHSCORES'],
+  ['XREAD', 'COUNT', '2', 'BLOCK', '10', 'STREAMS', 's1', 's2', '0', '0'],
+  ['XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', 's1', '>'],
+  ['EVAL', 'return 1', '2', 'k1', 'k2', 'arg1'],
+  ['EVALSHA', 'abc', '1', 'k1', 'x'],
+  ['BLPOP', 'l1', 'l2', '0'],
+  ['BLMPOP', '1', '2', 'l1', 'l2', 'LEFT'],
+  ['LMOVE', 'src', 'dst', 'LEFT', 'RIGHT'],
+  ['RENAME', 'old', 'new'],
+  ['SINTERCARD', '2', 's1', 's2', 'LIMIT', '5'],
+  ['MIGRATE', '127.0.0.1', '6380', '', '0', '100', 'KEYS', 'k1', 'k2'],
+  ['OBJECT', 'ENCODING', 'k1'],
+  ['MEMORY', 'USAGE', 'k1'],
+  ['HSET', 'h', 'f', 'v', 'f2', 'v2'],
+  ['BITOP', 'AND', 'dest', 's1', 's2'],
+  ['SORT', 'k', 'STORE', 'dst'],
+  ['GEORADIUS', 'g', '0', '0', '10', 'km', 'STORE', 'dst'],
+];
+
+describe.skipIf(!haveRedis)('key positions match the server (COMMAND GETKEYS)', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  test.each(CASES.map((c) => [c.join(' '), c] as const))('%s', async (_label, args) => {
+    const truth = bulkArray(await rawCommand(redis.port, ['COMMAND', 'GETKEYS', ...args])) ?? [];
+    const pos: number[] = [];
+    requestKeys(commandInfo(args), args, args.length, pos);
+    expect(pos.map((p) => args[p])).toEqual(truth);
+  });
+});
+if (!haveRedis) console.warn('command-keys: redis-server not installed, server comparison skipped');
+
+describe('command meaning', () => {
+  test.each([
+    [['get', 'k'], 'GET', null, false],
+    [['config', 'get', 'maxmemory'], 'CONFIG', 'GET', false],
+    [['DEBUG', 'SLEEP', '0'], 'DEBUG', 'SLEEP', false],
+    [['BLPOP', 'l', '0'], 'BLPOP', null, true],
+    [['XREAD', 'STREAMS', 's', '0'], 'XREAD', null, false],
+    [['XREAD', 'BLOCK', '0', 'STREAMS', 's', '0'], 'XREAD', null, true],
+    [['WAIT', '1', '100'], 'WAIT', null, true],
+    [['nosuchcmd', 'x'], 'NOSUCHCMD', null, false],
+  ] as const)('%j -> %s %s blocking=%s', (args, name, sub, blocking) => {
+    const info = commandInfo(args as unknown as string[]);
+    expect([info.name, info.sub, info.blocking]).toEqual([name, sub, blocking]);
+  });
+
+  test.each([
+    [['AUTH', 'secret'], ['AUTH', '(redacted)']],
+    [['AUTH', 'user', 'secret'], ['AUTH', '(redacted)', '(redacted)']],
+    [['HELLO', '3', 'AUTH', 'user', 'secret', 'SETNAME', 'x'], ['HELLO', '3', 'AUTH', '(redacted)', '(redacted)', 'SETNAME', 'x']],
+    [['MIGRATE', 'h', '1', '', '0', '5', 'AUTH', 'pw', 'KEYS', 'k'], ['MIGRATE', 'h', '1', '', '0', '5', 'AUTH', '(redacted)', 'KEYS', 'k']],
+    [['MIGRATE', 'h', '1', '', '0', '5', 'AUTH2', 'u', 'pw', 'KEYS', 'k'], ['MIGRATE', 'h', '1', '', '0', '5', 'AUTH2', '(redacted)', '(redacted)', 'KEYS', 'k']],
+    [['CONFIG', 'SET', 'requirepass', 'pw'], ['CONFIG', 'SET', 'requirepass', '(redacted)']],
+    [['ACL', 'SETUSER', 'bob', 'on', '>pw'], ['ACL', 'SETUSER', 'bob', 'on', '(redacted)']],
+    [['GET', 'AUTH'], ['GET', 'AUTH']],
+  ])('redacts %j', (args, want) => {
+    const a = [...args];
+    redactSecrets(commandInfo(a).name, a);
+    expect(a).toEqual(want);
+  });
+});
