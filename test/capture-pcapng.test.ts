@@ -123,6 +123,17 @@ describe('pcapng', () => {
     expect(stats.skippedBlocks).toBe(1);
   });
 
+  test('a length field that runs past the end of the file: the blocks inside it are recovered', () => {
+    const buf = twoInterfaces(true).epb(0, 5n, P1).epb(0, 6n, P2).build();
+    const third = buf.length - 52 - 44 - 40; // the EPB of P3, before those of P1 (44 bytes) and P2 (52)
+    expect(buf.readUInt32LE(third)).toBe(6);
+    buf.writeUInt32LE(0x100000, third + 4);
+    const { packets, stats } = parse(buf);
+    expect(packets.map((p) => Buffer.from(p.hex, 'hex').toString())).toEqual(['packet one', 'packet two, longer', 'packet one', 'packet two, longer']);
+    expect(stats).toMatchObject({ truncatedRecords: 0, skippedBlocks: 1, skippedBytes: 40 });
+    expect(stats.warnings[0]).toMatch(/block length 1048576 runs past the end of the input/);
+  });
+
   test('a block cut by the end of the file', () => {
     const buf = twoInterfaces(false).build();
     const { packets, stats } = parse(buf.subarray(0, buf.length - 6));
@@ -134,7 +145,9 @@ describe('pcapng', () => {
   test('every split offset gives the same packets and stats, damaged file included', () => {
     const good = twoInterfaces(false).isb(1, { osdrop: 4 }).build();
     const damaged = twoInterfaces(true).raw(Buffer.from([6, 0, 0, 0, 11, 0, 0, 0, 1, 2])).epb(0, 5n, P3).build();
-    for (const buf of [good, damaged]) {
+    const longLength = twoInterfaces(false).epb(0, 5n, P1).build();
+    longLength.writeUInt32BE(0x1000, longLength.length - 44 + 4);
+    for (const buf of [good, damaged, longLength]) {
       const whole = parse(buf);
       for (let cut = 0; cut <= buf.length; cut++) expect(parse(buf, [cut])).toEqual(whole);
       expect(parse(buf, Array.from({ length: buf.length }, (_, i) => i))).toEqual(whole);

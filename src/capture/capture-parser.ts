@@ -72,6 +72,7 @@ export class CaptureParser {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    this.ctx.base = this.consumed;
     if (this.stepper !== null) this.stepper.finish(this.pend, this.pendLen);
     else if (this.pendLen > 0) {
       this.stats.skippedBytes += this.pendLen;
@@ -114,10 +115,12 @@ export class CaptureParser {
         this.pendLen -= n;
         if (this.pendLen === 0) return coff;
       } else if (this.need() <= this.pendLen) {
-        // A stepper that neither consumed nor asked for more would loop: treat as needing a byte.
-        this.append(chunk, coff, Math.min(coff + 1, chunk.length));
-        if (coff === chunk.length) return coff;
-        coff++;
+        // A stepper that neither consumed nor asked for more bytes would loop forever: drop the bytes.
+        this.stats.skippedBytes += this.pendLen;
+        this.consumed += this.pendLen;
+        this.pendLen = 0;
+        addWarning(this.stats, `${this.ctx.source}: reader stalled at byte ${this.consumed}; bytes skipped`);
+        return coff;
       }
     }
   }

@@ -276,17 +276,37 @@ export class PcapngStepper implements FormatStepper {
     return u32(b, off + len - 4, le) === len ? 1 : 0;
   }
 
-  finish(_b: Uint8Array, pending: number): void {
-    if (pending === 0) return;
+  /**
+   * The input ended inside a block. If well-framed blocks follow inside it, its length field was
+   * damaged (it runs past the end): resync and read them. Otherwise it is a cut last block.
+   */
+  finish(b: Uint8Array, pending: number): void {
+    let off = 0;
+    if (!this.resyncing && pending > PCAPNG.MIN_BLOCK_BYTES && this.blockFollows(b, pending)) {
+      const len = u32(b, 4, this.le);
+      off = this.damaged(b, 0, pending, `block length ${len} runs past the end of the input`);
+      while (off < pending) {
+        const n = this.step(b, off, pending);
+        if (n === 0) break;
+        off += n;
+      }
+    }
+    const rest = pending - off;
+    if (rest === 0) return;
     const stats = this.ctx.stats;
-    stats.skippedBytes += pending;
+    stats.skippedBytes += rest;
     if (this.resyncing) return;
     stats.truncatedRecords++;
     addWarning(
       stats,
-      `${this.ctx.source}: the last block is cut short (${pending} bytes at the end skipped; ` +
+      `${this.ctx.source}: the last block is cut short (${rest} bytes at the end skipped; ` +
         `the capture was probably stopped mid-write)`,
     );
+  }
+
+  private blockFollows(b: Uint8Array, end: number): boolean {
+    for (let off = 1; end - off >= PCAPNG.MIN_BLOCK_BYTES; off++) if (this.plausible(b, off, end) === 1) return true;
+    return false;
   }
 }
 

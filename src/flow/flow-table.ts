@@ -84,6 +84,8 @@ export class FlowTable {
     let e = this.find(hash, seg);
     const clientSyn = (seg.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
     if (e !== null && clientSyn && this.isNewConnection(e, seg)) {
+      e.toServer.flushAll(p.tsUs);
+      e.toClient.flushAll(p.tsUs);
       this.close(e, e.toServer.finSeen || e.toClient.finSeen ? 'fin' : 'end', p.tsUs);
       e = null;
     }
