@@ -148,14 +148,16 @@ export class Session {
 
   /** Why a reply answers no request, or null when it pairs with the oldest pending one. */
   private unpairedKind(reply: ReplyFrame): UnpairedKind | null {
-    const head = reply.head[0]?.toLowerCase() ?? '';
     const front = this.pending.peek();
     if (reply.type === RESP_TYPES.PUSH) {
       // Subscription confirmations come as pushes in RESP3; they still answer the SUBSCRIBE.
+      const head = reply.head[0]?.toLowerCase() ?? '';
       const confirms = front !== undefined && front.info.spec?.flags.includes('pubsub') === true && head.endsWith('subscribe');
       return confirms ? null : 'push';
     }
-    if (this.state.subscriptions > 0 && reply.type === RESP_TYPES.ARRAY && PUBSUB_MESSAGES.has(head)) return 'message';
+    if (this.state.subscriptions > 0 && reply.type === RESP_TYPES.ARRAY && PUBSUB_MESSAGES.has(reply.head[0]?.toLowerCase() ?? '')) {
+      return 'message';
+    }
     if (this.state.monitoring && (front === undefined || !isLeavingMonitor(front.info.name))) return 'monitor';
     return front === undefined ? 'unexpected' : null;
   }

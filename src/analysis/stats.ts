@@ -163,8 +163,11 @@ export class Stats {
         this.counters.unnamedKeys++;
         continue;
       }
-      this.keys.add(args[p]!, per);
-      this.prefixes.add(keyPrefix(args[p]!), per);
+      const key = args[p]!;
+      const e = this.keys.add(key, per);
+      // The prefix is cut once per tracked key, not once per occurrence.
+      const prefix = e === null ? keyPrefix(key) : (e.tag ??= keyPrefix(key));
+      this.prefixes.add(prefix, per);
     }
     const key = pos.length > 0 && pos[0]! < args.length ? args[pos[0]!]! : '';
     const biggest = largestNonKey(argLens, pos, this.isKey);

@@ -13,8 +13,10 @@ export interface KeyCount {
   error: number;
 }
 
-interface Entry extends KeyCount {
+export interface Entry extends KeyCount {
   heapIdx: number;
+  /** Free slot for the caller to cache something derived from the key (its prefix). */
+  tag: string | null;
 }
 
 export class TopKeys {
@@ -40,20 +42,22 @@ export class TopKeys {
     return this.heap[0]!.count;
   }
 
-  add(key: string, bytes: number): void {
+  /** Counts one occurrence; returns the key's entry, or null when capacity is 0. */
+  add(key: string, bytes: number): Entry | null {
     this.total++;
     const e = this.map.get(key);
     if (e !== undefined) {
       e.count++;
       e.bytes += bytes;
       if (this.heap !== null) this.siftDown(e.heapIdx);
-      return;
+      return e;
     }
     if (this.map.size < this.capacity) {
-      this.map.set(key, { key, count: 1, bytes, error: 0, heapIdx: -1 });
-      return;
+      const fresh: Entry = { key, count: 1, bytes, error: 0, heapIdx: -1, tag: null };
+      this.map.set(key, fresh);
+      return fresh;
     }
-    this.replaceMin(key, bytes);
+    return this.replaceMin(key, bytes);
   }
 
   top(n: number, by: 'count' | 'bytes' = 'count'): KeyCount[] {
@@ -69,8 +73,8 @@ export class TopKeys {
     this.evictions = 0;
   }
 
-  private replaceMin(key: string, bytes: number): void {
-    if (this.capacity <= 0) return;
+  private replaceMin(key: string, bytes: number): Entry | null {
+    if (this.capacity <= 0) return null;
     const heap = this.heap ?? this.buildHeap();
     const min = heap[0]!;
     this.map.delete(min.key);
@@ -79,8 +83,10 @@ export class TopKeys {
     min.error = min.count;
     min.count++;
     min.bytes += bytes;
+    min.tag = null;
     this.map.set(key, min);
     this.siftDown(0);
+    return min;
   }
 
   private buildHeap(): Entry[] {
