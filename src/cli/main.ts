@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors.js';
 import { commandAnalyze } from './analyze.js';
+import { commandLive } from './live.js';
+import { commandMonitor } from './monitor.js';
 
 const VERSION = '0.1.0';
 
@@ -11,6 +13,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   commandAnalyze(program);
+  commandLive(program);
+  commandMonitor(program);
   return program;
 }
 

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { LIVE_DEFAULTS } from '../capture/live.js';
+import { DEFAULTS } from '../engine/options.js';
+import { nonNegativeNumber, portArg, positiveInt } from './args.js';
+
+/** Options shared by `live` and `monitor`: where and how long to capture. */
+export interface CaptureOpts {
+  interface?: string;
+  port?: number[];
+  filter?: string;
+  bufferMb: number;
+  duration?: number;
+  count?: number;
+  write?: string;
+}
+
+export function addCaptureOptions(cmd: Command): Command {
+  return cmd
+    .option('-i, --interface <iface>', "interface to capture on, 'any' for all (default: libpcap's default device)")
+    .option('-p, --port <port>', `Redis server port, repeatable (default: ${DEFAULTS.port})`, portArg)
+    .option('--filter <bpf>', "extra BPF expression, and-ed with the port filter (e.g. 'host 10.0.0.5')")
+    .option('--buffer-mb <n>', 'kernel capture buffer in MiB', positiveInt, LIVE_DEFAULTS.bufferMb)
+    .option('--duration <s>', 'stop after this many seconds', nonNegativeNumber)
+    .option('--count <n>', 'stop after this many commands', positiveInt)
+    .option('-w, --write <file>', 'also save the raw packets as pcap (read it back with analyze)');
+}
+
+/** Runs `onStop` once on Ctrl-C or SIGTERM; returns a function that removes the handlers. */
+export function onSignals(onStop: () => void): () => void {
+  const handler = () => onStop();
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}

@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { runLive } from '../engine/live.js';
+import { analyzerOptions, DEFAULTS } from '../engine/options.js';
+import { renderJson } from '../output/json.js';
+import { LineWriter } from '../output/line-writer.js';
+import type { Report } from '../output/report.js';
+import { renderText } from '../output/text.js';
+import { nonNegativeNumber, positiveInt } from './args.js';
+import { addCaptureOptions, onSignals, type CaptureOpts } from './capture-options.js';
+import { writeOut } from './io.js';
+
+interface LiveOpts extends CaptureOpts {
+  json?: boolean;
+  interval?: number;
+  top: number;
+  slow: number;
+  maxKeys: number;
+  color: boolean;
+}
+
+/** One line per interval: what an operator tails or a script parses. */
+function intervalText(r: Report): string {
+  const t = r.totals;
+  const top = r.commands.slice(0, 3).map((c) => `${c.name} ${c.count}`).join(', ');
+  return `${new Date().toISOString()} ${Math.round(t['commandsPerSec'] ?? 0)} cmd/s, ${t['commands']} commands (${top}), ` +
+    `${t['errors']} errors, ${t['slowRequests']} slow, p99 ${r.latencyUs.p99}us, drops ${t['kernelDrops'] ?? 0}\n`;
+}
+
+export function commandLive(program: Command): void {
+  const cmd = program
+    .command('live')
+    .description('capture from a live interface and report (as root or with CAP_NET_RAW)');
+  addCaptureOptions(cmd)
+    .option('--json', 'JSON output: one object per --interval on its own line, then the final report')
+    .option('--interval <s>', 'also report every this many seconds (counters of that interval)', nonNegativeNumber)
+    .option('--top <n>', 'rows per section', positiveInt, DEFAULTS.top)
+    .option('--slow <ms>', 'slow-request threshold in milliseconds', nonNegativeNumber, DEFAULTS.slowMs)
+    .option('--max-keys <n>', 'distinct keys counted exactly', positiveInt, DEFAULTS.maxKeys)
+    .option('--no-color', 'no colour even on a terminal')
+    .action(async (opts: LiveOpts) => {
+      let stopRun = () => undefined as void;
+      const out = new LineWriter(process.stdout, () => stopRun());
+      const intervals = opts.interval !== undefined && opts.interval > 0;
+      const run = await runLive({
+        ports: opts.port ?? [DEFAULTS.port],
+        bufferMb: opts.bufferMb,
+        top: opts.top,
+        analyzer: analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top }),
+        ...(opts.interface === undefined ? {} : { iface: opts.interface }),
+        ...(opts.filter === undefined ? {} : { filter: opts.filter }),
+        ...(opts.duration === undefined ? {} : { durationSec: opts.duration }),
+        ...(opts.count === undefined ? {} : { count: opts.count }),
+        ...(opts.write === undefined ? {} : { writePath: opts.write }),
+        ...(intervals ? { intervalSec: opts.interval!, onInterval: (r: Report) => out.write(opts.json ? renderJson(r, false) : intervalText(r)) } : {}),
+        onOpen: (c) => {
+          if (process.stderr.isTTY) process.stderr.write(`redis-tap: capturing on ${c.iface} (${c.filter}); Ctrl-C for the report\n`);
+        },
+      });
+      stopRun = run.stop;
+      const unhook = onSignals(run.stop);
+      const report = await run.done;
+      unhook();
+      await out.end();
+      const color = opts.color && process.stdout.isTTY === true;
+      await writeOut(opts.json ? renderJson(report, !intervals) : renderText(report, { color, top: opts.top }));
+    });
+}

@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { runLive } from '../engine/live.js';
+import { analyzerOptions, DEFAULTS } from '../engine/options.js';
+import { LineWriter } from '../output/line-writer.js';
+import { monitorListener } from '../output/monitor.js';
+import { positiveInt } from './args.js';
+import { addCaptureOptions, onSignals, type CaptureOpts } from './capture-options.js';
+
+interface MonitorOpts extends CaptureOpts {
+  withReplies?: boolean;
+  maxArgBytes: number;
+}
+
+/** Arguments are shown whole up to this size, like MONITOR; longer ones are cut and marked. */
+const MONITOR_ARG_BYTES = 64 * 1024;
+
+export function commandMonitor(program: Command): void {
+  const cmd = program
+    .command('monitor')
+    .description('print every command in `redis-cli monitor` format, from the wire (as root or with CAP_NET_RAW)');
+  addCaptureOptions(cmd)
+    .option('--with-replies', 'append reply type, size and latency to each line')
+    .option('--max-arg-bytes <n>', 'longest argument shown whole', positiveInt, MONITOR_ARG_BYTES)
+    .action(async (opts: MonitorOpts) => {
+      let stopRun = () => undefined as void;
+      const out = new LineWriter(process.stdout, () => stopRun());
+      const run = await runLive({
+        ports: opts.port ?? [DEFAULTS.port],
+        bufferMb: opts.bufferMb,
+        top: DEFAULTS.top,
+        analyzer: analyzerOptions({ slowMs: DEFAULTS.slowMs, maxKeys: 10_000, top: DEFAULTS.top, argPreviewBytes: opts.maxArgBytes }),
+        listeners: [monitorListener(out, opts.withReplies === true)],
+        ...(opts.interface === undefined ? {} : { iface: opts.interface }),
+        ...(opts.filter === undefined ? {} : { filter: opts.filter }),
+        ...(opts.duration === undefined ? {} : { durationSec: opts.duration }),
+        ...(opts.count === undefined ? {} : { count: opts.count }),
+        ...(opts.write === undefined ? {} : { writePath: opts.write }),
+      });
+      stopRun = run.stop;
+      const unhook = onSignals(run.stop);
+      const report = await run.done;
+      unhook();
+      await out.end();
+      const t = report.totals;
+      const lost = `${t['kernelDrops'] ?? 0} kernel drops, ${t['gaps']} gaps, ${t['unparsedBytes']} unparsed bytes`;
+      const dropped = out.droppedLines > 0 ? `, ${out.droppedLines} lines dropped (stdout too slow)` : '';
+      process.stderr.write(`redis-tap: ${t['commands']} commands from ${t['packets']} packets; ${lost}${dropped}\n`);
+    });
+}

@@ -1,0 +1,119 @@
+import { Analyzer, type AnalysisListener, type AnalyzerOptions } from '../analysis/analyzer.js';
+import { Stats } from '../analysis/stats.js';
+import { openLiveCapture, type LiveCapture } from '../capture/live.js';
+import { emptyCaptureStats, type Packet } from '../capture/packet.js';
+import { PcapWriter } from '../capture/pcap-writer.js';
+import { FlowTable } from '../flow/flow-table.js';
+import { buildReport, type Report } from '../output/report.js';
+import type { UserError } from '../errors.js';
+
+export interface LiveJob {
+  iface?: string;
+  ports: number[];
+  filter?: string;
+  bufferMb: number;
+  durationSec?: number;
+  /** Stop after this many commands. */
+  count?: number;
+  intervalSec?: number;
+  /** Also save the raw packets as pcap here. */
+  writePath?: string;
+  top: number;
+  analyzer: AnalyzerOptions;
+  listeners?: AnalysisListener[];
+  /** Called with the report of each interval (its own counters, then cleared). */
+  onInterval?: (report: Report) => void;
+  /** Called once the capture is open (to say so on stderr). */
+  onOpen?: (capture: LiveCapture) => void;
+}
+
+export interface LiveRun {
+  /** Ends the capture early (Ctrl-C, broken pipe); the final report is still built. */
+  stop(): void;
+  /** Resolves with the final report when the capture ends, for whatever reason. */
+  done: Promise<Report>;
+}
+
+/** Live interface -> flows -> analysis, until the duration, count, or stop(). */
+export async function runLive(job: LiveJob): Promise<LiveRun> {
+  let stopped = false;
+  let finish: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => (finish = resolve));
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    finish();
+  };
+  let commands = 0;
+  const counter: AnalysisListener = {
+    request() {
+      if (job.count !== undefined && ++commands >= job.count) stop();
+    },
+  };
+  const analyzer = new Analyzer(job.analyzer, [...(job.listeners ?? []), counter]);
+  if (job.onInterval) analyzer.intervalStats = new Stats(job.analyzer);
+  const flows = new FlowTable({ serverPorts: new Set(job.ports) }, analyzer);
+  const capStats = emptyCaptureStats('live');
+  let writer: PcapWriter | null = null;
+  let first: number | null = null;
+  let last: number | null = null;
+  let captureError: UserError | null = null;
+  const onPacket = (p: Packet) => {
+    if (stopped) return;
+    if (first === null) first = p.tsUs;
+    last = p.tsUs;
+    capStats.packets++;
+    capStats.bytes += p.capLen;
+    writer?.write(p);
+    flows.packet(p);
+  };
+  const capture = await openLiveCapture(
+    {
+      ports: job.ports,
+      bufferMb: job.bufferMb,
+      ...(job.iface === undefined ? {} : { iface: job.iface }),
+      ...(job.filter === undefined ? {} : { filter: job.filter }),
+      onError: (e) => {
+        captureError = e;
+        stop();
+      },
+    },
+    onPacket,
+  );
+  if (job.writePath !== undefined) writer = PcapWriter.open(job.writePath, capture.linkType, capture.snaplen);
+  job.onOpen?.(capture);
+  const source = { kind: 'live' as const, name: capture.iface, format: 'live', ports: job.ports, filter: capture.filter };
+  const snapshot = (stats?: Stats, from?: number | null): Report => {
+    const s = capture.stats();
+    capStats.kernelDrops = s.kernelDrops;
+    capStats.interfaceDrops = s.interfaceDrops;
+    return buildReport({
+      analyzer, capture: capStats, flow: flows.stats, source, top: job.top,
+      firstTsUs: from ?? first, lastTsUs: last, ...(stats === undefined ? {} : { stats }),
+    });
+  };
+  const timers: NodeJS.Timeout[] = [];
+  if (job.durationSec !== undefined) timers.push(setTimeout(stop, job.durationSec * 1000));
+  if (job.onInterval && job.intervalSec !== undefined) {
+    let from: number | null = null;
+    timers.push(
+      setInterval(() => {
+        const interval = analyzer.intervalStats!;
+        job.onInterval!(snapshot(interval, from ?? first));
+        interval.clear();
+        from = last;
+      }, job.intervalSec * 1000),
+    );
+  }
+  const done = ended.then(() => {
+    for (const t of timers) clearTimeout(t);
+    capture.close();
+    flows.finish(last ?? 0);
+    writer?.close();
+    const report = snapshot();
+    if (captureError !== null) report.warnings.push(`capture stopped: ${(captureError as UserError).message}`);
+    return report;
+  });
+  return { stop, done };
+}
+
