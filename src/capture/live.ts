@@ -1,0 +1,384 @@
+/**
+ * Live capture through libpcap, using the native session of the optional `pcap` module
+ * (node_pcap 3.x). The module is loaded only here and only when a live capture is asked for,
+ * so offline analysis works where it failed to build.
+ *
+ * Why the native session and not `pcap.createSession()`: the JS wrapper registers a libuv poll
+ * handle that only stops when a packet arrives after close(), so a process that closed an idle
+ * capture never exits; it also allocates an object and emits an event per packet and prints
+ * libpcap warnings to the console. Here the ring is drained from a timer instead (see
+ * `drainDelayMs`), nothing native keeps the event loop alive after close(), and no object is
+ * allocated per packet.
+ */
+import { createRequire } from 'node:module';
+import { endianness } from 'node:os';
+import { dirname, join } from 'node:path';
+import { UserError } from '../errors.js';
+import type { Packet } from './packet.js';
+
+export interface LiveCaptureOptions {
+  /** Interface name; absent = libpcap's default device (the first one pcap_findalldevs lists). */
+  iface?: string;
+  /** Redis server ports: the capture keeps TCP segments from or to any of them. */
+  ports: number[];
+  /** Extra BPF expression, and-ed with the port filter. */
+  filter?: string;
+  /** Kernel ring size in MiB; it absorbs traffic while JavaScript is busy (GC, output). */
+  bufferMb: number;
+  /** Bytes kept per frame; default LIVE_DEFAULTS.snaplen. */
+  snaplen?: number;
+  /** Put the interface in promiscuous mode; default false (see LIVE_DEFAULTS). */
+  promisc?: boolean;
+  /**
+   * Called once if libpcap reports a read error after the capture started (the interface went
+   * down or away); the capture has stopped when it is called.
+   */
+  onError?: (err: UserError) => void;
+}
+
+export interface LiveStats {
+  /** Frames handed to onPacket. (libpcap's ps_recv is not used: on lo it counts each frame twice.) */
+  received: number;
+  /** Frames that matched the filter but found the ring full (ps_drop); on lo a lost frame may count twice. */
+  kernelDrops: number;
+  /** Frames the interface or driver dropped, all traffic, not only the filter's (ps_ifdrop). */
+  interfaceDrops: number;
+}
+
+export interface LiveCapture {
+  readonly iface: string;
+  /** LINKTYPE_* value (1 Ethernet, 113 Linux cooked for `any`, ...). */
+  readonly linkType: number;
+  readonly snaplen: number;
+  /** The BPF expression given to libpcap. */
+  readonly filter: string;
+  /** Counters since open; after close() they keep their final values. */
+  stats(): LiveStats;
+  /** Stops delivery at once, even when called from inside onPacket. Idempotent. */
+  close(): void;
+}
+
+export const LIVE_DEFAULTS = {
+  /**
+   * 64 MiB: with the ring drained every 20 ms, bench/monitor-impact.sh style load
+   * (redis-benchmark -P 16, 1 M GETs, ~80 MB/s through the ring on lo where every frame is
+   * queued twice) lost frames with 1 MiB always, with 8-32 MiB in some runs when the reader
+   * spent 3-8 us per frame on 2 busy CPUs, and with 64 MiB in none. The ring is mapped memory:
+   * it adds up to this much to the resident size.
+   */
+  bufferMb: 64,
+  /** tcpdump's default. 65535 would cut frames on lo, whose MTU is 65536. */
+  snaplen: 262_144,
+  /** Promiscuous mode changes NIC state; a tap on the Redis host sees its own traffic without it. */
+  promisc: false,
+} as const;
+
+/**
+ * libpcap's read timeout: the kernel hands over a partly filled ring block after this long.
+ * It bounds delivery delay at low rates; at high rates blocks fill first. Each block is
+ * 256 KiB, so a ring of N blocks holds at least N x this much time of sparse traffic.
+ */
+const BLOCK_TIMEOUT_MS = 20;
+/** Drain period while frames arrive; the next drain waits twice as long after an empty one, up to the max. */
+const DRAIN_BUSY_MS = 20;
+const DRAIN_IDLE_MAX_MS = 160;
+/** After close() the native handle is released by the first dispatch that finds a frame; retried this often. */
+const FINALIZE_RETRY_MS = 1000;
+/** Read libpcap's u_int counters at least this often so a wrap is never missed (2^32 frames take minutes). */
+const STATS_EVERY_DRAINS = 250;
+/** pcap_dispatch() return values (pcap.h). */
+const PCAP_ERROR = -1;
+const PCAP_ERROR_BREAK = -2;
+/** Largest libpcap ring node_pcap accepts: it passes the size as an int32 of bytes. */
+const MAX_BUFFER_MB = 2047;
+
+/** The link type names node_pcap returns from open_live(); anything else is "Unknown linktype <DLT>". */
+const LINK_TYPE_BY_NAME: Record<string, number> = {
+  LINKTYPE_NULL: 0,
+  LINKTYPE_ETHERNET: 1,
+  LINKTYPE_RAW: 101,
+  LINKTYPE_LINUX_SLL: 113,
+  LINKTYPE_IEEE802_11_RADIO: 127,
+};
+
+export const PCAP_MODULE_MISSING =
+  "live capture needs the optional 'pcap' module, which failed to install (needs libpcap-dev and a C++ compiler): " +
+  'apt-get install libpcap-dev && npm rebuild pcap';
+
+interface NativeStats {
+  ps_recv: number;
+  ps_drop: number;
+  ps_ifdrop: number;
+}
+
+/** node_pcap's native PcapSession (pcap_session.cc), the part used here. */
+interface NativeSession {
+  open_live(
+    device: string,
+    filter: string,
+    bufferBytes: number,
+    snaplen: number,
+    dumpFile: string,
+    onPacket: () => void,
+    monitorMode: boolean,
+    timeoutMs: number,
+    onWarning: (message: string) => void,
+    promisc: boolean,
+  ): string;
+  /** Copies each frame into `buf` and its pcap_pkthdr into `header`, calling onPacket per frame. */
+  dispatch(buf: Buffer, header: Buffer): number;
+  /** pcap_breakloop(); the handle is closed by the next dispatch that meets a frame. */
+  close(): void;
+  stats(): NativeStats;
+}
+
+interface PcapBinding {
+  PcapSession: new () => NativeSession;
+  findalldevs(): Array<{ name: string }>;
+}
+
+let binding: PcapBinding | undefined;
+
+function loadPcapBinding(): PcapBinding {
+  if (binding) return binding;
+  let loaded: Partial<PcapBinding>;
+  try {
+    const require = createRequire(import.meta.url);
+    const pcapDir = dirname(require.resolve('pcap'));
+    loaded = require(join(pcapDir, 'build', 'Release', 'pcap_binding.node')) as Partial<PcapBinding>;
+  } catch (err) {
+    throw Object.assign(new UserError(PCAP_MODULE_MISSING), { cause: err });
+  }
+  if (typeof loaded.PcapSession !== 'function' || typeof loaded.findalldevs !== 'function') {
+    throw new UserError("the installed 'pcap' module is not the 3.x version redis-tap was written for: npm install pcap@3");
+  }
+  binding = loaded as PcapBinding;
+  return binding;
+}
+
+/** `tcp port A or tcp port B`, and-ed with the user's expression when there is one. */
+export function buildLiveFilter(ports: readonly number[], extra?: string): string {
+  const byPort = ports.map((port) => `tcp port ${port}`).join(' or ');
+  const more = extra?.trim();
+  if (!more) return byPort;
+  return `${ports.length > 1 ? `(${byPort})` : byPort} and (${more})`;
+}
+
+function listInterfaces(pcap: PcapBinding): string[] {
+  try {
+    return pcap.findalldevs().map((dev) => dev.name);
+  } catch {
+    return []; // pcap_findalldevs found nothing or failed: open_live reports the real problem
+  }
+}
+
+function checkOptions(opts: LiveCaptureOptions): void {
+  const badPort = opts.ports.find((p) => !Number.isInteger(p) || p < 1 || p > 65535);
+  if (opts.ports.length === 0 || badPort !== undefined) {
+    throw new UserError(`capture ports must be integers 1-65535, got '${opts.ports.join(',')}'`);
+  }
+  if (!(opts.bufferMb > 0 && opts.bufferMb <= MAX_BUFFER_MB)) {
+    throw new UserError(`--buffer-mb must be more than 0 and at most ${MAX_BUFFER_MB}, got ${opts.bufferMb}`);
+  }
+  const snaplen = opts.snaplen;
+  if (snaplen !== undefined && !(Number.isInteger(snaplen) && snaplen >= 64 && snaplen <= 262_144)) {
+    throw new UserError(`snap length must be an integer 64-262144, got ${snaplen}`);
+  }
+}
+
+/** Turns what open_live throws (libpcap's pcap_geterr text) into one line for the user. */
+function openError(message: string, iface: string, names: string[], extraFilter: string | undefined): UserError {
+  if (/not permitted|permission/i.test(message)) {
+    return new UserError(
+      `capture on ${iface} needs root or CAP_NET_RAW: run as root, or ` +
+        '`sudo setcap cap_net_raw,cap_net_admin=eip $(readlink -f $(which node))`',
+    );
+  }
+  if (/no such device/i.test(message)) return unknownInterface(iface, names);
+  if (extraFilter?.trim() && /filter|syntax|parse|illegal|unknown|expression/i.test(message)) {
+    return new UserError(`bad capture filter '${extraFilter}': ${message}`);
+  }
+  return new UserError(`live capture on ${iface} failed: ${message}`);
+}
+
+function unknownInterface(iface: string, names: string[]): UserError {
+  return new UserError(`no interface '${iface}'; interfaces: ${names.length ? names.join(', ') : '(none found)'}`);
+}
+
+function linkTypeOf(name: string): number {
+  const known = LINK_TYPE_BY_NAME[name];
+  if (known !== undefined) return known;
+  // "Unknown linktype 276": a DLT_ value; those above 104 equal their LINKTYPE_ value.
+  const dlt = /(\d+)$/.exec(name);
+  return dlt ? Number(dlt[1]) : -1;
+}
+
+/**
+ * Opens a live capture and calls onPacket for every frame, from a timer on the event loop.
+ * The Packet object and its `data` buffer are reused for the next frame: a consumer copies
+ * whatever it keeps. Timestamps are the kernel's capture time from the pcap header.
+ * An exception thrown by onPacket is fatal (it surfaces from native code as uncaught).
+ */
+export async function openLiveCapture(
+  opts: LiveCaptureOptions,
+  onPacket: (p: Packet) => void,
+): Promise<LiveCapture> {
+  checkOptions(opts);
+  const pcap = loadPcapBinding();
+  const names = listInterfaces(pcap);
+  const iface = opts.iface ?? names[0];
+  if (iface === undefined) throw new UserError('no capture interfaces found; name one with --iface');
+  if (names.length > 0 && !names.includes(iface)) throw unknownInterface(iface, names);
+
+  const snaplen = opts.snaplen ?? LIVE_DEFAULTS.snaplen;
+  const filter = buildLiveFilter(opts.ports, opts.filter);
+  const native = new pcap.PcapSession();
+  const ring = new LiveRing(native, snaplen, onPacket);
+  let linkName: string;
+  try {
+    linkName = native.open_live(
+      iface,
+      filter,
+      Math.round(opts.bufferMb * 1024 * 1024),
+      snaplen,
+      '',
+      ring.onFrame,
+      false,
+      BLOCK_TIMEOUT_MS,
+      () => {}, // pcap_lookupnet failed: only the `net`/`broadcast` filter keywords need the netmask
+      opts.promisc ?? LIVE_DEFAULTS.promisc,
+    );
+  } catch (err) {
+    throw openError(err instanceof Error ? err.message : String(err), iface, names, opts.filter);
+  }
+  ring.start(linkTypeOf(linkName), opts.onError);
+  return {
+    iface,
+    linkType: ring.packet.linkType,
+    snaplen,
+    filter,
+    stats: () => ring.stats(),
+    close: () => ring.close(),
+  };
+}
+
+/** Drains one native session into one reused Packet and keeps its counters. */
+class LiveRing {
+  readonly packet: Packet;
+  private readonly buf: Buffer;
+  private readonly header = Buffer.alloc(16);
+  private readonly headerView: DataView;
+  private readonly littleEndian = endianness() === 'LE';
+  private received = 0;
+  private readonly dropCounter = new Wrapping32();
+  private readonly ifDropCounter = new Wrapping32();
+  private timer: NodeJS.Timeout | undefined;
+  private delayMs = DRAIN_BUSY_MS;
+  private drainsSinceStats = 0;
+  private closed = false;
+  private finalized = false;
+  private dispatching = false;
+  private onError: ((err: UserError) => void) | undefined;
+
+  constructor(
+    private readonly native: NativeSession,
+    snaplen: number,
+    private readonly deliver: (p: Packet) => void,
+  ) {
+    this.buf = Buffer.alloc(snaplen);
+    this.headerView = new DataView(this.header.buffer, this.header.byteOffset, 16);
+    this.packet = { tsUs: 0, linkType: -1, data: this.buf, offset: 0, capLen: 0, origLen: 0 };
+  }
+
+  start(linkType: number, onError: ((err: UserError) => void) | undefined): void {
+    this.packet.linkType = linkType;
+    this.onError = onError;
+    this.timer = setTimeout(this.drain, DRAIN_BUSY_MS);
+  }
+
+  /** Called by native dispatch per frame; the header holds the pcap_pkthdr as 4 native-endian u32. */
+  readonly onFrame = (): void => {
+    if (this.closed) return;
+    const h = this.headerView;
+    const le = this.littleEndian;
+    const p = this.packet;
+    p.tsUs = h.getUint32(0, le) * 1e6 + h.getUint32(4, le);
+    p.capLen = Math.min(h.getUint32(8, le), this.buf.length);
+    p.origLen = h.getUint32(12, le);
+    this.received++;
+    this.deliver(p);
+  };
+
+  private readonly drain = (): void => {
+    this.timer = undefined;
+    const before = this.received;
+    const result = this.dispatch();
+    if (this.closed) return;
+    if (result === PCAP_ERROR) {
+      this.fail();
+      return;
+    }
+    if (++this.drainsSinceStats >= STATS_EVERY_DRAINS) this.stats();
+    this.delayMs = this.received > before ? DRAIN_BUSY_MS : Math.min(this.delayMs * 2, DRAIN_IDLE_MAX_MS);
+    this.timer = setTimeout(this.drain, this.delayMs);
+  };
+
+  /** Never re-entered, and never called once the native handle is closed (it would dereference NULL). */
+  private dispatch(): number {
+    if (this.finalized || this.dispatching) return 0;
+    this.dispatching = true;
+    let result: number;
+    try {
+      result = this.native.dispatch(this.buf, this.header);
+    } finally {
+      this.dispatching = false;
+    }
+    if (result === PCAP_ERROR_BREAK) this.finalized = true;
+    else if (this.closed && !this.finalized) this.retryFinalize();
+    return result;
+  }
+
+  private retryFinalize(): void {
+    if (this.dispatching) return; // the running dispatch meets the break itself
+    setTimeout(() => this.dispatch(), FINALIZE_RETRY_MS).unref();
+  }
+
+  private fail(): void {
+    this.stats();
+    this.closed = true;
+    this.finalized = true; // the handle is in error; leave it to process exit rather than call into it again
+    this.onError?.(new UserError('live capture stopped: libpcap reported a read error (did the interface go down?)'));
+  }
+
+  stats(): LiveStats {
+    if (!this.closed) {
+      this.drainsSinceStats = 0;
+      const s = this.native.stats();
+      this.dropCounter.update(s.ps_drop);
+      this.ifDropCounter.update(s.ps_ifdrop);
+    }
+    return { received: this.received, kernelDrops: this.dropCounter.total, interfaceDrops: this.ifDropCounter.total };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.stats();
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.native.close();
+    if (!this.dispatching) this.dispatch();
+  }
+}
+
+/** libpcap's counters are u_int and wrap; this keeps a running total across wraps. */
+class Wrapping32 {
+  total = 0;
+  private last = 0;
+
+  update(raw: number): void {
+    const now = raw >>> 0;
+    this.total += (now - this.last) >>> 0;
+    this.last = now;
+  }
+}
