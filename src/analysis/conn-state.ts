@@ -6,6 +6,8 @@ import type { TrackedRequest } from './tracked-request.js';
 export interface ConnState {
   /** Selected database; null when unknown (joined mid-stream, or a gap hid a SELECT). */
   db: number | null;
+  /** db before the last SELECT, restored if the server refuses it. */
+  dbBeforeSelect: number | null;
   /** CLIENT REPLY OFF in force. */
   replyOff: boolean;
   /** CLIENT REPLY SKIP: the next command gets no reply. */
@@ -20,6 +22,7 @@ export interface ConnState {
 export function newConnState(seenFromStart: boolean): ConnState {
   return {
     db: seenFromStart ? 0 : null,
+    dbBeforeSelect: null,
     replyOff: false,
     skipNext: false,
     inMulti: false,
@@ -53,6 +56,7 @@ export function applyRequestState(s: ConnState, info: CommandInfo, frame: Reques
       break;
     case 'SELECT': {
       const db = Number(frame.args[1]);
+      s.dbBeforeSelect = s.db;
       if (Number.isInteger(db) && db >= 0) s.db = db;
       break;
     }
@@ -92,7 +96,7 @@ export function applyReplyState(s: ConnState, r: TrackedRequest, reply: ReplyFra
   }
   if (reply.error === null) return;
   // A refused SELECT or HELLO changed nothing; MULTI errors are handled by the server as EXECABORT.
-  if (r.info.name === 'SELECT') s.db = r.db;
+  if (r.info.name === 'SELECT') s.db = s.dbBeforeSelect;
   if (r.info.name === 'HELLO' && r.frame.args[1] === '3') s.resp3 = false;
   if (r.info.name === 'MONITOR') s.monitoring = false;
 }

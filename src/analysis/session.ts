@@ -99,19 +99,12 @@ export class Session {
     if (frame.argc === 0 || frame.args.length === 0) return;
     const info = commandInfo(frame.args);
     redactSecrets(info.name, frame.args);
-    const r: TrackedRequest = {
-      conn: this.conn,
-      frame,
-      info,
-      db: this.state.db,
-      queued: this.state.inMulti && info.name !== 'EXEC' && info.name !== 'DISCARD' && info.name !== 'MULTI',
-      expect: expectedReplies(this.state, info, frame),
-      outcome: 'noreply',
-      reply: null,
-      replyBytes: 0,
-      latencyUs: -1,
-    };
+    const expect = expectedReplies(this.state, info, frame);
+    const queued = this.state.inMulti && info.name !== 'EXEC' && info.name !== 'DISCARD' && info.name !== 'MULTI';
     applyRequestState(this.state, info, frame);
+    // The db after the command, as MONITOR shows it: SELECT 5 is printed as [5 ...].
+    const db = this.state.db;
+    const r: TrackedRequest = { conn: this.conn, frame, info, db, queued, expect, outcome: 'noreply', reply: null, replyBytes: 0, latencyUs: -1 };
     this.commands++;
     this.events.request(r);
     if (r.expect === 0) {
