@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { RequestDecoder, type RequestFrame, type RespLimits, type Violation } from '../src/resp/index.js';
-import { bytes, mb, runRequests, threeWays } from './resp-harness.js';
+import { bytes, mb, runRequests, threeWays } from './helpers/resp-harness.js';
 
 /** Expected frame; ts are 0 in the three-way runs. */
 function F(args: string[], wireBytes: number, more: Partial<RequestFrame> = {}): RequestFrame {
@@ -31,6 +31,7 @@ interface Case {
 }
 
 const PING = mb('PING'); // 14 bytes
+const MANY_KEYS = Array.from({ length: 99 }, (_, i) => `key:${i}`);
 const PING_F = F(['PING'], 14);
 
 const cases: Case[] = [
@@ -61,6 +62,12 @@ const cases: Case[] = [
     input: mb('MSET', 'a', '1', 'b', '2'),
     limits: { maxArgsKept: 2 },
     frames: [F(['MSET', 'a'], 42, { argc: 5, argLens: [4, 1] })],
+  },
+  {
+    name: 'more args than the slots allocated up front',
+    input: mb('DEL', ...MANY_KEYS),
+    limits: { maxArgsKept: 70 },
+    frames: [F(['DEL', ...MANY_KEYS.slice(0, 69)], mb('DEL', ...MANY_KEYS).length, { argc: 100 })],
   },
   { name: 'maxArgsKept 0', input: PING, limits: { maxArgsKept: 0 }, frames: [F([], 14, { argc: 1 })] },
   // Inline commands.

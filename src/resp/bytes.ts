@@ -52,3 +52,23 @@ export class CallbackGuard {
     throw err;
   }
 }
+
+/** Bytes of one line that straddles pushes; grows by doubling, never past `cap`. */
+export class LineBuffer {
+  bytes = new Uint8Array(0);
+  length = 0;
+
+  constructor(private readonly cap: number) {}
+
+  append(d: Uint8Array, s: number, e: number): void {
+    const need = this.length + e - s;
+    if (need > this.bytes.length) {
+      const size = Math.max(need, Math.min(Math.max(this.bytes.length * 2, 256), this.cap));
+      const grown = new Uint8Array(size);
+      grown.set(this.bytes.subarray(0, this.length));
+      this.bytes = grown;
+    }
+    this.bytes.set(d.subarray(s, e), this.length);
+    this.length = need;
+  }
+}

@@ -1,11 +1,11 @@
+import { AggregateStack } from './aggregate-stack.js';
 import { CallbackGuard, chunkEnd, chunkStart } from './bytes.js';
 import { CR, DIGIT_0, DIGIT_9, LF, RESP_TYPES } from './constants.js';
 import { latin1 } from './latin1.js';
 import { LEN_CR, LEN_MORE, LEN_OVER, LengthLine } from './length-line.js';
 import { resolveLimits } from './limits.js';
-import {
-  HEAD_TYPE, KIND, K_AGG, K_BULK, K_LINE, lineByteOk, lineEndOk, lineReason,
-} from './reply-grammar.js';
+import { ReplyBuilder } from './reply-builder.js';
+import { KIND, K_AGG, K_BULK, K_LINE, lineByteOk, lineEndOk, lineReason } from './reply-grammar.js';
 import type { ReplyFrame, RespLimits, Violation } from './types.js';
 
 const T = RESP_TYPES;
@@ -15,7 +15,6 @@ const DOLLAR = T.BLOB_STRING;
 const STAR = T.ARRAY;
 const PERCENT = T.MAP;
 const PIPE = T.ATTRIBUTE;
-const BANG = T.BLOB_ERROR;
 const SEMI = T.STREAMED_STRING_PART;
 const DOT = T.STREAMED_AGGREGATE_END;
 const UNDERSCORE = T.NULL;
@@ -37,11 +36,6 @@ const DATA_LF = 7;
 /** After a violation or resync(): every byte is discarded until resume(). */
 const DISCARD = 8;
 
-/** Values kept in ReplyFrame.head. */
-const HEAD_MAX = 3;
-/** head of a reply that is not an aggregate until it turns out to be one; never filled. */
-const NO_HEAD: string[] = [];
-
 /**
  * Frames server -> client bytes into replies, every RESP2 and RESP3 type. Nesting is an
  * explicit stack of (type, values left, values seen); bulk values are counted, not held.
@@ -55,18 +49,9 @@ export class ReplyDecoder {
   private base = 0;
   private ts = 0;
   private unparsed = 0;
-  // The reply in progress.
-  private inFrame = false;
-  private fStart = 0;
-  private fTs = 0;
-  private fType = 0;
-  private fCount = 0;
-  private fHead: string[] = NO_HEAD;
-  // Open aggregates; a streamed string is a level of type ';'. Left is -1 when streamed.
-  private readonly stType: number[] = [];
-  private readonly stLeft: number[] = [];
-  private readonly stSeen: number[] = [];
-  private depth = 0;
+  private readonly reply = new ReplyBuilder();
+  /** Open aggregates; a streamed string is a level of type ';' while its chunks come. */
+  private readonly stack = new AggregateStack();
   // The value in progress.
   private vType = 0;
   private capture = false;
@@ -130,10 +115,7 @@ export class ReplyDecoder {
 
   /** Bytes the decoder holds for the incomplete reply: its previews. */
   get pendingBytes(): number {
-    if (!this.inFrame) return 0;
-    let n = this.pre.length;
-    for (const h of this.fHead) n += h.length;
-    return n;
+    return this.reply.open ? this.pre.length + this.reply.heldBytes() : 0;
   }
 
   /**
@@ -141,7 +123,7 @@ export class ReplyDecoder {
    * streamOffset = sum of frame wireBytes + unparsedBytes + partialFrameBytes.
    */
   get partialFrameBytes(): number {
-    return this.inFrame ? this.pos - this.fStart : 0;
+    return this.reply.open ? this.pos - this.reply.start : 0;
   }
 
   /** True while bytes are being discarded (after a violation or resync(), until resume()). */
@@ -168,7 +150,7 @@ export class ReplyDecoder {
 
   private atType(d: Uint8Array, p: number, e: number): number {
     const c = d[p]!;
-    if (this.depth > 0 && this.stType[this.depth - 1] === SEMI) {
+    if (this.stack.top() === SEMI) {
       if (c !== SEMI) return this.violate(p, "expected ';' in streamed string");
       this.vType = SEMI;
       this.len.start(this.lim.maxBulkBytes - this.streamTotal, 0, false);
@@ -188,10 +170,10 @@ export class ReplyDecoder {
 
   /** Bookkeeping for a value of type c at d[p]; false after a violation. */
   private beginValue(c: number, p: number): boolean {
-    const depth = this.depth;
+    const depth = this.stack.depth;
     if (depth === 0) {
-      if (!this.inFrame) this.openFrame(p);
-      if (c !== PIPE) this.fType = c;
+      if (!this.reply.open) this.reply.begin(this.base + p, this.ts);
+      if (c !== PIPE) this.reply.type = c;
       // A top-level scalar keeps its text: head for values, `error` for errors.
       this.capture = KIND[c] !== K_AGG && c !== UNDERSCORE;
       return true;
@@ -200,26 +182,13 @@ export class ReplyDecoder {
       this.violate(p, 'nesting too deep');
       return false;
     }
-    const i = depth - 1;
-    if (this.stLeft[i]! < 0 && this.stSeen[i]! >= this.lim.maxElements) {
+    if (this.stack.topStreamed() && this.stack.topSeen() >= this.lim.maxElements) {
       this.violate(p, 'too many elements');
       return false;
     }
-    this.capture = false;
     // Elements of the top-level value (an attribute is not one) fill head.
-    if (depth === 1 && this.stType[0] !== PIPE && c !== PIPE && this.fHead.length < HEAD_MAX) {
-      if (HEAD_TYPE[c] === 1) this.capture = true;
-      else this.fHead.push('');
-    }
+    this.capture = depth === 1 && this.stack.bottom() !== PIPE && c !== PIPE && this.reply.wantsText(c);
     return true;
-  }
-
-  private openFrame(p: number): void {
-    this.inFrame = true;
-    this.fStart = this.base + p;
-    this.fTs = this.ts;
-    this.fCount = 0;
-    this.fHead = NO_HEAD;
   }
 
   private startLine(d: Uint8Array, p: number, e: number, t: number): number {
@@ -280,16 +249,15 @@ export class ReplyDecoder {
   private lineDone(next: number): number {
     if (this.vType !== DOT) return this.scalarDone(next);
     // `.\r\n` closes the streamed aggregate on top of the stack.
-    const i = this.depth - 1;
-    if (i === 0) this.fCount = this.stSeen[0]!;
-    this.depth = i;
+    if (this.stack.depth === 1) this.reply.count = this.stack.topSeen();
+    this.stack.pop();
     return this.valueDone(next, false);
   }
 
   private atEndMarker(d: Uint8Array, p: number, e: number): number {
-    const i = this.depth - 1;
-    if (i < 0 || this.stLeft[i]! >= 0) return this.violate(p, "unexpected '.'");
-    if (this.stType[i] === PERCENT && (this.stSeen[i]! & 1) === 1) {
+    const stack = this.stack;
+    if (!stack.topStreamed()) return this.violate(p, "unexpected '.'");
+    if (stack.top() === PERCENT && (stack.topSeen() & 1) === 1) {
       return this.violate(p, 'streamed map ends after a key');
     }
     this.capture = false;
@@ -311,7 +279,7 @@ export class ReplyDecoder {
     const stop = q + 2 + v;
     if (v > max || stop + 1 >= e || d[q] !== CR || d[q + 1] !== LF || d[stop] !== CR ||
       d[stop + 1] !== LF) return -1;
-    if (this.depth === 0) this.fCount = v;
+    if (this.stack.depth === 0) this.reply.count = v;
     const pv = this.lim.argPreviewBytes;
     this.pre = this.capture ? latin1(d, q + 2, q + 2 + (v < pv ? v : pv)) : '';
     return this.scalarDone(stop + 2);
@@ -352,7 +320,7 @@ export class ReplyDecoder {
     const len = this.len;
     if (len.negative) {
       // `$-1` / `*-1`: the RESP2 nulls.
-      if (this.depth === 0) this.fCount = -1;
+      if (this.stack.depth === 0) this.reply.count = -1;
       this.pre = '';
       return this.scalarDone(next);
     }
@@ -360,7 +328,7 @@ export class ReplyDecoder {
     if (t === SEMI) return this.chunkHeader(len.value, next);
     if (KIND[t] === K_BULK) return this.startBulk(len.value, next);
     const n = t === PERCENT || t === PIPE ? len.value * 2 : len.value;
-    if (this.depth === 0 && t !== PIPE) this.openTopAggregate(n);
+    if (this.stack.depth === 0 && t !== PIPE) this.reply.aggregate(n);
     if (n === 0) return this.valueDone(next, t === PIPE);
     this.pushLevel(t, n);
     return next;
@@ -373,30 +341,22 @@ export class ReplyDecoder {
       this.preLeft = this.capture ? this.lim.argPreviewBytes : 0;
       this.pushLevel(SEMI, 0);
     } else {
-      if (this.depth === 0) this.openTopAggregate(0);
+      if (this.stack.depth === 0) this.reply.aggregate(0);
       this.pushLevel(t, -1);
     }
     return next;
   }
 
-  private openTopAggregate(count: number): void {
-    this.fCount = count;
-    this.fHead = [];
-  }
-
   private pushLevel(t: number, left: number): void {
-    const i = this.depth++;
-    this.stType[i] = t;
-    this.stLeft[i] = left;
-    this.stSeen[i] = 0;
+    this.stack.push(t, left);
     this.state = TYPE;
   }
 
   /** `;<n>`: a chunk of n bytes of a streamed string; `;0` ends the string. */
   private chunkHeader(n: number, next: number): number {
     if (n === 0) {
-      this.depth--;
-      if (this.depth === 0) this.fCount = this.streamTotal;
+      this.stack.pop();
+      if (this.stack.depth === 0) this.reply.count = this.streamTotal;
       return this.scalarDone(next);
     }
     this.streamTotal += n;
@@ -406,7 +366,7 @@ export class ReplyDecoder {
   }
 
   private startBulk(n: number, next: number): number {
-    if (this.depth === 0) this.fCount = n;
+    if (this.stack.depth === 0) this.reply.count = n;
     this.bulkLeft = n;
     this.pre = '';
     this.preLeft = this.capture ? Math.min(n, this.lim.argPreviewBytes) : 0;
@@ -435,56 +395,23 @@ export class ReplyDecoder {
   }
 
   private scalarDone(next: number): number {
-    if (this.capture && this.depth === 1) this.fHead.push(this.pre);
+    if (this.stack.depth > 0) {
+      // Only a top-level scalar keeps its text until the frame is emitted.
+      if (this.capture && this.stack.depth === 1) this.reply.addText(this.pre);
+      this.pre = '';
+    }
     return this.valueDone(next, false);
   }
 
-  /** A value ended at `next`: count it in its parent, closing every level it completes. */
+  /** A value ended at `next`: count it in its parent; emit the reply if it was the last. */
   private valueDone(next: number, attribute: boolean): number {
     this.state = TYPE;
-    let attr = attribute;
-    for (;;) {
-      const depth = this.depth;
-      if (depth === 0) {
-        // A top-level attribute only precedes the reply; the frame goes on.
-        if (!attr) this.emit(next);
-        return next;
-      }
-      // An attribute is not an element of its parent.
-      if (attr) return next;
-      const i = depth - 1;
-      if (this.stLeft[i]! < 0) {
-        this.stSeen[i]!++;
-        return next;
-      }
-      if (--this.stLeft[i]! > 0) return next;
-      attr = this.stType[i] === PIPE;
-      this.depth = i;
-    }
+    if (this.stack.complete(attribute)) this.emit(next);
+    return next;
   }
 
   private emit(next: number): void {
-    const t = this.fType;
-    let head: string[];
-    let error: string | null = null;
-    if (KIND[t] === K_AGG) {
-      head = this.fCount === -1 ? [] : this.fHead;
-    } else if (t === MINUS || t === BANG) {
-      head = [];
-      error = this.pre;
-    } else {
-      head = t === UNDERSCORE || this.fCount === -1 ? [] : [this.pre];
-    }
-    const f: ReplyFrame = {
-      type: t,
-      wireBytes: this.base + next - this.fStart,
-      error,
-      count: this.fCount,
-      head,
-      startTsUs: this.fTs,
-      endTsUs: this.ts,
-    };
-    this.inFrame = false;
+    const f = this.reply.finish(this.base + next - this.reply.start, this.ts, this.pre);
     this.pre = '';
     this.guard.call(this.onReply, f);
   }
@@ -495,7 +422,7 @@ export class ReplyDecoder {
    */
   private violate(p: number, reason: string): number {
     const at = this.base + p;
-    this.unparsed += this.inFrame ? at + 1 - this.fStart : 1;
+    this.unparsed += this.reply.open ? at + 1 - this.reply.start : 1;
     this.reset();
     this.state = DISCARD;
     this.guard.call(this.onViolation, { offset: at, reason });
@@ -503,8 +430,8 @@ export class ReplyDecoder {
   }
 
   private reset(): void {
-    this.inFrame = false;
-    this.depth = 0;
+    this.reply.open = false;
+    this.stack.clear();
     this.pre = '';
     this.preLeft = 0;
     this.capture = false;

@@ -1,4 +1,5 @@
-import { CallbackGuard, chunkEnd, chunkStart, findByte } from './bytes.js';
+import { CallbackGuard, LineBuffer, chunkEnd, chunkStart, findByte } from './bytes.js';
+import { BoundaryScanner } from './request-boundary.js';
 import { CR, DIGIT_0, DIGIT_9, LF, RESP_TYPES } from './constants.js';
 import { InlineSplitter } from './inline-args.js';
 import { latin1 } from './latin1.js';
@@ -34,8 +35,8 @@ const SCAN = 10;
 
 /** Redis ignores any count <= 0 (`*0`, `*-1`); a longer negative number is nonsense. */
 const MAX_NEGATIVE_COUNT = 2 ** 31;
-/** Digits in a count the resync scanner accepts (`*<1..9 digits>\r\n$`). */
-const SCAN_MAX_DIGITS = 9;
+/** Arguments whose slots are allocated when a request's count is read. */
+const PREALLOC_ARGS = 64;
 
 /**
  * Frames client -> server bytes into requests: RESP multibulk arrays of bulk strings and
@@ -62,25 +63,19 @@ export class RequestDecoder {
   private fTs = 0;
   private argc = 0;
   private argsSeen = 0;
-  /** Sized to the arguments that will be kept; `kept` of them are filled. */
+  /** The first `kept` of the `keepMax` arguments this request keeps. */
   private args: string[] = [];
   private argLens: number[] = [];
   private kept = 0;
+  private keepMax = 0;
   // The bulk argument in progress.
   private bulkLen = 0;
   private bulkLeft = 0;
   private pre = '';
   private preLeft = 0;
-  // An inline line split across pushes.
-  private line = new Uint8Array(0);
-  private lineLen = 0;
-  // Resync scanner: step 0 looks for a boundary, 1..4 have matched '*', digits, CR, LF.
-  private scanStep = 0;
-  private scanAtBoundary = true;
-  private scanCount = 0;
-  private scanDigits = 0;
-  private scanStart = 0;
-  private scanTs = 0;
+  /** An inline line split across pushes. */
+  private readonly line: LineBuffer;
+  private readonly scanner: BoundaryScanner;
 
   constructor(
     private readonly onRequest: (f: RequestFrame) => void,
@@ -88,6 +83,8 @@ export class RequestDecoder {
     limits?: Partial<RespLimits>,
   ) {
     this.lim = resolveLimits(limits);
+    this.line = new LineBuffer(this.lim.maxLineBytes + 1);
+    this.scanner = new BoundaryScanner(this.lim.maxElements);
   }
 
   /** Decodes data[off..off+len), received at tsUs. The bytes are not kept after the call. */
@@ -134,7 +131,7 @@ export class RequestDecoder {
 
   /** Bytes the decoder holds for the incomplete request: buffered line and previews. */
   get pendingBytes(): number {
-    if (this.state === INLINE) return this.lineLen;
+    if (this.state === INLINE) return this.line.length;
     if (this.state === START || this.state === SCAN) return 0;
     let n = this.pre.length;
     for (let i = 0; i < this.kept; i++) n += this.args[i]!.length;
@@ -147,7 +144,7 @@ export class RequestDecoder {
    * ignoredBytes + unparsedBytes + partialFrameBytes.
    */
   get partialFrameBytes(): number {
-    if (this.state === SCAN) return this.scanStep > 0 ? this.pos - this.scanStart : 0;
+    if (this.state === SCAN) return this.scanner.partialBytes(this.pos);
     return this.state === START ? 0 : this.pos - this.fStart;
   }
 
@@ -197,8 +194,11 @@ export class RequestDecoder {
     this.argc = argc;
     this.argsSeen = 0;
     const k = argc < this.lim.maxArgsKept ? argc : this.lim.maxArgsKept;
-    this.args = new Array<string>(k);
-    this.argLens = new Array<number>(k);
+    // Sized up front when small (most requests); a huge declared count cannot make the
+    // decoder allocate before the arguments actually arrive.
+    this.args = new Array<string>(k < PREALLOC_ARGS ? k : PREALLOC_ARGS);
+    this.argLens = new Array<number>(k < PREALLOC_ARGS ? k : PREALLOC_ARGS);
+    this.keepMax = k;
     this.kept = 0;
     this.state = HEADER;
     return next;
@@ -233,7 +233,7 @@ export class RequestDecoder {
 
   private keepArg(d: Uint8Array, s: number, n: number): void {
     const i = this.kept;
-    if (i >= this.args.length) return;
+    if (i >= this.keepMax) return;
     const pv = this.lim.argPreviewBytes;
     this.args[i] = latin1(d, s, s + (n < pv ? n : pv));
     this.argLens[i] = n;
@@ -292,7 +292,7 @@ export class RequestDecoder {
     this.bulkLen = n;
     this.bulkLeft = n;
     this.pre = '';
-    this.preLeft = this.kept < this.args.length ? Math.min(n, this.lim.argPreviewBytes) : 0;
+    this.preLeft = this.kept < this.keepMax ? Math.min(n, this.lim.argPreviewBytes) : 0;
     this.state = n > 0 ? DATA : DATA_CR;
     return next;
   }
@@ -317,7 +317,7 @@ export class RequestDecoder {
       return p + 1;
     }
     const i = this.kept;
-    if (i < this.args.length) {
+    if (i < this.keepMax) {
       this.args[i] = this.pre;
       this.argLens[i] = this.bulkLen;
       this.kept = i + 1;
@@ -332,36 +332,24 @@ export class RequestDecoder {
     const lf = findByte(d, LF, p, Math.min(e, limit));
     if (lf >= 0) return this.inlineDone(d, p, lf, lf + 1);
     if (limit <= e) return this.violate(d, limit - 1, 'inline request too long');
-    this.lineLen = 0;
-    this.appendLine(d, p, e);
+    this.line.length = 0;
+    this.line.append(d, p, e);
     this.state = INLINE;
     return e;
   }
 
   private inInline(d: Uint8Array, p: number, e: number): number {
-    const limit = p + this.lim.maxLineBytes + 1 - this.lineLen;
+    const limit = p + this.lim.maxLineBytes + 1 - this.line.length;
     const lf = findByte(d, LF, p, Math.min(e, limit));
     if (lf < 0) {
       if (limit <= e) return this.violate(d, limit - 1, 'inline request too long');
-      this.appendLine(d, p, e);
+      this.line.append(d, p, e);
       return e;
     }
-    this.appendLine(d, p, lf);
-    const n = this.lineLen;
-    this.lineLen = 0;
-    return this.inlineDone(this.line, 0, n, lf + 1);
-  }
-
-  private appendLine(d: Uint8Array, s: number, e: number): void {
-    const need = this.lineLen + e - s;
-    if (need > this.line.length) {
-      const cap = Math.min(Math.max(need, this.line.length * 2, 256), this.lim.maxLineBytes + 1);
-      const grown = new Uint8Array(Math.max(cap, need));
-      grown.set(this.line.subarray(0, this.lineLen));
-      this.line = grown;
-    }
-    this.line.set(d.subarray(s, e), this.lineLen);
-    this.lineLen = need;
+    this.line.append(d, p, lf);
+    const n = this.line.length;
+    this.line.length = 0;
+    return this.inlineDone(this.line.bytes, 0, n, lf + 1);
   }
 
   /** u[s..lf) is a whole inline line; `next` is the chunk index just past its LF. */
@@ -404,86 +392,34 @@ export class RequestDecoder {
   }
 
   private dropPartial(): void {
-    this.lineLen = 0;
+    this.line.length = 0;
     this.pre = '';
     this.preLeft = 0;
-    this.scanStep = 0;
     this.args = [];
     this.argLens = [];
     this.kept = 0;
+    this.keepMax = 0;
   }
 
   private enterScan(atBoundary: boolean): void {
     this.dropPartial();
     this.state = SCAN;
-    this.scanAtBoundary = atBoundary;
+    this.scanner.reset(atBoundary);
   }
 
-  // A boundary is the first byte of a pushed chunk or a byte right after LF.
   private scan(d: Uint8Array, p: number, e: number): number {
-    if (p === this.chunkOff && this.scanStep === 0) this.scanAtBoundary = true;
-    while (p < e) {
-      if (this.scanStep > 0) {
-        p = this.scanMatch(d, p);
-        if (this.state !== SCAN) return p;
-      } else if (!this.scanAtBoundary) {
-        const lf = findByte(d, LF, p, e);
-        const stop = lf < 0 ? e : lf + 1;
-        this.unparsed += stop - p;
-        this.scanAtBoundary = lf >= 0;
-        p = stop;
-      } else if (d[p] === STAR) {
-        this.scanStep = 1;
-        this.scanStart = this.base + p;
-        this.scanTs = this.ts;
-        this.scanAtBoundary = false;
-        p++;
-      } else {
-        this.unparsed++;
-        this.scanAtBoundary = d[p] === LF;
-        p++;
-      }
-    }
-    return p;
-  }
-
-  /** Matches one more byte of `*<1..9 digits>\r\n$`. */
-  private scanMatch(d: Uint8Array, p: number): number {
-    const c = d[p]!;
-    const step = this.scanStep;
-    const digit = c >= DIGIT_0 && c <= DIGIT_9;
-    if (step === 1 && digit && c !== DIGIT_0) {
-      this.scanCount = c - DIGIT_0;
-      this.scanDigits = 1;
-      this.scanStep = 2;
-      return p + 1;
-    }
-    if (step === 2 && digit && this.scanDigits < SCAN_MAX_DIGITS) {
-      this.scanCount = this.scanCount * 10 + c - DIGIT_0;
-      this.scanDigits++;
-      return p + 1;
-    }
-    const ok = (step === 2 && c === CR && this.scanCount <= this.lim.maxElements) ||
-      (step === 3 && c === LF);
-    if (ok) {
-      this.scanStep++;
-      return p + 1;
-    }
-    if (step === 4 && c === DOLLAR) return this.scanFound(p + 1);
-    // Not a boundary: its bytes are skipped; this byte is looked at again.
-    this.unparsed += this.base + p - this.scanStart;
-    this.scanStep = 0;
-    this.scanAtBoundary = p === this.chunkOff || step === 4;
-    return p;
-  }
-
-  private scanFound(next: number): number {
-    this.scanStep = 0;
-    this.fStart = this.scanStart;
-    this.fTs = this.scanTs;
-    this.beginArray(this.scanCount, next);
+    const s = this.scanner;
+    const q = s.scan(d, p, e, this.base, this.chunkOff, this.ts);
+    this.unparsed += s.skipped;
+    s.skipped = 0;
+    if (!s.found) return q;
+    s.found = false;
+    this.fStart = s.start;
+    this.fTs = s.startTs;
+    this.beginArray(s.count, q);
+    // The boundary's '$' is read: its length digits come next.
     this.len.start(this.lim.maxBulkBytes, 0, false);
     this.state = LENGTH;
-    return next;
+    return q;
   }
 }

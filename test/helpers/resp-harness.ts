@@ -10,7 +10,7 @@ import {
   type RequestFrame,
   type RespLimits,
   type Violation,
-} from '../src/resp/index.js';
+} from '../../src/resp/index.js';
 
 export const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 

@@ -1,0 +1,74 @@
+import { RESP_TYPES } from './constants.js';
+import { HEAD_TYPE, KIND, K_AGG } from './reply-grammar.js';
+import type { ReplyFrame } from './types.js';
+
+/** Values kept in ReplyFrame.head. */
+const HEAD_MAX = 3;
+/** head of a reply until it turns out to be an aggregate; never filled. */
+const NO_HEAD: string[] = [];
+
+/**
+ * The top-level reply being framed: where it began, the type of its real value (attributes
+ * before it only add bytes), its count and, for an aggregate, the head previews.
+ */
+export class ReplyBuilder {
+  open = false;
+  start = 0;
+  startTs = 0;
+  type = 0;
+  count = 0;
+  private head: string[] = NO_HEAD;
+
+  begin(start: number, ts: number): void {
+    this.open = true;
+    this.start = start;
+    this.startTs = ts;
+    this.count = 0;
+    this.head = NO_HEAD;
+  }
+
+  /** The real value is an aggregate of `count` elements (2 per map pair). */
+  aggregate(count: number): void {
+    this.count = count;
+    this.head = [];
+  }
+
+  /**
+   * A top-level element of type c begins: true if head wants its text. An element of any
+   * other type (aggregate, error, null) takes its place in head now, as ''.
+   */
+  wantsText(c: number): boolean {
+    if (this.head.length >= HEAD_MAX) return false;
+    if (HEAD_TYPE[c] === 1) return true;
+    this.head.push('');
+    return false;
+  }
+
+  addText(text: string): void {
+    this.head.push(text);
+  }
+
+  /** Preview characters held for the open reply. */
+  heldBytes(): number {
+    let n = 0;
+    for (const h of this.head) n += h.length;
+    return n;
+  }
+
+  /** Closes the reply; `text` is the top-level scalar's preview (or error text). */
+  finish(wireBytes: number, endTs: number, text: string): ReplyFrame {
+    const t = this.type;
+    let head: string[];
+    let error: string | null = null;
+    if (KIND[t] === K_AGG) {
+      head = this.count === -1 ? [] : this.head;
+    } else if (t === RESP_TYPES.SIMPLE_ERROR || t === RESP_TYPES.BLOB_ERROR) {
+      head = [];
+      error = text;
+    } else {
+      head = t === RESP_TYPES.NULL || this.count === -1 ? [] : [text];
+    }
+    this.open = false;
+    return { type: t, wireBytes, error, count: this.count, head, startTsUs: this.startTs, endTsUs: endTs };
+  }
+}
