@@ -23,3 +23,12 @@ capture() {
 capture unpipelined -n 500000 -c 50 -r 100000 -t set,get
 capture pipelined -P 16 -n 1000000 -c 50 -r 100000 -t set,get
 ls -la out/*.pcap
+# 5 M distinct keys, for the memory bound (peak RSS must not grow with the number of keys).
+tcpdump -i lo -U -B 262144 -w out/distinct5m.pcap "tcp port $PORT" 2>out/distinct5m.tcpdump.log &
+tpid=$!
+sleep 1
+node distinct-keys.mjs "$PORT" 5000000 4
+sleep 1
+kill -INT "$tpid"; wait "$tpid" || true
+grep -E 'captured|dropped' out/distinct5m.tcpdump.log || true
+ls -la out/distinct5m.pcap

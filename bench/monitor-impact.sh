@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# What does watching Redis cost Redis? Throughput of a pipelined GET load on loopback,
+#   (a) alone, (b) with `redis-cli monitor` attached, (c) with tcpdump writing a capture,
+#   (d) with a redis-tap live capture running,
+# median of RUNS runs each, plus each observer's CPU time per million commands, peak RSS and
+# kernel drops, and redis-server's own CPU per million commands.
+#
+# usage (as root, from anywhere):  bench/monitor-impact.sh
+# env:  RUNS=3  N=1000000  PIPELINE=16  PORT=<free port>  SKIP_BUILD=1
+#       TAP_CMD='node bin/redis-tap.js live --iface lo --port $PORT'   observer for (d); $PORT is
+#       expanded when it starts. It must stop on SIGINT and print kernelDrops (JSON "kernelDrops":N
+#       or kernelDrops=N) to stdout or stderr. Default: the CLI's live command once
+#       dist/cli/live.js exists, else bench/live-load.mjs (capture that only counts frames).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export LC_ALL=C
+
+RUNS=${RUNS:-3}
+N=${N:-1000000}
+PIPELINE=${PIPELINE:-16}
+HZ=$(getconf CLK_TCK)
+WORK=$(mktemp -d /tmp/monitor-impact.XXXXXX)
+chmod 755 "$WORK" # tcpdump writes its file after dropping to its own user
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for tool in redis-server redis-cli redis-benchmark tcpdump node; do
+  command -v "$tool" >/dev/null || { echo "monitor-impact: $tool is not installed" >&2; exit 2; }
+done
+[ "$(id -u)" = 0 ] || { echo "monitor-impact: run as root (tcpdump and the live capture need it)" >&2; exit 2; }
+
+if [ -z "${PORT:-}" ]; then
+  PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+fi
+export PORT
+
+if [ -z "${SKIP_BUILD:-}" ]; then
+  # other layers may not type-check yet; what matters is that the capture code was emitted
+  npx tsc -p tsconfig.json >"$WORK/tsc.log" 2>&1 || echo "monitor-impact: tsc reported errors (see below); using what it emitted" >&2
+  grep -q "error" "$WORK/tsc.log" && grep "error" "$WORK/tsc.log" | head -5 >&2 || true
+fi
+if [ -z "${TAP_CMD:-}" ]; then
+  if [ -f dist/cli/live.js ]; then
+    TAP_CMD='node bin/redis-tap.js live --iface lo --port $PORT'
+  else
+    TAP_CMD='node bench/live-load.mjs --iface lo --port $PORT'
+  fi
+fi
+[ -f dist/capture/live.js ] || { echo "monitor-impact: dist/capture/live.js missing: build first" >&2; exit 2; }
+
+redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
+REDIS_PID=$!
+PIDS+=("$REDIS_PID")
+for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+redis-cli -p "$PORT" set key:__rand_int__ xxx >/dev/null # redis-benchmark's GET key
+
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+peak_rss_mb() { awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+per_million() { awk -v t="$1" -v hz="$HZ" -v n="$N" 'BEGIN {printf "%.3f", t / hz / (n / 1e6)}'; }
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+# one benchmark run; prints "ops/s redis_cpu_ticks"
+bench_once() {
+  local before after ops
+  before=$(cpu_ticks "$REDIS_PID")
+  ops=$(redis-benchmark -p "$PORT" -P "$PIPELINE" -n "$N" -t get -q 2>&1 | tr '\r' '\n' |
+    grep -o '[0-9.]* requests per second' | tail -1 | awk '{print $1}')
+  after=$(cpu_ticks "$REDIS_PID")
+  echo "$ops $((after - before))"
+}
+
+# run_scenario NAME OBSERVER-COMMAND|"" : RUNS runs, one fresh observer per run
+run_scenario() {
+  local name=$1 cmd=$2 i obs out ops rticks oticks0 oticks rss drops
+  : >"$WORK/$name.runs"
+  for i in $(seq "$RUNS"); do
+    obs="" oticks="-" rss="-" drops="-"
+    out="$WORK/$name.$i"
+    if [ -n "$cmd" ]; then
+      bash -c "exec $cmd" >"$out.out" 2>"$out.err" &
+      obs=$!
+      PIDS+=("$obs")
+      sleep 1
+      kill -0 "$obs" 2>/dev/null || { echo "monitor-impact: observer for $name exited early:" >&2; cat "$out.err" >&2; exit 1; }
+      oticks0=$(cpu_ticks "$obs")
+    fi
+    read -r ops rticks < <(bench_once)
+    if [ -n "$obs" ]; then
+      sleep 0.5 # let the observer drain what it buffered
+      oticks=$(($(cpu_ticks "$obs") - oticks0))
+      rss=$(peak_rss_mb "$obs")
+      kill -INT "$obs"
+      wait "$obs" 2>/dev/null || true
+      drops=$(cat "$out.out" "$out.err" | grep -oE '([0-9]+ packets dropped by kernel|"?kernelDrops"?[=:] ?[0-9]+)' |
+        grep -oE '[0-9]+' | tail -1)
+      drops=${drops:-?}
+    fi
+    echo "$ops $rticks $oticks $rss $drops" >>"$WORK/$name.runs"
+  done
+}
+
+col() { awk -v c="$1" '{print $c}' "$WORK/$2.runs"; }
+
+echo "redis-benchmark -P $PIPELINE -n $N -t get -p $PORT -q; $RUNS runs per line; $(nproc) CPUs; $(redis-server --version | grep -o 'v=[0-9.]*')"
+echo "(d) observer: $TAP_CMD"
+run_scenario alone ""
+run_scenario monitor 'redis-cli -p $PORT monitor'
+run_scenario tcpdump "tcpdump -i lo -w $WORK/x.pcap 'tcp port $PORT'"
+run_scenario tap "$TAP_CMD"
+
+BASE=$(col 1 alone | median)
+printf '\n%-18s %12s %7s %14s %14s %9s %9s\n' scenario "median ops/s" ratio "redis cpu s/M" "observer s/M" "peak RSS" "drops"
+for name in alone monitor tcpdump tap; do
+  ops=$(col 1 "$name" | median)
+  rcpu=$(per_million "$(col 2 "$name" | median)")
+  if [ "$name" = alone ]; then ocpu="-" rss="-" drops="-"; else
+    ocpu=$(per_million "$(col 3 "$name" | median)")
+    rss="$(col 4 "$name" | sort -g | tail -1) MB"
+    drops=$(col 5 "$name" | paste -sd, -)
+  fi
+  label=$name
+  case $name in alone) label="(a) alone" ;; monitor) label="(b) MONITOR" ;; tcpdump) label="(c) tcpdump -w" ;; tap) label="(d) redis-tap" ;; esac
+  printf '%-18s %12.0f %7.3f %14s %14s %9s %9s\n' "$label" "$ops" "$(awk -v a="$ops" -v b="$BASE" 'BEGIN {print a / b}')" \
+    "$rcpu" "$ocpu" "$rss" "$drops"
+done
+echo
+echo "ops/s per run:"
+for name in alone monitor tcpdump tap; do printf '  %-8s %s\n' "$name" "$(col 1 "$name" | paste -sd' ' -)"; done
+echo "observer CPU is the median over runs of user+system time while the benchmark ran (+0.5 s drain);"
+echo "drops lists each run (kernel drops as the observer reported them; MONITOR does not drop)"
