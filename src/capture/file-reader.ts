@@ -14,6 +14,68 @@ export interface ReadCaptureOptions {
 }
 
 /**
+ * A capture file read chunk by chunk: each step() reads one chunk and delivers its packets.
+ * Lets a caller pace the reading (replay at capture speed) or run it to the end at once.
+ * Opening throws UserError when the file cannot be read or is not a capture.
+ */
+export class CaptureFileCursor {
+  private readonly fd: number;
+  private readonly chunk: Buffer;
+  private readonly parser: CaptureParser;
+  /** File size, or 0 when it is not known (a pipe). */
+  readonly totalBytes: number;
+  bytesRead = 0;
+  private pending: number;
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    onPacket: (p: Packet) => void,
+    chunkBytes: number = DEFAULT_CHUNK_BYTES,
+  ) {
+    this.fd = openOrExplain(path);
+    try {
+      const st = fstatSync(this.fd);
+      if (st.isDirectory()) throw new UserError(`${path}: is a directory, not a capture file`);
+      this.totalBytes = st.isFile() ? st.size : 0;
+      this.chunk = Buffer.allocUnsafe(Math.max(4096, chunkBytes));
+      this.pending = readOrExplain(path, this.fd, this.chunk);
+      if (this.pending === 0) throw new UserError(`${path}: empty file`);
+      const head = this.chunk.subarray(0, this.pending);
+      if (sniffFormat(head) === null) throw notACaptureError(path, head);
+      this.parser = new CaptureParser(onPacket, path);
+    } catch (e) {
+      closeSync(this.fd);
+      throw e;
+    }
+  }
+
+  get stats(): CaptureStats {
+    return this.parser.stats;
+  }
+
+  /** Parses the next chunk; false once the file is done (and closed). */
+  step(): boolean {
+    if (this.closed) return false;
+    if (this.pending === 0) {
+      this.parser.end();
+      this.close();
+      return false;
+    }
+    this.parser.push(this.chunk.subarray(0, this.pending));
+    this.bytesRead += this.pending;
+    this.pending = readOrExplain(this.path, this.fd, this.chunk);
+    return true;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+}
+
+/**
  * Reads a pcap or pcapng file, calling onPacket for each packet (the Packet object and its data
  * are reused after the callback returns). Throws UserError when the file cannot be read or is
  * not a capture; damage inside the file is counted and warned about in the returned stats.
@@ -23,27 +85,12 @@ export function readCaptureFile(
   onPacket: (p: Packet) => void,
   opts: ReadCaptureOptions = {},
 ): CaptureStats {
-  const fd = openOrExplain(path);
+  const cursor = new CaptureFileCursor(path, onPacket, opts.chunkBytes);
   try {
-    const st = fstatSync(fd);
-    if (st.isDirectory()) throw new UserError(`${path}: is a directory, not a capture file`);
-    const total = st.isFile() ? st.size : 0;
-    const chunk = Buffer.allocUnsafe(Math.max(4096, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES));
-    let n = readOrExplain(path, fd, chunk);
-    if (n === 0) throw new UserError(`${path}: empty file`);
-    if (sniffFormat(chunk.subarray(0, n)) === null) throw notACaptureError(path, chunk.subarray(0, n));
-    const parser = new CaptureParser(onPacket, path);
-    let read = 0;
-    while (n > 0) {
-      parser.push(chunk.subarray(0, n));
-      read += n;
-      opts.onProgress?.(read, total);
-      n = readOrExplain(path, fd, chunk);
-    }
-    parser.end();
-    return parser.stats;
+    while (cursor.step()) opts.onProgress?.(cursor.bytesRead, cursor.totalBytes);
+    return cursor.stats;
   } finally {
-    closeSync(fd);
+    cursor.close();
   }
 }
 
