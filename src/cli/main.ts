@@ -10,7 +10,7 @@ export function buildProgram(): Command {
   const program = new Command('redis-tap')
     .description('Passive Redis traffic analyzer: hot keys, slow requests, latency and client skew from the wire')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(`redis-tap: ${str.replace(/^error: /, '').trimEnd()} (see --help)\n`) })
     .exitOverride();
   commandAnalyze(program);
   commandLive(program);
