@@ -86,6 +86,9 @@ export function buildReport(input: ReportInput): Report {
   const warnings = [...capture.warnings];
   if (analyzer.internalErrors > 0) warnings.push(`${analyzer.internalErrors} internal errors in aggregators (first: ${analyzer.firstInternalError})`);
   if (!st.keys.exact) warnings.push(`more than ${st.keys.capacity} distinct keys: hot-key counts are Space-Saving estimates, each at most ${st.keys.errorBound} high`);
+  if (c.commands === 0 && flow.otherPortPackets > 0) {
+    warnings.push(`no Redis commands on port ${input.source.ports.join(', ')}, but ${flow.otherPortPackets} TCP packets on other ports: is the server on another port? (-p PORT)`);
+  }
   if (flow.gaps > 0) warnings.push(`${flow.gaps} gaps (${flow.gapBytes} bytes never captured): requests pending at a gap are counted as unanswered`);
   const timeline = st.timeline.series();
   const keyRow = (k: { key: string; count: number; bytes: number; error: number }) => ({ ...k, key: displayString(k.key) });
@@ -117,7 +120,7 @@ export function buildReport(input: ReportInput): Report {
     hotKeysErrorBound: st.keys.exact ? 0 : st.keys.errorBound,
     prefixes: st.prefixes.top(top, 'count').map((p) => ({ prefix: displayString(p.key), count: p.count, bytes: p.bytes })),
     bigKeys: st.bigValues.sorted().slice(0, top).map((b) => ({
-      key: displayString(b.key), bytes: b.bytes, command: b.command, direction: b.direction, count: b.count, ts: sec(b.tsUs), client: b.client,
+      key: b.key === '' ? '(no key)' : displayString(b.key), bytes: b.bytes, command: b.command, direction: b.direction, count: b.count, ts: sec(b.tsUs), client: b.client,
     })),
     slow: st.slow.sorted().slice(0, top).map((s) => ({
       ts: sec(s.tsUs), client: s.client, server: s.server, db: s.db, command: commandLine(s.args, s.argc, null), latencyUs: s.latencyUs, blocking: s.blocking,
