@@ -21,7 +21,12 @@ export function monitorLine(r: TrackedRequest): string {
   const us = Math.floor(ts - sec * 1e6);
   let line = sec + '.' + String(us).padStart(6, '0') + ' [' + (r.db === null ? '?' : r.db) + ' ' + r.conn.client + ']';
   const args = r.frame.args;
-  for (let i = 0; i < args.length; i++) line += ' ' + reprQuoted(args[i]!);
+  const lens = r.frame.argLens;
+  for (let i = 0; i < args.length; i++) {
+    line += ' ' + reprQuoted(args[i]!);
+    // Longer than --max-arg-bytes: MONITOR would print it whole; we say how much is cut.
+    if (lens[i]! > args[i]!.length) line += `...(${lens[i]} bytes)`;
+  }
   if (r.frame.argc > args.length) line += ` ...(${r.frame.argc - args.length} more arguments)`;
   return line;
 }
