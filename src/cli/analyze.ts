@@ -1,4 +1,6 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { replayFile } from '../engine/replay.js';
+import { viewRun } from './tui-run.js';
 import { analyzeFile } from '../engine/analyze-file.js';
 import { analyzerOptions, DEFAULTS } from '../engine/options.js';
 import { renderJson } from '../output/json.js';
@@ -14,6 +16,15 @@ interface AnalyzeOpts {
   slow: number;
   maxKeys: number;
   color: boolean;
+  tui?: boolean;
+  speed: number;
+}
+
+function speedArg(value: string): number {
+  if (value === 'max') return Infinity;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`'${value}' is not a speed factor (> 0, or 'max').`);
+  return n;
 }
 
 export function commandAnalyze(program: Command): void {
@@ -27,7 +38,17 @@ export function commandAnalyze(program: Command): void {
     .option('--slow <ms>', 'slow-request threshold in milliseconds', nonNegativeNumber, DEFAULTS.slowMs)
     .option('--max-keys <n>', 'distinct keys counted exactly (then Space-Saving top-K)', positiveInt, DEFAULTS.maxKeys)
     .option('--no-color', 'no colour even on a terminal')
+    .option('--tui', 'replay the capture into the full-screen live view')
+    .option('--speed <x>', "with --tui: replay speed, 1 = capture speed, 'max' = at once", speedArg, 1)
     .action(async (file: string, opts: AnalyzeOpts) => {
+      const color = opts.color && process.stdout.isTTY === true;
+      if (opts.tui === true) {
+        const analyzer = analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: Math.max(opts.top, 50) });
+        const run = replayFile({ path: file, ports: opts.port ?? [DEFAULTS.port], top: Math.max(opts.top, 50), analyzer, speed: opts.speed });
+        const report = await viewRun({ ...run, title: file }, true);
+        await writeOut(renderText(report, { color, top: opts.top }));
+        return;
+      }
       const progress = process.stderr.isTTY ? new ProgressLine(process.stderr) : null;
       const report = analyzeFile({
         path: file,
@@ -37,7 +58,6 @@ export function commandAnalyze(program: Command): void {
         ...(progress ? { onProgress: (read: number, total: number, packets: number) => progress.update(read, total, packets) } : {}),
       });
       progress?.done();
-      const color = opts.color && process.stdout.isTTY === true;
       await writeOut(opts.json ? renderJson(report) : renderText(report, { color, top: opts.top }));
     });
 }

@@ -8,6 +8,7 @@ import { renderText } from '../output/text.js';
 import { nonNegativeNumber, positiveInt } from './args.js';
 import { addCaptureOptions, onSignals, type CaptureOpts } from './capture-options.js';
 import { writeOut } from './io.js';
+import { viewRun, wantsTui } from './tui-run.js';
 
 interface LiveOpts extends CaptureOpts {
   json?: boolean;
@@ -16,6 +17,7 @@ interface LiveOpts extends CaptureOpts {
   slow: number;
   maxKeys: number;
   color: boolean;
+  tui?: boolean;
 }
 
 /** One line per interval: what an operator tails or a script parses. */
@@ -37,7 +39,10 @@ export function commandLive(program: Command): void {
     .option('--slow <ms>', 'slow-request threshold in milliseconds', nonNegativeNumber, DEFAULTS.slowMs)
     .option('--max-keys <n>', 'distinct keys counted exactly', positiveInt, DEFAULTS.maxKeys)
     .option('--no-color', 'no colour even on a terminal')
+    .option('--tui', 'full-screen live view (default when stdout is a terminal)')
+    .option('--no-tui', 'no live view: print the report at the end')
     .action(async (opts: LiveOpts) => {
+      const tui = wantsTui(opts);
       let stopRun = () => undefined as void;
       const out = new LineWriter(process.stdout, () => stopRun());
       const intervals = opts.interval !== undefined && opts.interval > 0;
@@ -53,12 +58,12 @@ export function commandLive(program: Command): void {
         ...(opts.write === undefined ? {} : { writePath: opts.write }),
         ...(intervals ? { intervalSec: opts.interval!, onInterval: (r: Report) => out.write(opts.json ? renderJson(r, false) : intervalText(r)) } : {}),
         onOpen: (c) => {
-          if (process.stderr.isTTY) process.stderr.write(`redis-tap: capturing on ${c.iface} (${c.filter}); Ctrl-C for the report\n`);
+          if (process.stderr.isTTY && !tui) process.stderr.write(`redis-tap: capturing on ${c.iface} (${c.filter}); Ctrl-C for the report\n`);
         },
       });
       stopRun = run.stop;
       const unhook = onSignals(run.stop);
-      const report = await run.done;
+      const report = tui ? await viewRun(run) : await run.done;
       unhook();
       await out.end();
       const color = opts.color && process.stdout.isTTY === true;

@@ -30,6 +30,13 @@ export interface LiveJob {
 export interface LiveRun {
   /** Ends the capture early (Ctrl-C, broken pipe); the final report is still built. */
   stop(): void;
+  /** Report of everything so far (for the live view). */
+  snapshot(): Report;
+  /** Resets the whole-run counters (the live view's `c`). */
+  clear(): void;
+  openConnections(): number;
+  /** "lo, tcp port 6379": what is watched. */
+  title: string;
   /** Resolves with the final report when the capture ends, for whatever reason. */
   done: Promise<Report>;
 }
@@ -114,6 +121,13 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     if (captureError !== null) report.warnings.push(`capture stopped: ${(captureError as UserError).message}`);
     return report;
   });
-  return { stop, done };
+  return {
+    stop,
+    done,
+    snapshot: () => snapshot(),
+    clear: () => analyzer.stats.clear(),
+    openConnections: () => analyzer.openConnections,
+    title: `${capture.iface}, ${capture.filter}`,
+  };
 }
 
