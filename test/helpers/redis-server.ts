@@ -23,9 +23,10 @@ export interface RedisServer {
 }
 
 /** Starts a throwaway redis-server on its own loopback port; resolves once it accepts connections. */
+/** Protected mode is off so clients can bind other loopback addresses (127.0.0.2 ...); the server listens on loopback only. */
 export async function startRedis(extra: string[] = []): Promise<RedisServer> {
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1 ::1', '--save', '', '--appendonly', 'no', ...extra], {
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1 ::1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extra], {
     stdio: 'ignore',
   });
   for (let i = 0; i < 100; i++) {
