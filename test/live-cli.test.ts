@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { liveCaptureUnavailable } from './helpers/live.js';
+import { encodeCommand, haveRedis, startRedis, type RedisServer } from './helpers/redis-server.js';
+
+const BIN = new URL('../bin/redis-tap.js', import.meta.url).pathname;
+const skipReason = !haveRedis ? 'redis-server not installed' : liveCaptureUnavailable();
+if (skipReason) console.warn(`live-cli: skipped: ${skipReason}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** N request/reply round trips of `SET live:i i` on one connection. */
+async function sets(port: number, n: number, prefix = 'live'): Promise<void> {
+  const s = net.connect(port, '127.0.0.1');
+  await new Promise((r) => s.once('connect', r));
+  for (let i = 0; i < n; i++) {
+    s.write(encodeCommand(['SET', `${prefix}:${i}`, String(i)]));
+    await new Promise((r) => s.once('data', r));
+  }
+  s.end();
+}
+
+function runTap(args: string[]) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<{ code: number | null; out: string; err: string; ms: number }>((resolve) => {
+    const t0 = Date.now();
+    child.once('exit', (code) => resolve({ code, out, err, ms: Date.now() - t0 }));
+  });
+  return { child, exited };
+}
+
+describe.skipIf(skipReason !== null)('live command', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  test('SIGINT stops cleanly and prints the final report with what was seen', async () => {
+    const { child, exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '--json', '--no-tui']);
+    await sleep(1000);
+    await sets(redis.port, 40, 'int');
+    await sleep(300);
+    child.kill('SIGINT');
+    const r = await exited;
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report.commands).toEqual([expect.objectContaining({ name: 'SET', count: 40, errors: 0 })]);
+    expect(report.totals.kernelDrops).toBe(0);
+    expect(report.totals.unanswered).toBe(0);
+  });
+
+  test('--count stops after that many commands', async () => {
+    const { exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '--json', '--count', '25']);
+    await sleep(1000);
+    const sending = sets(redis.port, 60, 'count');
+    const r = await exited;
+    await sending;
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report.totals.commands).toBe(25);
+  });
+
+  test('--duration ends the capture on time; --interval prints one JSON line per interval', async () => {
+    const { exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '--json', '--duration', '3', '--interval', '1']);
+    await sleep(800);
+    await sets(redis.port, 30, 'dur');
+    const r = await exited;
+    expect(r.code).toBe(0);
+    expect(r.ms).toBeGreaterThanOrEqual(2900);
+    expect(r.ms).toBeLessThan(6000);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.length).toBeGreaterThanOrEqual(3); // >= 2 intervals + the final report
+    const final = lines[lines.length - 1];
+    expect(final.totals.commands).toBe(30);
+    const perInterval = lines.slice(0, -1).reduce((n: number, l: { totals: { commands: number } }) => n + l.totals.commands, 0);
+    expect(perInterval).toBeLessThanOrEqual(30);
+    for (const l of lines) expect(l.totals).toHaveProperty('kernelDrops');
+  });
+
+  test('a closed stdout ends monitor quietly', async () => {
+    const child = spawn('sh', ['-c', `node ${BIN} monitor -i lo -p ${redis.port} | head -n 3`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    await sleep(1000);
+    const code = new Promise((r) => child.once('exit', r));
+    // head exits after 3 lines; like redis-cli monitor, we notice at the next write.
+    for (let i = 0; i < 20 && child.exitCode === null; i++) {
+      await sets(redis.port, 5, `pipe${i}`);
+      await sleep(100);
+    }
+    expect(await code).toBe(0);
+    expect(out.trim().split('\n')).toHaveLength(3);
+    expect(err).not.toMatch(/Error|at .*\.js/);
+  });
+});
