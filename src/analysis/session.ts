@@ -151,7 +151,9 @@ export class Session {
     if (this.state.subscriptions > 0 && reply.type === RESP_TYPES.ARRAY && PUBSUB_MESSAGES.has(reply.head[0]?.toLowerCase() ?? '')) {
       return 'message';
     }
-    if (this.state.monitoring && (front === undefined || !isLeavingMonitor(front.info.name))) return 'monitor';
+    // After MONITOR's own +OK, everything the server sends is MONITOR output, except the
+    // answer to a QUIT or RESET that ends it.
+    if (this.state.monitoring && (front === undefined || !answersInMonitorMode(front.info.name))) return 'monitor';
     return front === undefined ? 'unexpected' : null;
   }
 
@@ -163,6 +165,6 @@ export class Session {
   }
 }
 
-function isLeavingMonitor(name: string): boolean {
-  return name === 'QUIT' || name === 'RESET';
+function answersInMonitorMode(name: string): boolean {
+  return name === 'MONITOR' || name === 'QUIT' || name === 'RESET';
 }
