@@ -1,10 +1,10 @@
-import { Analyzer, type AnalysisListener, type AnalyzerOptions } from '../analysis/analyzer.js';
+import type { AnalysisListener, AnalyzerOptions } from '../analysis/analyzer.js';
 import { Stats } from '../analysis/stats.js';
 import { openLiveCapture, type LiveCapture } from '../capture/live.js';
 import { emptyCaptureStats, type Packet } from '../capture/packet.js';
 import { PcapWriter } from '../capture/pcap-writer.js';
-import { FlowTable } from '../flow/flow-table.js';
-import { buildReport, type Report } from '../output/report.js';
+import type { Report } from '../output/report.js';
+import { Pipeline } from './pipeline.js';
 import type { UserError } from '../errors.js';
 
 export interface LiveJob {
@@ -57,22 +57,18 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
       if (job.count !== undefined && ++commands >= job.count) stop();
     },
   };
-  const analyzer = new Analyzer(job.analyzer, [...(job.listeners ?? []), counter]);
+  const pipe = new Pipeline(job.analyzer, job.ports, [...(job.listeners ?? []), counter]);
+  const analyzer = pipe.analyzer;
   if (job.onInterval) analyzer.intervalStats = new Stats(job.analyzer);
-  const flows = new FlowTable({ serverPorts: new Set(job.ports) }, analyzer);
   const capStats = emptyCaptureStats('live');
   let writer: PcapWriter | null = null;
-  let first: number | null = null;
-  let last: number | null = null;
   let captureError: UserError | null = null;
   const onPacket = (p: Packet) => {
     if (stopped) return;
-    if (first === null) first = p.tsUs;
-    last = p.tsUs;
     capStats.packets++;
     capStats.bytes += p.capLen;
     writer?.write(p);
-    flows.packet(p);
+    pipe.packet(p);
   };
   const capture = await openLiveCapture(
     {
@@ -94,10 +90,7 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     const s = capture.stats();
     capStats.kernelDrops = s.kernelDrops;
     capStats.interfaceDrops = s.interfaceDrops;
-    return buildReport({
-      analyzer, capture: capStats, flow: flows.stats, source, top: job.top,
-      firstTsUs: from ?? first, lastTsUs: last, ...(stats === undefined ? {} : { stats }),
-    });
+    return pipe.report(capStats, source, job.top, stats, from);
   };
   const timers: NodeJS.Timeout[] = [];
   if (job.durationSec !== undefined) timers.push(setTimeout(stop, job.durationSec * 1000));
@@ -106,16 +99,16 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     timers.push(
       setInterval(() => {
         const interval = analyzer.intervalStats!;
-        job.onInterval!(snapshot(interval, from ?? first));
+        job.onInterval!(snapshot(interval, from ?? pipe.firstTsUs));
         interval.clear();
-        from = last;
+        from = pipe.lastTsUs;
       }, job.intervalSec * 1000),
     );
   }
   const done = ended.then(() => {
     for (const t of timers) clearTimeout(t);
     capture.close();
-    flows.finish(last ?? 0);
+    pipe.finish();
     writer?.close();
     const report = snapshot();
     if (captureError !== null) report.warnings.push(`capture stopped: ${(captureError as UserError).message}`);

@@ -1,8 +1,7 @@
-import { Analyzer, type AnalyzerOptions } from '../analysis/analyzer.js';
+import type { AnalyzerOptions } from '../analysis/analyzer.js';
 import { CaptureFileCursor } from '../capture/file-reader.js';
-import type { Packet } from '../capture/packet.js';
-import { FlowTable } from '../flow/flow-table.js';
-import { buildReport, type Report } from '../output/report.js';
+import type { Report } from '../output/report.js';
+import { Pipeline } from './pipeline.js';
 
 export interface ReplayJob {
   path: string;
@@ -30,32 +29,21 @@ const MAX_WAIT_MS = 200;
 
 /** A capture file fed through the analysis paced by its own timestamps, for the live view. */
 export function replayFile(job: ReplayJob): ReplayRun {
-  const analyzer = new Analyzer(job.analyzer);
-  const flows = new FlowTable({ serverPorts: new Set(job.ports) }, analyzer);
-  let first: number | null = null;
-  let last: number | null = null;
-  const onPacket = (p: Packet) => {
-    if (first === null) first = p.tsUs;
-    last = p.tsUs;
-    flows.packet(p);
-  };
-  const cursor = new CaptureFileCursor(job.path, onPacket, REPLAY_CHUNK_BYTES);
-  const source = { kind: 'file' as const, name: job.path, format: '', ports: job.ports, filter: null };
+  const pipe = new Pipeline(job.analyzer, job.ports);
+  const cursor = new CaptureFileCursor(job.path, pipe.packet, REPLAY_CHUNK_BYTES);
   const snapshot = () =>
-    buildReport({
-      analyzer, capture: cursor.stats, flow: flows.stats, top: job.top, firstTsUs: first, lastTsUs: last,
-      source: { ...source, format: cursor.stats.format },
-    });
+    pipe.report(cursor.stats, { kind: 'file', name: job.path, format: cursor.stats.format, ports: job.ports, filter: null }, job.top);
   let stopped = false;
   const startWall = Date.now();
   const done = new Promise<Report>((resolve) => {
     const tick = () => {
       if (stopped || !cursor.step()) {
         cursor.close();
-        flows.finish(last ?? 0);
+        pipe.finish();
         resolve(snapshot());
         return;
       }
+      const { firstTsUs: first, lastTsUs: last } = pipe;
       const aheadMs = first === null || last === null ? 0 : (last - first) / 1000 / job.speed - (Date.now() - startWall);
       if (aheadMs > 1) setTimeout(tick, Math.min(aheadMs, MAX_WAIT_MS));
       else setImmediate(tick);
@@ -64,8 +52,8 @@ export function replayFile(job: ReplayJob): ReplayRun {
   });
   return {
     snapshot,
-    clear: () => analyzer.stats.clear(),
-    openConnections: () => analyzer.openConnections,
+    clear: () => pipe.analyzer.stats.clear(),
+    openConnections: () => pipe.analyzer.openConnections,
     stop: () => {
       stopped = true;
     },

@@ -1,0 +1,47 @@
+import { Analyzer, type AnalysisListener, type AnalyzerOptions } from '../analysis/analyzer.js';
+import type { Stats } from '../analysis/stats.js';
+import type { CaptureStats, Packet } from '../capture/packet.js';
+import { FlowTable } from '../flow/flow-table.js';
+import { buildReport, type Report } from '../output/report.js';
+
+/**
+ * The layers wired once: packets in (from a file, a replay or an interface), flows, analysis,
+ * and the capture's time span; a report out whenever asked.
+ */
+export class Pipeline {
+  readonly analyzer: Analyzer;
+  readonly flows: FlowTable;
+  firstTsUs: number | null = null;
+  lastTsUs: number | null = null;
+
+  constructor(opts: AnalyzerOptions, ports: readonly number[], listeners: AnalysisListener[] = []) {
+    this.analyzer = new Analyzer(opts, listeners);
+    this.flows = new FlowTable({ serverPorts: new Set(ports) }, this.analyzer);
+  }
+
+  /** Feeds one packet (bound, so it can be handed to a capture source as is). */
+  readonly packet = (p: Packet): void => {
+    if (this.firstTsUs === null) this.firstTsUs = p.tsUs;
+    this.lastTsUs = p.tsUs;
+    this.flows.packet(p);
+  };
+
+  /** End of input: every open connection is closed, pending requests become unanswered. */
+  finish(): void {
+    this.flows.finish(this.lastTsUs ?? 0);
+  }
+
+  /** A report of the whole run, or of `stats` (an interval's) from `fromTsUs`. */
+  report(capture: CaptureStats, source: Report['source'], top: number, stats?: Stats, fromTsUs?: number | null): Report {
+    return buildReport({
+      analyzer: this.analyzer,
+      capture,
+      flow: this.flows.stats,
+      source,
+      top,
+      firstTsUs: fromTsUs ?? this.firstTsUs,
+      lastTsUs: this.lastTsUs,
+      ...(stats === undefined ? {} : { stats }),
+    });
+  }
+}
