@@ -8,6 +8,28 @@ import { resolveLimits } from './limits.js';
 import type { RequestFrame, RespLimits, Violation } from './types.js';
 
 const STAR = RESP_TYPES.ARRAY;
+
+/**
+ * Command names repeat endlessly ("GET", "SET"): the last string made for each short name is
+ * reused, so later layers look up a string whose hash is already computed, and no new string
+ * is made per request. Slots are picked by length and first/last byte; a miss just replaces.
+ */
+const NAME_SLOTS = 1024;
+const names: string[] = new Array<string>(NAME_SLOTS).fill('');
+
+function commandName(d: Uint8Array, s: number, n: number): string {
+  if (n === 0 || n > 16) return latin1(d, s, s + n);
+  const slot = (n * 31 + d[s]! * 7 + d[s + n - 1]!) & (NAME_SLOTS - 1);
+  const cached = names[slot]!;
+  if (cached.length === n) {
+    let k = 0;
+    while (k < n && cached.charCodeAt(k) === d[s + k]) k++;
+    if (k === n) return cached;
+  }
+  const made = latin1(d, s, s + n);
+  names[slot] = made;
+  return made;
+}
 const DOLLAR = RESP_TYPES.BLOB_STRING;
 
 // Decoder states.
@@ -235,7 +257,7 @@ export class RequestDecoder {
     const i = this.kept;
     if (i >= this.keepMax) return;
     const pv = this.lim.argPreviewBytes;
-    this.args[i] = latin1(d, s, s + (n < pv ? n : pv));
+    this.args[i] = i === 0 ? commandName(d, s, n < pv ? n : pv) : latin1(d, s, s + (n < pv ? n : pv));
     this.argLens[i] = n;
     this.kept = i + 1;
   }
