@@ -7,7 +7,9 @@
 #
 # usage (as root, from anywhere):  bench/monitor-impact.sh
 # env:  RUNS=3  N=1000000  PIPELINE=16  PORT=<free port>  SKIP_BUILD=1
-#       TAP_CMD='node bin/redis-tap.js live --iface lo --port $PORT'   observer for (d); $PORT is
+#       SCENARIOS='alone monitor tcpdump tap' (alone is the baseline of the ratios; keep it)
+#       KEEP=1 keeps the observers' outputs
+#       TAP_CMD='node bench/live-load.mjs --iface lo --port $PORT'   observer for (d); $PORT is
 #       expanded when it starts. It must stop on SIGINT and print kernelDrops (JSON "kernelDrops":N
 #       or kernelDrops=N) to stdout or stderr. Default: the CLI's live command once
 #       dist/cli/live.js exists, else bench/live-load.mjs (capture that only counts frames).
@@ -16,6 +18,7 @@ cd "$(dirname "$0")/.."
 export LC_ALL=C
 
 RUNS=${RUNS:-3}
+SCENARIOS=${SCENARIOS:-alone monitor tcpdump tap}
 N=${N:-1000000}
 PIPELINE=${PIPELINE:-16}
 HZ=$(getconf CLK_TCK)
@@ -25,7 +28,7 @@ PIDS=()
 
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
+  if [ -n "${KEEP:-}" ]; then echo "monitor-impact: observer outputs kept in $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -46,7 +49,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
 fi
 if [ -z "${TAP_CMD:-}" ]; then
   if [ -f dist/cli/live.js ]; then
-    TAP_CMD='node bin/redis-tap.js live --iface lo --port $PORT'
+    TAP_CMD='node bin/redis-tap.js live --interface lo --port $PORT --json'
   else
     TAP_CMD='node bench/live-load.mjs --iface lo --port $PORT'
   fi
@@ -74,62 +77,99 @@ bench_once() {
   echo "$ops $((after - before))"
 }
 
-# run_scenario NAME OBSERVER-COMMAND|"" : RUNS runs, one fresh observer per run
-run_scenario() {
-  local name=$1 cmd=$2 i obs out ops rticks oticks0 oticks rss drops
-  : >"$WORK/$name.runs"
-  for i in $(seq "$RUNS"); do
-    obs="" oticks="-" rss="-" drops="-"
-    out="$WORK/$name.$i"
-    if [ -n "$cmd" ]; then
-      bash -c "exec $cmd" >"$out.out" 2>"$out.err" &
-      obs=$!
-      PIDS+=("$obs")
-      sleep 1
-      kill -0 "$obs" 2>/dev/null || { echo "monitor-impact: observer for $name exited early:" >&2; cat "$out.err" >&2; exit 1; }
-      oticks0=$(cpu_ticks "$obs")
-    fi
-    read -r ops rticks < <(bench_once)
-    if [ -n "$obs" ]; then
-      sleep 0.5 # let the observer drain what it buffered
-      oticks=$(($(cpu_ticks "$obs") - oticks0))
-      rss=$(peak_rss_mb "$obs")
-      kill -INT "$obs"
-      wait "$obs" 2>/dev/null || true
-      drops=$(cat "$out.out" "$out.err" | grep -oE '([0-9]+ packets dropped by kernel|"?kernelDrops"?[=:] ?[0-9]+)' |
-        grep -oE '[0-9]+' | tail -1)
-      drops=${drops:-?}
-    fi
-    echo "$ops $rticks $oticks $rss $drops" >>"$WORK/$name.runs"
+# returns once the process used at most one clock tick in half a second, or after 60 s
+wait_idle() {
+  local prev now
+  prev=$(cpu_ticks "$1")
+  for _ in $(seq 120); do
+    sleep 0.5
+    now=$(cpu_ticks "$1")
+    [ $((now - prev)) -le 1 ] && return
+    prev=$now
   done
+}
+
+# SIGINT first (tcpdump and node print their counters on it); redis-cli started from a script
+# inherits SIGINT ignored, so SIGTERM after 3 s
+stop_observer() {
+  kill -INT "$1" 2>/dev/null || true
+  for _ in $(seq 30); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# run_once NAME OBSERVER-COMMAND|"" : one benchmark run with a fresh observer; appends a line to NAME.runs
+run_once() {
+  local name=$1 cmd=$2 i=$3 obs="" out="$WORK/$1.$3" ops rticks oticks0 oticks="-" rss="-" drops="-" frames="-"
+  if [ -n "$cmd" ]; then
+    bash -c "exec $cmd" >"$out.out" 2>"$out.err" &
+    obs=$!
+    PIDS+=("$obs")
+    sleep 1
+    kill -0 "$obs" 2>/dev/null || { echo "monitor-impact: observer for $name exited early:" >&2; cat "$out.err" >&2; exit 1; }
+    oticks0=$(cpu_ticks "$obs")
+  fi
+  read -r ops rticks < <(bench_once)
+  if [ -n "$obs" ]; then
+    wait_idle "$obs" # an observer slower than the load works through its backlog first
+    oticks=$(($(cpu_ticks "$obs") - oticks0))
+    rss=$(peak_rss_mb "$obs")
+    stop_observer "$obs"
+    drops=$(cat "$out.out" "$out.err" | grep -oE '([0-9]+ packets dropped by kernel|"?kernelDrops"?[=:] ?[0-9]+)' |
+      grep -oE '[0-9]+' | tail -1 || true)
+    frames=$(cat "$out.out" "$out.err" | grep -oE '([0-9]+ packets captured|"packets": ?[0-9]+)' |
+      grep -oE '[0-9]+' | head -1 || true)
+    [ "$name" = monitor ] && drops="-" && frames="-"
+    drops=${drops:-?}
+    frames=${frames:-?}
+  fi
+  echo "$ops $rticks $oticks $rss $drops $frames" >>"$WORK/$name.runs"
 }
 
 col() { awk -v c="$1" '{print $c}' "$WORK/$2.runs"; }
 
-echo "redis-benchmark -P $PIPELINE -n $N -t get -p $PORT -q; $RUNS runs per line; $(nproc) CPUs; $(redis-server --version | grep -o 'v=[0-9.]*')"
+LOAD=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$LOAD" 'BEGIN {exit !(l > 0.5)}'; then
+  echo "monitor-impact: load average is $LOAD before starting: other work will blur the figures" >&2
+fi
+echo "redis-benchmark -P $PIPELINE -n $N -t get -p $PORT -q; $RUNS rounds of (a)-(d); $(nproc) CPUs; $(redis-server --version | grep -o 'v=[0-9.]*')"
 echo "(d) observer: $TAP_CMD"
-run_scenario alone ""
-run_scenario monitor 'redis-cli -p $PORT monitor'
-run_scenario tcpdump "tcpdump -i lo -w $WORK/x.pcap 'tcp port $PORT'"
-run_scenario tap "$TAP_CMD"
+# scenarios take turns within each round, so drifting background load blurs them alike
+for i in $(seq "$RUNS"); do
+  for name in $SCENARIOS; do
+    case $name in
+      alone) run_once alone "" "$i" ;;
+      monitor) run_once monitor 'redis-cli -p $PORT monitor' "$i" ;;
+      tcpdump) run_once tcpdump "tcpdump -i lo -w $WORK/x.pcap 'tcp port $PORT'" "$i" ;;
+      tap) run_once tap "$TAP_CMD" "$i" ;;
+      *) echo "monitor-impact: unknown scenario '$name'" >&2; exit 2 ;;
+    esac
+  done
+done
 
 BASE=$(col 1 alone | median)
-printf '\n%-18s %12s %7s %14s %14s %9s %9s\n' scenario "median ops/s" ratio "redis cpu s/M" "observer s/M" "peak RSS" "drops"
-for name in alone monitor tcpdump tap; do
+printf '\n%-16s %12s %6s %13s %13s %9s  %-20s %s\n' scenario "median ops/s" ratio "redis cpu s/M" "observer s/M" "peak RSS" "kernel drops" "frames seen"
+for name in $SCENARIOS; do
   ops=$(col 1 "$name" | median)
   rcpu=$(per_million "$(col 2 "$name" | median)")
-  if [ "$name" = alone ]; then ocpu="-" rss="-" drops="-"; else
+  if [ "$name" = alone ]; then ocpu="-" rss="-" drops="-" frames="-"; else
     ocpu=$(per_million "$(col 3 "$name" | median)")
     rss="$(col 4 "$name" | sort -g | tail -1) MB"
     drops=$(col 5 "$name" | paste -sd, -)
+    frames=$(col 6 "$name" | paste -sd, -)
   fi
   label=$name
   case $name in alone) label="(a) alone" ;; monitor) label="(b) MONITOR" ;; tcpdump) label="(c) tcpdump -w" ;; tap) label="(d) redis-tap" ;; esac
-  printf '%-18s %12.0f %7.3f %14s %14s %9s %9s\n' "$label" "$ops" "$(awk -v a="$ops" -v b="$BASE" 'BEGIN {print a / b}')" \
-    "$rcpu" "$ocpu" "$rss" "$drops"
+  printf '%-16s %12.0f %6.3f %13s %13s %9s  %-20s %s\n' "$label" "$ops" "$(awk -v a="$ops" -v b="$BASE" 'BEGIN {print a / b}')" \
+    "$rcpu" "$ocpu" "$rss" "$drops" "$frames"
 done
 echo
 echo "ops/s per run:"
-for name in alone monitor tcpdump tap; do printf '  %-8s %s\n' "$name" "$(col 1 "$name" | paste -sd' ' -)"; done
-echo "observer CPU is the median over runs of user+system time while the benchmark ran (+0.5 s drain);"
-echo "drops lists each run (kernel drops as the observer reported them; MONITOR does not drop)"
+for name in $SCENARIOS; do printf '  %-8s %s\n' "$name" "$(col 1 "$name" | paste -sd' ' -)"; done
+echo "last run's observers said:"
+[ -f "$WORK/tcpdump.$RUNS.err" ] && echo "  (c) $(grep -h 'packets' "$WORK/tcpdump.$RUNS.err" | paste -sd';' -)"
+[ -f "$WORK/tap.$RUNS.out" ] && echo "  (d) $(cat "$WORK/tap.$RUNS.out" "$WORK/tap.$RUNS.err" |
+  grep -oE '"?(packets|commands|kernelDrops|shedFrames|gaps)"?[=:] ?[0-9]+' | head -5 | paste -sd' ' -)"
+echo "observer CPU is the median over runs of user+system time from the benchmark's start until the observer idles;"
+echo "drops and frames list each run as the observer reported them (MONITOR does not drop); frames below"
+echo "tcpdump's count were lost before analysis, by the kernel or by the observer itself"

@@ -1,19 +1,16 @@
 /**
  * Live capture through libpcap, using the native session of the optional `pcap` module
- * (node_pcap 3.x). The module is loaded only here and only when a live capture is asked for,
- * so offline analysis works where it failed to build.
+ * (node_pcap 3.x), loaded by ./interfaces.ts only when a live capture is asked for.
  *
  * Why the native session and not `pcap.createSession()`: the JS wrapper registers a libuv poll
  * handle that only stops when a packet arrives after close(), so a process that closed an idle
  * capture never exits; it also allocates an object and emits an event per packet and prints
- * libpcap warnings to the console. Here the ring is drained from a timer instead (see
- * `drainDelayMs`), nothing native keeps the event loop alive after close(), and no object is
- * allocated per packet.
+ * libpcap warnings to the console. Here the ring is drained from a timer instead (DRAIN_BUSY_MS),
+ * nothing native keeps the event loop alive after close(), and nothing is allocated per packet.
  */
-import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
-import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
+import { listInterfaces, loadPcapBinding, type NativeSession } from './interfaces.js';
 import type { Packet } from './packet.js';
 
 export interface LiveCaptureOptions {
@@ -30,6 +27,13 @@ export interface LiveCaptureOptions {
   /** Put the interface in promiscuous mode; default false (see LIVE_DEFAULTS). */
   promisc?: boolean;
   /**
+   * Longest one read of the ring may block the event loop (Ctrl-C, timers) when onPacket is
+   * slower than the traffic; the rest of the ring is then shed (LiveStats.shedFrames). Counted
+   * in this process's CPU time, so time other processes take from it does not count.
+   * Default LIVE_DEFAULTS.maxStallMs.
+   */
+  maxStallMs?: number;
+  /**
    * Called once if libpcap reports a read error after the capture started (the interface went
    * down or away); the capture has stopped when it is called.
    */
@@ -43,6 +47,11 @@ export interface LiveStats {
   kernelDrops: number;
   /** Frames the interface or driver dropped, all traffic, not only the filter's (ps_ifdrop). */
   interfaceDrops: number;
+  /**
+   * Frames read from the ring but not handed to onPacket because one read of the ring had
+   * already blocked the event loop for `maxStallMs`. Like drops, they leave gaps in the streams.
+   */
+  shedFrames: number;
 }
 
 export interface LiveCapture {
@@ -60,17 +69,26 @@ export interface LiveCapture {
 
 export const LIVE_DEFAULTS = {
   /**
-   * 64 MiB: with the ring drained every 20 ms, bench/monitor-impact.sh style load
-   * (redis-benchmark -P 16, 1 M GETs, ~80 MB/s through the ring on lo where every frame is
-   * queued twice) lost frames with 1 MiB always, with 8-32 MiB in some runs when the reader
-   * spent 3-8 us per frame on 2 busy CPUs, and with 64 MiB in none. The ring is mapped memory:
-   * it adds up to this much to the resident size.
+   * 128 MiB, measured with bench/monitor-impact.sh (redis-benchmark -P 16, 1 M GETs in ~1.5 s:
+   * ~100 MB through the ring on lo, where every frame is queued twice). A reader that only
+   * counts frames lost none with 4 MiB or more; the full analyzer (~25 us per frame on 2 busy
+   * CPUs) fell up to 60 MB behind and lost 40-47 k frames in each run with 64 MiB, none with
+   * 128 MiB. The ring is unswappable kernel memory mapped into the process: it adds this much
+   * to the resident size from the start. On a real NIC each frame is queued once.
    */
-  bufferMb: 64,
+  bufferMb: 128,
   /** tcpdump's default. 65535 would cut frames on lo, whose MTU is 65536. */
   snaplen: 262_144,
   /** Promiscuous mode changes NIC state; a tap on the Redis host sees its own traffic without it. */
   promisc: false,
+  /**
+   * node_pcap's dispatch returns only once the ring is empty, and nothing else runs meanwhile:
+   * not Ctrl-C, not timers. When onPacket is slower than the traffic that would be forever.
+   * Measured with bench/monitor-impact.sh on 2 CPUs shared with other work: wall-clock limits
+   * of 1, 3 and 5 s threw away 7-65% of a burst that the full analyzer works through with
+   * ~3.4 s of CPU. 5 s of CPU sheds none of it and still answers Ctrl-C under lasting overload.
+   */
+  maxStallMs: 5000,
 } as const;
 
 /**
@@ -84,8 +102,8 @@ const DRAIN_BUSY_MS = 20;
 const DRAIN_IDLE_MAX_MS = 160;
 /** After close() the native handle is released by the first dispatch that finds a frame; retried this often. */
 const FINALIZE_RETRY_MS = 1000;
-/** Read libpcap's u_int counters at least this often so a wrap is never missed (2^32 frames take minutes). */
-const STATS_EVERY_DRAINS = 250;
+/** Frames between two looks at the CPU clock during a dispatch (a look is one getrusage call). */
+const BUDGET_CHECK_EVERY = 64;
 /** pcap_dispatch() return values (pcap.h). */
 const PCAP_ERROR = -1;
 const PCAP_ERROR_BREAK = -2;
@@ -101,75 +119,12 @@ const LINK_TYPE_BY_NAME: Record<string, number> = {
   LINKTYPE_IEEE802_11_RADIO: 127,
 };
 
-export const PCAP_MODULE_MISSING =
-  "live capture needs the optional 'pcap' module, which failed to install (needs libpcap-dev and a C++ compiler): " +
-  'apt-get install libpcap-dev && npm rebuild pcap';
-
-interface NativeStats {
-  ps_recv: number;
-  ps_drop: number;
-  ps_ifdrop: number;
-}
-
-/** node_pcap's native PcapSession (pcap_session.cc), the part used here. */
-interface NativeSession {
-  open_live(
-    device: string,
-    filter: string,
-    bufferBytes: number,
-    snaplen: number,
-    dumpFile: string,
-    onPacket: () => void,
-    monitorMode: boolean,
-    timeoutMs: number,
-    onWarning: (message: string) => void,
-    promisc: boolean,
-  ): string;
-  /** Copies each frame into `buf` and its pcap_pkthdr into `header`, calling onPacket per frame. */
-  dispatch(buf: Buffer, header: Buffer): number;
-  /** pcap_breakloop(); the handle is closed by the next dispatch that meets a frame. */
-  close(): void;
-  stats(): NativeStats;
-}
-
-interface PcapBinding {
-  PcapSession: new () => NativeSession;
-  findalldevs(): Array<{ name: string }>;
-}
-
-let binding: PcapBinding | undefined;
-
-function loadPcapBinding(): PcapBinding {
-  if (binding) return binding;
-  let loaded: Partial<PcapBinding>;
-  try {
-    const require = createRequire(import.meta.url);
-    const pcapDir = dirname(require.resolve('pcap'));
-    loaded = require(join(pcapDir, 'build', 'Release', 'pcap_binding.node')) as Partial<PcapBinding>;
-  } catch (err) {
-    throw Object.assign(new UserError(PCAP_MODULE_MISSING), { cause: err });
-  }
-  if (typeof loaded.PcapSession !== 'function' || typeof loaded.findalldevs !== 'function') {
-    throw new UserError("the installed 'pcap' module is not the 3.x version redis-tap was written for: npm install pcap@3");
-  }
-  binding = loaded as PcapBinding;
-  return binding;
-}
-
 /** `tcp port A or tcp port B`, and-ed with the user's expression when there is one. */
 export function buildLiveFilter(ports: readonly number[], extra?: string): string {
   const byPort = ports.map((port) => `tcp port ${port}`).join(' or ');
   const more = extra?.trim();
   if (!more) return byPort;
   return `${ports.length > 1 ? `(${byPort})` : byPort} and (${more})`;
-}
-
-function listInterfaces(pcap: PcapBinding): string[] {
-  try {
-    return pcap.findalldevs().map((dev) => dev.name);
-  } catch {
-    return []; // pcap_findalldevs found nothing or failed: open_live reports the real problem
-  }
 }
 
 function checkOptions(opts: LiveCaptureOptions): void {
@@ -179,6 +134,9 @@ function checkOptions(opts: LiveCaptureOptions): void {
   }
   if (!(opts.bufferMb > 0 && opts.bufferMb <= MAX_BUFFER_MB)) {
     throw new UserError(`--buffer-mb must be more than 0 and at most ${MAX_BUFFER_MB}, got ${opts.bufferMb}`);
+  }
+  if (opts.maxStallMs !== undefined && !(opts.maxStallMs > 0)) {
+    throw new UserError(`the longest stall must be more than 0 ms, got ${opts.maxStallMs}`);
   }
   const snaplen = opts.snaplen;
   if (snaplen !== undefined && !(Number.isInteger(snaplen) && snaplen >= 64 && snaplen <= 262_144)) {
@@ -208,7 +166,8 @@ function unknownInterface(iface: string, names: string[]): UserError {
 function linkTypeOf(name: string): number {
   const known = LINK_TYPE_BY_NAME[name];
   if (known !== undefined) return known;
-  // "Unknown linktype 276": a DLT_ value; those above 104 equal their LINKTYPE_ value.
+  // "Unknown linktype 276": a DLT_ value. It equals the LINKTYPE_ value except for a few old
+  // BSD ones below 104 (DLT_RAW, named above, is the one Linux returns).
   const dlt = /(\d+)$/.exec(name);
   return dlt ? Number(dlt[1]) : -1;
 }
@@ -227,13 +186,13 @@ export async function openLiveCapture(
   const pcap = loadPcapBinding();
   const names = listInterfaces(pcap);
   const iface = opts.iface ?? names[0];
-  if (iface === undefined) throw new UserError('no capture interfaces found; name one with --iface');
+  if (iface === undefined) throw new UserError('no capture interfaces found; name one with --interface');
   if (names.length > 0 && !names.includes(iface)) throw unknownInterface(iface, names);
 
   const snaplen = opts.snaplen ?? LIVE_DEFAULTS.snaplen;
   const filter = buildLiveFilter(opts.ports, opts.filter);
   const native = new pcap.PcapSession();
-  const ring = new LiveRing(native, snaplen, onPacket);
+  const ring = new LiveRing(native, snaplen, opts.maxStallMs ?? LIVE_DEFAULTS.maxStallMs, onPacket);
   let linkName: string;
   try {
     linkName = native.open_live(
@@ -270,11 +229,14 @@ class LiveRing {
   private readonly headerView: DataView;
   private readonly littleEndian = endianness() === 'LE';
   private received = 0;
+  private shed = 0;
+  private shedding = false;
+  private dispatchStartCpuMs = 0;
+  private sinceClockCheck = 0;
   private readonly dropCounter = new Wrapping32();
   private readonly ifDropCounter = new Wrapping32();
   private timer: NodeJS.Timeout | undefined;
   private delayMs = DRAIN_BUSY_MS;
-  private drainsSinceStats = 0;
   private closed = false;
   private finalized = false;
   private dispatching = false;
@@ -283,6 +245,7 @@ class LiveRing {
   constructor(
     private readonly native: NativeSession,
     snaplen: number,
+    private readonly budgetMs: number,
     private readonly deliver: (p: Packet) => void,
   ) {
     this.buf = Buffer.alloc(snaplen);
@@ -299,6 +262,11 @@ class LiveRing {
   /** Called by native dispatch per frame; the header holds the pcap_pkthdr as 4 native-endian u32. */
   readonly onFrame = (): void => {
     if (this.closed) return;
+    if (++this.sinceClockCheck >= BUDGET_CHECK_EVERY) this.checkBudget();
+    if (this.shedding) {
+      this.shed++;
+      return;
+    }
     const h = this.headerView;
     const le = this.littleEndian;
     const p = this.packet;
@@ -318,7 +286,6 @@ class LiveRing {
       this.fail();
       return;
     }
-    if (++this.drainsSinceStats >= STATS_EVERY_DRAINS) this.stats();
     this.delayMs = this.received > before ? DRAIN_BUSY_MS : Math.min(this.delayMs * 2, DRAIN_IDLE_MAX_MS);
     this.timer = setTimeout(this.drain, this.delayMs);
   };
@@ -327,6 +294,10 @@ class LiveRing {
   private dispatch(): number {
     if (this.finalized || this.dispatching) return 0;
     this.dispatching = true;
+    this.shedding = false;
+    this.sinceClockCheck = 0;
+    this.dispatchStartCpuMs = cpuMs();
+    if (!this.closed) this.stats(); // reads libpcap's u_int counters often enough that a wrap is never missed
     let result: number;
     try {
       result = this.native.dispatch(this.buf, this.header);
@@ -336,6 +307,11 @@ class LiveRing {
     if (result === PCAP_ERROR_BREAK) this.finalized = true;
     else if (this.closed && !this.finalized) this.retryFinalize();
     return result;
+  }
+
+  private checkBudget(): void {
+    this.sinceClockCheck = 0;
+    if (cpuMs() - this.dispatchStartCpuMs > this.budgetMs) this.shedding = true;
   }
 
   private retryFinalize(): void {
@@ -352,12 +328,16 @@ class LiveRing {
 
   stats(): LiveStats {
     if (!this.closed) {
-      this.drainsSinceStats = 0;
       const s = this.native.stats();
       this.dropCounter.update(s.ps_drop);
       this.ifDropCounter.update(s.ps_ifdrop);
     }
-    return { received: this.received, kernelDrops: this.dropCounter.total, interfaceDrops: this.ifDropCounter.total };
+    return {
+      received: this.received,
+      kernelDrops: this.dropCounter.total,
+      interfaceDrops: this.ifDropCounter.total,
+      shedFrames: this.shed,
+    };
   }
 
   close(): void {
@@ -369,6 +349,12 @@ class LiveRing {
     this.native.close();
     if (!this.dispatching) this.dispatch();
   }
+}
+
+/** User + system CPU time of this process, in milliseconds. */
+function cpuMs(): number {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
 }
 
 /** libpcap's counters are u_int and wrap; this keeps a running total across wraps. */
