@@ -65,7 +65,7 @@ describe.skipIf(skipReason !== null)('monitor prints what redis-cli monitor prin
     for (const line of monitorLines) expect(tapLines, `missing: ${line}`).toContain(line);
     expect(tapOut).not.toContain('s3cret-pw');
     expect(tapOut).toContain('"AUTH" "(redacted)"');
-    expect(tapErr).toMatch(/0 kernel drops, 0 gaps/);
+    expect(tapErr).toMatch(/0 kernel drops, 0 shed, 0 gaps/);
   });
 
   test('-w saves packets that analyze reads back to the same command counts', async () => {

@@ -32,6 +32,8 @@ export interface CaptureStats {
   /** Kernel/interface drops as the capture recorded them (pcapng ISB or live stats), if known. */
   kernelDrops: number | null;
   interfaceDrops: number | null;
+  /** Frames a live capture threw away on purpose because the reader fell too far behind. */
+  shedFrames: number;
   /** One-line descriptions of anything odd, shown once in the report. */
   warnings: string[];
 }
@@ -47,6 +49,7 @@ export function emptyCaptureStats(format: string): CaptureStats {
     snappedPackets: 0,
     kernelDrops: null,
     interfaceDrops: null,
+    shedFrames: 0,
     warnings: [],
   };
 }

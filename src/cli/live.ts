@@ -25,7 +25,7 @@ function intervalText(r: Report): string {
   const t = r.totals;
   const top = r.commands.slice(0, 3).map((c) => `${c.name} ${c.count}`).join(', ');
   return `${new Date().toISOString()} ${Math.round(t['commandsPerSec'] ?? 0)} cmd/s, ${t['commands']} commands (${top}), ` +
-    `${t['errors']} errors, ${t['slowRequests']} slow, p99 ${r.latencyUs.p99}us, drops ${t['kernelDrops'] ?? 0}\n`;
+    `${t['errors']} errors, ${t['slowRequests']} slow, p99 ${r.latencyUs.p99}us, drops ${t['kernelDrops'] ?? 0}, shed ${t['shedFrames']}\n`;
 }
 
 export function commandLive(program: Command): void {

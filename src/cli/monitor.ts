@@ -42,7 +42,7 @@ export function commandMonitor(program: Command): void {
       unhook();
       await out.end();
       const t = report.totals;
-      const lost = `${t['kernelDrops'] ?? 0} kernel drops, ${t['gaps']} gaps, ${t['unparsedBytes']} unparsed bytes`;
+      const lost = `${t['kernelDrops'] ?? 0} kernel drops, ${t['shedFrames']} shed, ${t['gaps']} gaps, ${t['unparsedBytes']} unparsed bytes`;
       const dropped = out.droppedLines > 0 ? `, ${out.droppedLines} lines dropped (stdout too slow)` : '';
       process.stderr.write(`redis-tap: ${t['commands']} commands from ${t['packets']} packets; ${lost}${dropped}\n`);
     });

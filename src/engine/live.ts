@@ -90,6 +90,7 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     const s = capture.stats();
     capStats.kernelDrops = s.kernelDrops;
     capStats.interfaceDrops = s.interfaceDrops;
+    capStats.shedFrames = s.shedFrames;
     return pipe.report(capStats, source, job.top, stats, from);
   };
   const timers: NodeJS.Timeout[] = [];

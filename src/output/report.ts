@@ -89,6 +89,7 @@ export function buildReport(input: ReportInput): Report {
   if (c.commands === 0 && flow.otherPortPackets > 0) {
     warnings.push(`no Redis commands on port ${input.source.ports.join(', ')}, but ${flow.otherPortPackets} TCP packets on other ports: is the server on another port? (-p PORT)`);
   }
+  if (capture.shedFrames > 0) warnings.push(`${capture.shedFrames} captured frames thrown away because analysis fell behind (see --buffer-mb)`);
   if (flow.gaps > 0) warnings.push(`${flow.gaps} gaps (${flow.gapBytes} bytes never captured): requests pending at a gap are counted as unanswered`);
   const timeline = st.timeline.series();
   const keyRow = (k: { key: string; count: number; bytes: number; error: number }) => ({ ...k, key: displayString(k.key) });
@@ -105,7 +106,7 @@ export function buildReport(input: ReportInput): Report {
       duplicateBytes: flow.duplicateBytes, outOfOrderSegments: flow.outOfOrderSegments,
       nonTcpPackets: flow.nonTcpPackets, otherPortPackets: flow.otherPortPackets, malformedPackets: flow.malformedPackets,
       ipFragments: flow.ipFragments, snappedPackets: capture.snappedPackets, truncatedRecords: capture.truncatedRecords,
-      skippedBytes: capture.skippedBytes, kernelDrops: capture.kernelDrops, interfaceDrops: capture.interfaceDrops,
+      skippedBytes: capture.skippedBytes, kernelDrops: capture.kernelDrops, interfaceDrops: capture.interfaceDrops, shedFrames: capture.shedFrames,
       unnamedKeys: c.unnamedKeys,
     },
     latencyUs: { ...latency(st.commands.all), histogram: st.commands.all.logBuckets(HISTOGRAM_BOUNDS).map(([leUs, count]) => ({ leUs, count })) },
