@@ -102,7 +102,7 @@ const DRAIN_BUSY_MS = 20;
 const DRAIN_IDLE_MAX_MS = 160;
 /** After close() the native handle is released by the first dispatch that finds a frame; retried this often. */
 const FINALIZE_RETRY_MS = 1000;
-/** Frames between two looks at the CPU clock during a dispatch (a look is one getrusage call). */
+/** Frames between two looks at the clock during a dispatch. */
 const BUDGET_CHECK_EVERY = 64;
 /** pcap_dispatch() return values (pcap.h). */
 const PCAP_ERROR = -1;
@@ -232,6 +232,7 @@ class LiveRing {
   private shed = 0;
   private shedding = false;
   private dispatchStartCpuMs = 0;
+  private dispatchStartWallMs = 0;
   private sinceClockCheck = 0;
   private readonly dropCounter = new Wrapping32();
   private readonly ifDropCounter = new Wrapping32();
@@ -297,6 +298,7 @@ class LiveRing {
     this.shedding = false;
     this.sinceClockCheck = 0;
     this.dispatchStartCpuMs = cpuMs();
+    this.dispatchStartWallMs = performance.now();
     if (!this.closed) this.stats(); // reads libpcap's u_int counters often enough that a wrap is never missed
     let result: number;
     try {
@@ -311,6 +313,10 @@ class LiveRing {
 
   private checkBudget(): void {
     this.sinceClockCheck = 0;
+    // CPU time never runs ahead of wall time, so the (costly) getrusage call is only needed
+    // once the dispatch has lasted longer than the budget: it cost 2% of the observer's CPU
+    // under redis-benchmark -P 16 when made every 64 frames.
+    if (performance.now() - this.dispatchStartWallMs <= this.budgetMs) return;
     if (cpuMs() - this.dispatchStartCpuMs > this.budgetMs) this.shedding = true;
   }
 
