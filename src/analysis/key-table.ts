@@ -1,188 +1,270 @@
 /**
- * Storage for TopKeys: a string-keyed table laid out so that finding a key touches about two
- * cache lines instead of the four of a large V8 Map (bucket, data table, stored key, entry).
+ * Storage for TopKeys: a string-keyed table where finding a key touches two cache lines, one of
+ * them usually in L2, against four for a V8 Map of 100k objects (bucket, data table, stored key,
+ * entry object), each a ~150 ns miss once the data outgrows L2.
  *
- * - Slots: open addressing with linear probing over one Int32Array of (hash, id + 1) pairs,
- *   eight pairs per 64-byte line, at most half full. Deletion shifts later entries back, so
- *   there are no tombstones and probe runs stay short under constant eviction.
- * - Records: one 64-byte record per id in a single ArrayBuffer holding count, bytes, error, hash,
- *   heap index and the key's first INLINE_BYTES latin1 bytes. A key that fits is compared there,
- *   in the line the count update needs anyway; others are compared against the stored string.
- * - Ids are dense (0..size-1) and stable; an evicted key's id is reused by the key replacing it.
+ * - Records: one 64-byte record per id in one ArrayBuffer: count, bytes, error, the key's 32-bit
+ *   hash, its tag, and its first INLINE_BYTES latin1 chars packed four per int32, so a lookup
+ *   compares the key in the line whose counters it then updates. Longer keys, or keys with a char
+ *   above 255, are compared against the stored string. Ids are dense and stable; an evicted key's
+ *   id goes to the key replacing it.
+ * - Index: open addressing with linear probing, one int32 per slot (id + 1 in the low 24 bits,
+ *   the hash's top 8 bits above), at most half full: 1 MB for 100k keys, small enough to stay in
+ *   L2, and the 8 hash bits skip nearly every record that is not the key. Deletion shifts later
+ *   members of the probe run back into the hole, so no tombstones build up under eviction.
  */
 
 /** Record layout, in units of each view over the record buffer. */
 const REC_BYTES = 64;
-const F64_PER_REC = REC_BYTES / 8;
-const I32_PER_REC = REC_BYTES / 4;
+export const F64_PER_REC = REC_BYTES / 8;
+export const I32_PER_REC = REC_BYTES / 4;
 export const F_COUNT = 0;
 export const F_BYTES = 1;
 export const F_ERROR = 2;
 const I_HASH = 6;
-export const I_HEAP = 7;
-/** Length of the inline copy, or -1 when the key is compared as a string (too long, or a char > 255). */
-const I_INLINE_LEN = 8;
-const INLINE_OFFSET = 36;
+/** 1: key compared as a string; 2 + n: key is the n latin1 chars packed from I_INLINE on. */
+const I_KIND = 7;
+/** 0: no tag; t > 0: interned tag t - 1; -1: the tag is in `overflow`. */
+const I_TAG = 8;
+const I_INLINE = 9;
+const INLINE_WORDS = I32_PER_REC - I_INLINE;
 /** Keys up to this many latin1 chars are compared without touching their string. */
-export const INLINE_BYTES = REC_BYTES - INLINE_OFFSET;
+export const INLINE_BYTES = INLINE_WORDS * 4;
 
-const MIN_RECORDS = 256;
+const ID_BITS = 24;
+const ID_MASK = (1 << ID_BITS) - 1;
+/** Ids fit the index's 24 bits, stored as id + 1. */
+export const MAX_KEYS = ID_MASK - 1;
+const MIN_RECORDS = 64;
+/** Distinct tags interned; more (a prefix per key, say) go to a Map by id. */
+const MAX_TAGS = 1 << 16;
 
-/** 32-bit hash of the UTF-16 code units, two per round (multiply, xor-shift), then a finaliser. */
-export function hashKey(key: string): number {
-  const n = key.length;
-  let h = Math.imul(n, 0x9e3779b1) ^ 0x7f4a7c15;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    h = Math.imul(h ^ (key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16)), 0x85ebca6b);
-    h ^= h >>> 15;
-  }
-  if (i < n) h = Math.imul(h ^ key.charCodeAt(i), 0x85ebca6b);
+/**
+ * One hash round (MurmurHash3's): scramble the word on its own so that keys differing in a few
+ * low bits (digits) differ in all of them, then fold it into the state.
+ */
+function mix(h: number, w: number): number {
+  let k = Math.imul(w, 0xcc9e2d51);
+  k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function finish(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0xc2b2ae35);
   return h ^ (h >>> 13);
 }
 
 export class KeyTable {
-  /** count, bytes, error per record: f64[id * F64_PER_REC + F_*]. */
-  f64!: Float64Array;
-  /** hash, heap index, inline length per record: i32[id * I32_PER_REC + I_*]. */
-  i32!: Int32Array;
-  private u8!: Uint8Array;
-  /** (hash, id + 1) pairs; id + 1 === 0 marks an empty slot. */
-  private slots!: Int32Array;
+  /** count, bytes, error of record id: f64[id * F64_PER_REC + F_*]. */
+  f64 = new Float64Array(0);
+  /** hash, kind and tag of record id: i32[id * I32_PER_REC + I_*]. */
+  i32 = new Int32Array(0);
+  private index = new Int32Array(0);
   private mask = 0;
-  /** Records allocated; grows by doubling up to maxSize. */
+  /** Records allocated; doubles up to maxSize. */
   private room = 0;
   keys: string[] = [];
-  tags: (string | null)[] = [];
   size = 0;
+  /**
+   * Tags, interned so a record holds a tag as an int: reading it costs no miss beyond the
+   * record's, and every key with the same tag shares one string, hot in cache for the caller.
+   */
+  private tagIds = new Map<string, number>();
+  private tagValues: string[] = [];
+  private overflow = new Map<number, string>();
+  /** The key last passed to find: its hash, its kind and, when inline, its packed chars. */
+  private hash = 0;
+  private kind = 0;
+  private readonly words = new Int32Array(INLINE_WORDS);
 
   constructor(readonly maxSize: number) {
     this.reset();
   }
 
+  /** Hash of the key last passed to find; tests use it to build keys that collide. */
+  get lastHash(): number {
+    return this.hash;
+  }
+
   reset(): void {
     this.keys = [];
-    this.tags = [];
+    this.tagIds = new Map();
+    this.tagValues = [];
+    this.overflow = new Map();
     this.size = 0;
     this.allocate(Math.min(this.maxSize, MIN_RECORDS));
   }
 
-  /** The key's id, or ~slot of the empty slot where it would go. */
-  find(key: string, hash: number): number {
-    const slots = this.slots;
+  /** The key's id, or ~slot of the empty index slot where it would go. */
+  find(key: string): number {
+    this.prepare(key);
+    const hash = this.hash;
+    const index = this.index;
     const mask = this.mask;
-    let s = hash & mask;
-    for (;;) {
-      const idp = slots[2 * s + 1]!;
-      if (idp === 0) return ~s;
-      if (slots[2 * s] === hash && this.holds(idp - 1, key)) return idp - 1;
-      s = (s + 1) & mask;
+    const top = hash >>> ID_BITS;
+    for (let s = hash & mask; ; s = (s + 1) & mask) {
+      const v = index[s]!;
+      if (v === 0) return ~s;
+      if (v >>> ID_BITS === top) {
+        const id = (v & ID_MASK) - 1;
+        if (this.holds(id, key)) return id;
+      }
     }
   }
 
-  /** Adds a key not in the table (size < maxSize); `miss` is find's answer. Returns its id. */
-  insert(key: string, hash: number, miss: number): number {
+  /** Adds the key find just missed (size < maxSize); `miss` is find's answer. Returns its id. */
+  insert(key: string, miss: number): number {
     if (this.size === this.room) {
-      this.allocate(Math.min(this.maxSize, this.room * 2));
-      miss = this.find(key, hash);
+      this.allocate(Math.min(this.maxSize, 2 * this.room));
+      miss = ~this.emptySlot(this.hash);
     }
     const id = this.size++;
     this.keys.push(key);
-    this.tags.push(null);
-    this.store(id, key, hash);
-    this.link(~miss, id);
+    this.store(id);
+    this.index[~miss] = (this.hash & ~ID_MASK) | (id + 1);
     return id;
   }
 
-  /** Gives `id`, now holding another key, to `key` (not in the table); clears its tag. */
-  reuse(id: number, key: string, hash: number): void {
+  /** Gives record `id` to the key find just missed, clearing its tag; counters are kept. */
+  reuse(id: number, key: string): void {
     this.unlink(id);
     this.keys[id] = key;
-    this.tags[id] = null;
-    this.store(id, key, hash);
-    this.link(this.emptySlot(hash), id);
+    if (this.i32[id * I32_PER_REC + I_TAG] === -1) this.overflow.delete(id);
+    this.store(id);
+    this.index[this.emptySlot(this.hash)] = (this.hash & ~ID_MASK) | (id + 1);
   }
 
+  tag(id: number): string | null {
+    const t = this.i32[id * I32_PER_REC + I_TAG]!;
+    if (t > 0) return this.tagValues[t - 1]!;
+    return t === 0 ? null : this.overflow.get(id)!;
+  }
+
+  setTag(id: number, tag: string | null): void {
+    const r = id * I32_PER_REC;
+    if (this.i32[r + I_TAG] === -1) this.overflow.delete(id);
+    let t = tag === null ? 0 : this.tagIds.get(tag);
+    if (t === undefined && this.tagValues.length < MAX_TAGS) {
+      t = this.tagValues.push(tag!);
+      this.tagIds.set(tag!, t);
+    }
+    if (t === undefined) {
+      t = -1;
+      this.overflow.set(id, tag!);
+    }
+    this.i32[r + I_TAG] = t;
+  }
+
+  /**
+   * Sets hash and kind for key. A latin1 key that fits inline is packed four chars per word and
+   * hashed a word per round; any other string is hashed two UTF-16 code units per round.
+   */
+  private prepare(key: string): void {
+    const n = key.length;
+    let h = Math.imul(n, 0x9e3779b1) ^ 0x7f4a7c15;
+    if (n <= INLINE_BYTES) {
+      const words = this.words;
+      let all = 0;
+      let k = 0;
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const a = key.charCodeAt(i);
+        const b = key.charCodeAt(i + 1);
+        const c = key.charCodeAt(i + 2);
+        const d = key.charCodeAt(i + 3);
+        all |= a | b | c | d;
+        const w = a | (b << 8) | (c << 16) | (d << 24);
+        words[k++] = w;
+        h = mix(h, w);
+      }
+      if (i < n) {
+        let w = 0;
+        for (let sh = 0; i < n; i++, sh += 8) {
+          const c = key.charCodeAt(i);
+          all |= c;
+          w |= c << sh;
+        }
+        words[k] = w;
+        h = mix(h, w);
+      }
+      if (all < 256) {
+        this.kind = 2 + n;
+        this.hash = finish(h);
+        return;
+      }
+      h = Math.imul(n, 0x9e3779b1) ^ 0x7f4a7c15;
+    }
+    let i = 0;
+    for (; i + 1 < n; i += 2) h = mix(h, key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16));
+    if (i < n) h = mix(h, key.charCodeAt(i));
+    this.kind = 1;
+    this.hash = finish(h);
+  }
+
+  /** Whether record id holds the key find is looking up. */
   private holds(id: number, key: string): boolean {
-    const len = this.i32[id * I32_PER_REC + I_INLINE_LEN]!;
-    if (len < 0) return this.keys[id] === key;
-    if (len !== key.length) return false;
-    const u8 = this.u8;
-    const at = id * REC_BYTES + INLINE_OFFSET;
-    for (let i = 0; i < len; i++) if (u8[at + i] !== key.charCodeAt(i)) return false;
+    const i32 = this.i32;
+    const r = id * I32_PER_REC;
+    const kind = this.kind;
+    if (i32[r + I_HASH] !== this.hash || i32[r + I_KIND] !== kind) return false;
+    if (kind === 1) return this.keys[id] === key;
+    const words = this.words;
+    for (let k = 0, nw = (kind + 1) >> 2; k < nw; k++) if (i32[r + I_INLINE + k] !== words[k]) return false;
     return true;
   }
 
-  /** Writes hash and inline key into the record; zeroes its counters. */
-  private store(id: number, key: string, hash: number): void {
+  /** Writes hash, kind and packed chars of the key find just missed; no tag. */
+  private store(id: number): void {
+    const i32 = this.i32;
     const r = id * I32_PER_REC;
-    this.i32[r + I_HASH] = hash;
-    this.i32[r + I_HEAP] = -1;
-    const f = id * F64_PER_REC;
-    this.f64[f + F_COUNT] = this.f64[f + F_BYTES] = this.f64[f + F_ERROR] = 0;
-    let len = key.length;
-    if (len <= INLINE_BYTES) {
-      const u8 = this.u8;
-      const at = id * REC_BYTES + INLINE_OFFSET;
-      for (let i = 0; i < len; i++) {
-        const c = key.charCodeAt(i);
-        if (c > 255) {
-          len = -1;
-          break;
-        }
-        u8[at + i] = c;
-      }
-    } else {
-      len = -1;
-    }
-    this.i32[r + I_INLINE_LEN] = len;
-  }
-
-  private link(slot: number, id: number): void {
-    this.slots[2 * slot] = this.i32[id * I32_PER_REC + I_HASH]!;
-    this.slots[2 * slot + 1] = id + 1;
+    const kind = this.kind;
+    i32[r + I_HASH] = this.hash;
+    i32[r + I_KIND] = kind;
+    i32[r + I_TAG] = 0;
+    if (kind === 1) return;
+    for (let k = 0, nw = (kind + 1) >> 2; k < nw; k++) i32[r + I_INLINE + k] = this.words[k]!;
   }
 
   private emptySlot(hash: number): number {
     let s = hash & this.mask;
-    while (this.slots[2 * s + 1] !== 0) s = (s + 1) & this.mask;
+    while (this.index[s] !== 0) s = (s + 1) & this.mask;
     return s;
   }
 
-  /** Removes id's slot, shifting back later members of the run that may sit earlier. */
+  /** Removes id's index slot, shifting back later members of the probe run. */
   private unlink(id: number): void {
-    const slots = this.slots;
+    const index = this.index;
     const mask = this.mask;
     let hole = this.i32[id * I32_PER_REC + I_HASH]! & mask;
-    while (slots[2 * hole + 1] !== id + 1) hole = (hole + 1) & mask;
-    for (let j = (hole + 1) & mask; slots[2 * j + 1] !== 0; j = (j + 1) & mask) {
-      const home = slots[2 * j]! & mask;
-      // The entry at j may move to the hole unless its home lies cyclically in (hole, j].
+    while ((index[hole]! & ID_MASK) !== id + 1) hole = (hole + 1) & mask;
+    for (let j = (hole + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
+      const home = this.i32[((index[j]! & ID_MASK) - 1) * I32_PER_REC + I_HASH]! & mask;
+      // The member at j stays unless the hole lies cyclically between its home and j.
       if (((j - home) & mask) < ((j - hole) & mask)) continue;
-      slots[2 * hole] = slots[2 * j]!;
-      slots[2 * hole + 1] = slots[2 * j + 1]!;
+      index[hole] = index[j]!;
       hole = j;
     }
-    slots[2 * hole + 1] = 0;
+    index[hole] = 0;
   }
 
-  /** Sizes records for `room` ids and the slot table for at most half load, keeping contents. */
+  /** Sizes records for `room` ids and the index to at most half load, keeping the contents. */
   private allocate(room: number): void {
-    const buf = new ArrayBuffer(Math.max(room, 1) * REC_BYTES);
-    const u8 = new Uint8Array(buf);
-    if (this.size > 0) u8.set(this.u8.subarray(0, this.size * REC_BYTES));
-    this.u8 = u8;
+    const buf = new ArrayBuffer(Math.max(1, room) * REC_BYTES);
+    const i32 = new Int32Array(buf);
+    i32.set(this.i32.subarray(0, this.size * I32_PER_REC));
+    this.i32 = i32;
     this.f64 = new Float64Array(buf);
-    this.i32 = new Int32Array(buf);
     this.room = room;
-    let n = 16;
-    while (n < room * 2) n *= 2;
-    this.slots = new Int32Array(2 * n);
-    this.mask = n - 1;
-    for (let id = 0; id < this.size; id++) this.link(this.emptySlot(this.i32[id * I32_PER_REC + I_HASH]!), id);
+    let slots = 16;
+    while (slots < 2 * room) slots *= 2;
+    this.index = new Int32Array(slots);
+    this.mask = slots - 1;
+    for (let id = 0; id < this.size; id++) {
+      const hash = this.i32[id * I32_PER_REC + I_HASH]!;
+      this.index[this.emptySlot(hash)] = (hash & ~ID_MASK) | (id + 1);
+    }
   }
 }
-
-export { F64_PER_REC, I32_PER_REC };

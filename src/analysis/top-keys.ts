@@ -1,14 +1,24 @@
 /**
  * Counts occurrences (and bytes) per key in bounded memory: exact while the distinct keys fit
- * `capacity`; past that, Space-Saving (Metwally et al. 2005): a new key takes over the entry with
+ * `capacity`; past that, Space-Saving (Metwally et al. 2005): a new key takes over an entry with
  * the smallest count and inherits its count as its possible overestimate. Any key whose true
  * count exceeds total/capacity is guaranteed to be kept, and every reported count is at most
  * `error` above the truth. A min-heap over counts makes each update O(log capacity).
  *
- * Entries live in a KeyTable (flat records, open addressing) rather than a Map of objects: on
- * large key sets a Map lookup costs four cache misses, which made this the analyzer's top cost.
+ * Entries are records in a KeyTable rather than objects in a Map: with 100k keys a Map lookup
+ * costs four cache misses (bucket, data table, key string, entry), which made this the
+ * analyzer's largest cost; a KeyTable lookup costs one or two.
  */
-import { F64_PER_REC, F_BYTES, F_COUNT, F_ERROR, I32_PER_REC, I_HEAP, KeyTable, hashKey } from './key-table.js';
+import { F64_PER_REC, F_BYTES, F_COUNT, F_ERROR, KeyTable, MAX_KEYS } from './key-table.js';
+
+/**
+ * Children per heap node. Evictions under a flat tail sift the new entry from the root to a leaf
+ * (it outgrows every entry tied at the minimum); four children per node halve the levels, each a
+ * likely miss, against two compares more per level.
+ */
+const HEAP_ARITY = 4;
+/** Leaves replaceMin looks at for one at the minimum before it takes the root. */
+const LEAF_TRIES = 2;
 
 export interface KeyCount {
   key: string;
@@ -18,13 +28,13 @@ export interface KeyCount {
   error: number;
 }
 
-/** A key's live entry, as returned by `add`: valid until the next call on its TopKeys. */
+/** A key's entry as `add` returns it: valid until the next add or clear. */
 export interface Entry extends Readonly<KeyCount> {
   /** Free slot for the caller to cache something derived from the key (its prefix). */
   tag: string | null;
 }
 
-/** One reused view onto the entry `add` last touched; `tag` is stored per key, not here. */
+/** The one view `add` returns, pointed at the record it touched; tags live in the table. */
 class EntryView implements Entry {
   id = 0;
   constructor(private readonly t: KeyTable) {}
@@ -41,27 +51,33 @@ class EntryView implements Entry {
     return this.t.f64[this.id * F64_PER_REC + F_ERROR]!;
   }
   get tag(): string | null {
-    return this.t.tags[this.id] ?? null;
+    return this.t.tag(this.id);
   }
   set tag(v: string | null) {
-    this.t.tags[this.id] = v;
+    this.t.setTag(this.id, v);
   }
 }
 
 export class TopKeys {
   private readonly table: KeyTable;
   private readonly view: EntryView;
-  /** Space-Saving min-heap of ids, with each id's count alongside so sifting reads one array. */
+  /**
+   * Space-Saving min-heap of ids (built once full), each one's count alongside so sifting reads
+   * one array, and each id's heap position: dense arrays, fewer misses than fields in records.
+   */
   private heapIds: Int32Array | null = null;
   private heapCounts: Float64Array | null = null;
+  private heapPos: Int32Array | null = null;
+  /** Next heap leaf replaceMin looks at. */
+  private leaf = 0;
   /** Occurrences added, kept or not. */
   total = 0;
   evictions = 0;
 
   constructor(readonly capacity: number) {
-    // Keys are taken while size < capacity (so a fractional capacity rounds up), at most 2^24
-    // of them, the most a V8 Map holds.
-    this.table = new KeyTable(capacity > 0 ? Math.min(Math.ceil(capacity), 2 ** 24) : 0);
+    // Keys are taken while size < capacity (so a fractional capacity rounds up), at most
+    // MAX_KEYS (2^24 - 2) of them, about the most a V8 Map holds.
+    this.table = new KeyTable(capacity > 0 ? Math.min(Math.ceil(capacity), MAX_KEYS) : 0);
     this.view = new EntryView(this.table);
   }
 
@@ -75,43 +91,43 @@ export class TopKeys {
 
   /** Largest overestimate any reported count can carry: the smallest kept count once full. */
   get errorBound(): number {
-    return this.heapCounts === null ? 0 : this.heapCounts[0]!;
+    return this.heapCounts === null || this.heapCounts.length === 0 ? 0 : this.heapCounts[0]!;
   }
 
   /**
-   * Counts one occurrence; returns the key's entry, or null when capacity is 0. The entry is a
-   * view reused by the next add: read it (or set its tag) before adding again.
+   * Counts one occurrence; returns the key's entry, or null when capacity is 0. The entry is one
+   * reused view: read it, or set its tag, before the next add.
    */
   add(key: string, bytes: number): Entry | null {
     this.total++;
     const t = this.table;
-    const hash = hashKey(key);
-    const found = t.find(key, hash);
-    let id: number;
-    if (found >= 0) {
-      id = found;
+    let id = t.find(key);
+    if (id >= 0) {
       const f = id * F64_PER_REC;
       t.f64[f + F_COUNT]!++;
       t.f64[f + F_BYTES]! += bytes;
       if (this.heapCounts !== null) {
-        const at = t.i32[id * I32_PER_REC + I_HEAP]!;
+        const at = this.heapPos![id]!;
         this.heapCounts[at]!++;
         this.siftDown(at);
       }
     } else if (t.size < t.maxSize) {
-      id = t.insert(key, hash, found);
-      t.f64[id * F64_PER_REC + F_COUNT] = 1;
-      t.f64[id * F64_PER_REC + F_BYTES] = bytes;
+      id = t.insert(key, id);
+      const f = id * F64_PER_REC;
+      t.f64[f + F_COUNT] = 1;
+      t.f64[f + F_BYTES] = bytes;
+      t.f64[f + F_ERROR] = 0;
     } else {
       if (t.maxSize === 0) return null;
-      id = this.replaceMin(key, hash, bytes);
+      id = this.replaceMin(key, bytes);
     }
     this.view.id = id;
     return this.view;
   }
 
   top(n: number, by: 'count' | 'bytes' = 'count'): KeyCount[] {
-    const f64 = this.table.f64;
+    const t = this.table;
+    const f64 = t.f64;
     const [first, second] = by === 'count' ? [F_COUNT, F_BYTES] : [F_BYTES, F_COUNT];
     // Positive when id a ranks below id b.
     const below = (a: number, b: number): number => {
@@ -119,10 +135,9 @@ export class TopKeys {
       const fb = b * F64_PER_REC;
       return f64[fb + first]! - f64[fa + first]! || f64[fb + second]! - f64[fa + second]!;
     };
-    const ids = bestIds(this.table.size, Math.max(0, Math.floor(n)), below);
-    return ids.map((id) => {
+    return best(t.size, Math.max(0, Math.floor(n)), below).map((id) => {
       const f = id * F64_PER_REC;
-      return { key: this.table.keys[id]!, count: f64[f + F_COUNT]!, bytes: f64[f + F_BYTES]!, error: f64[f + F_ERROR]! };
+      return { key: t.keys[id]!, count: f64[f + F_COUNT]!, bytes: f64[f + F_BYTES]!, error: f64[f + F_ERROR]! };
     });
   }
 
@@ -130,69 +145,92 @@ export class TopKeys {
     this.table.reset();
     this.heapIds = null;
     this.heapCounts = null;
+    this.heapPos = null;
+    this.leaf = 0;
     this.total = 0;
     this.evictions = 0;
   }
 
-  /** The key takes over the entry with the smallest count, inheriting it as its error. */
-  private replaceMin(key: string, hash: number, bytes: number): number {
+  /**
+   * The key takes over an entry with the smallest count, inheriting that count as its error.
+   * Any such entry will do: one at a heap leaf takes the grown count with no sifting, so a few
+   * leaves are tried in turn before the root, which under a flat tail (most entries tied at the
+   * minimum) would sift down every level.
+   */
+  private replaceMin(key: string, bytes: number): number {
     if (this.heapCounts === null) this.buildHeap();
     const t = this.table;
-    const id = this.heapIds![0]!;
-    const min = this.heapCounts![0]!;
-    const b = t.f64[id * F64_PER_REC + F_BYTES]!;
+    const counts = this.heapCounts!;
+    const min = counts[0]!;
+    let at = 0;
+    const firstLeaf = Math.floor((counts.length - 2) / HEAP_ARITY) + 1;
+    for (let tries = 0; tries < LEAF_TRIES; tries++) {
+      if (this.leaf < firstLeaf || this.leaf >= counts.length) this.leaf = firstLeaf;
+      if (counts[this.leaf] === min) {
+        at = this.leaf;
+        break;
+      }
+      this.leaf++;
+    }
+    const id = this.heapIds![at]!;
     this.evictions++;
-    t.reuse(id, key, hash);
+    t.reuse(id, key);
     const f = id * F64_PER_REC;
     t.f64[f + F_COUNT] = min + 1;
-    t.f64[f + F_BYTES] = b + bytes;
+    t.f64[f + F_BYTES] += bytes;
     t.f64[f + F_ERROR] = min;
-    t.i32[id * I32_PER_REC + I_HEAP] = 0;
-    this.heapCounts![0] = min + 1;
-    this.siftDown(0);
+    counts[at] = min + 1;
+    if (at === 0) this.siftDown(0);
     return id;
   }
 
   private buildHeap(): void {
     const t = this.table;
-    const n = t.size;
-    const ids = (this.heapIds = new Int32Array(n));
-    const counts = (this.heapCounts = new Float64Array(n));
-    for (let id = 0; id < n; id++) {
+    const ids = (this.heapIds = new Int32Array(t.size));
+    const counts = (this.heapCounts = new Float64Array(t.size));
+    const pos = (this.heapPos = new Int32Array(t.size));
+    for (let id = 0; id < t.size; id++) {
       ids[id] = id;
       counts[id] = t.f64[id * F64_PER_REC + F_COUNT]!;
-      t.i32[id * I32_PER_REC + I_HEAP] = id;
+      pos[id] = id;
     }
-    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    for (let i = Math.floor((t.size - 2) / HEAP_ARITY); i >= 0; i--) this.siftDown(i);
   }
 
   /** Restores the min-heap after the count at position i grew. */
   private siftDown(i: number): void {
     const ids = this.heapIds!;
     const counts = this.heapCounts!;
-    const i32 = this.table.i32;
+    const pos = this.heapPos!;
     const n = ids.length;
     const id = ids[i]!;
     const count = counts[i]!;
     for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && counts[r]! < counts[l]! ? r : l;
-      if (counts[c]! >= count) break;
+      const first = HEAP_ARITY * i + 1;
+      if (first >= n) break;
+      const end = Math.min(first + HEAP_ARITY, n);
+      let c = first;
+      let least = counts[first]!;
+      for (let k = first + 1; k < end; k++) {
+        if (counts[k]! < least) {
+          c = k;
+          least = counts[k]!;
+        }
+      }
+      if (least >= count) break;
       ids[i] = ids[c]!;
-      counts[i] = counts[c]!;
-      i32[ids[i]! * I32_PER_REC + I_HEAP] = i;
+      counts[i] = least;
+      pos[ids[i]!] = i;
       i = c;
     }
     ids[i] = id;
     counts[i] = count;
-    i32[id * I32_PER_REC + I_HEAP] = i;
+    pos[id] = i;
   }
 }
 
 /** The n best of ids 0..size-1, best first: a bounded heap whose root is the worst kept. */
-function bestIds(size: number, n: number, below: (a: number, b: number) => number): number[] {
+function best(size: number, n: number, below: (a: number, b: number) => number): number[] {
   const k = Math.min(n, size);
   const keep: number[] = [];
   const sift = (i: number): void => {
