@@ -158,7 +158,8 @@ export class Stats {
     const pos = this.keyPos;
     requestKeys(r.info, args, argc, pos);
     const per = pos.length === 0 ? 0 : Math.round((r.frame.wireBytes + r.replyBytes) / pos.length);
-    for (const p of pos) {
+    for (let i = 0; i < pos.length; i++) {
+      const p = pos[i]!;
       if (p >= args.length) {
         this.counters.unnamedKeys++;
         continue;
@@ -169,14 +170,14 @@ export class Stats {
       const prefix = e === null ? keyPrefix(key) : (e.tag ??= keyPrefix(key));
       this.prefixes.add(prefix, per);
     }
+    const sent = largestNonKey(argLens, pos, this.isKey);
+    const returned = r.reply === null ? 0 : replyValueBytes(r.reply);
+    // Most requests move small values: build nothing unless one could make the list.
+    if (!this.bigValues.wants(sent) && !this.bigValues.wants(returned)) return;
     const key = pos.length > 0 && pos[0]! < args.length ? args[pos[0]!]! : '';
-    const biggest = largestNonKey(argLens, pos, this.isKey);
     const base = { key, command: r.info.name, tsUs: r.frame.endTsUs, client: r.conn.client };
-    if (this.bigValues.wants(biggest)) this.bigValues.add({ ...base, bytes: biggest, direction: 'request' });
-    if (r.reply !== null) {
-      const bytes = replyValueBytes(r.reply);
-      if (this.bigValues.wants(bytes)) this.bigValues.add({ ...base, bytes, direction: 'reply' });
-    }
+    if (this.bigValues.wants(sent)) this.bigValues.add({ ...base, bytes: sent, direction: 'request' });
+    if (this.bigValues.wants(returned)) this.bigValues.add({ ...base, bytes: returned, direction: 'reply' });
   }
 
   private addSlow(r: TrackedRequest): void {
