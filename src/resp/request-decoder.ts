@@ -8,6 +8,7 @@ import { resolveLimits } from './limits.js';
 import type { RequestFrame, RespLimits, Violation } from './types.js';
 
 const STAR = RESP_TYPES.ARRAY;
+const DOLLAR = RESP_TYPES.BLOB_STRING;
 
 /**
  * Command names repeat endlessly ("GET", "SET"): the last string made for each short name is
@@ -30,7 +31,6 @@ function commandName(d: Uint8Array, s: number, n: number): string {
   names[slot] = made;
   return made;
 }
-const DOLLAR = RESP_TYPES.BLOB_STRING;
 
 // Decoder states.
 /** At a request boundary: '*' opens a multibulk request, anything else an inline line. */
