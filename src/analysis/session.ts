@@ -32,9 +32,6 @@ export class Session {
   readonly state: ConnState;
   /** Replies are skipped until a request decoded after the last sync loss has been seen. */
   private replySync: 'synced' | 'waitRequest' | 'waitChunk' = 'synced';
-  commands = 0;
-  requestBytes = 0;
-  replyBytes = 0;
 
   constructor(
     readonly conn: TcpConn,
@@ -55,11 +52,9 @@ export class Session {
 
   data(fromClient: boolean, buf: Uint8Array, off: number, len: number, tsUs: number): void {
     if (fromClient) {
-      this.requestBytes += len;
       this.requests.push(buf, off, len, tsUs);
       return;
     }
-    this.replyBytes += len;
     if (this.replySync === 'waitChunk') {
       this.replies.resume();
       this.replySync = 'synced';
@@ -105,7 +100,6 @@ export class Session {
     // The db after the command, as MONITOR shows it: SELECT 5 is printed as [5 ...].
     const db = this.state.db;
     const r: TrackedRequest = { conn: this.conn, frame, info, db, queued, expect, outcome: 'noreply', reply: null, replyBytes: 0, latencyUs: -1 };
-    this.commands++;
     this.events.request(r);
     if (r.expect === 0) {
       this.events.complete(r);
