@@ -70,6 +70,12 @@ export class TopKeys {
   private heapPos: Int32Array | null = null;
   /** Next heap leaf replaceMin looks at. */
   private leaf = 0;
+  /**
+   * The last key added and its id: runs of one key (a dominant key prefix, a hot key) skip the
+   * hash and the probe. Forgotten whenever an id changes hands.
+   */
+  private lastKey: string | null = null;
+  private lastId = -1;
   /** Occurrences added, kept or not. */
   total = 0;
   evictions = 0;
@@ -101,7 +107,7 @@ export class TopKeys {
   add(key: string, bytes: number): Entry | null {
     this.total++;
     const t = this.table;
-    let id = t.find(key);
+    let id = key === this.lastKey ? this.lastId : t.find(key);
     if (id >= 0) {
       const f = id * F64_PER_REC;
       t.f64[f + F_COUNT]!++;
@@ -121,6 +127,8 @@ export class TopKeys {
       if (t.maxSize === 0) return null;
       id = this.replaceMin(key, bytes);
     }
+    this.lastKey = key;
+    this.lastId = id;
     this.view.id = id;
     return this.view;
   }
@@ -149,6 +157,8 @@ export class TopKeys {
     this.leaf = 0;
     this.total = 0;
     this.evictions = 0;
+    this.lastKey = null;
+    this.lastId = -1;
   }
 
   /**
