@@ -40,9 +40,9 @@ describe.skipIf(!haveRedis)('key positions match the server (COMMAND GETKEYS)', 
 
   test.each(CASES.map((c) => [c.join(' '), c] as const))('%s', async (_label, args) => {
     const truth = bulkArray(await rawCommand(redis.port, ['COMMAND', 'GETKEYS', ...args])) ?? [];
-    const pos: number[] = [];
-    requestKeys(commandInfo(args), args, args.length, pos);
-    expect(pos.map((p) => args[p])).toEqual(truth);
+    const pos: number[] = [99, 99, 99]; // scratch: stale entries past the count must not matter
+    const n = requestKeys(commandInfo(args), args, args.length, pos);
+    expect(pos.slice(0, n).map((p) => args[p])).toEqual(truth);
   });
 });
 if (!haveRedis) console.warn('command-keys: redis-server not installed, server comparison skipped');

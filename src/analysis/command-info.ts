@@ -52,28 +52,33 @@ export function commandInfo(args: readonly string[]): CommandInfo {
 }
 
 /**
- * Argv positions of the keys of a request (may point past the kept args). Redis marks two key
- * specs "unknown" and finds those keys with code instead; we do the same for them.
+ * Argv positions of the keys of a request into out[0..n), returning n (they may point past the
+ * kept args). Redis marks two key specs "unknown" and finds those keys with code instead; we do
+ * the same for them.
  */
-export function requestKeys(info: CommandInfo, args: readonly string[], argc: number, out: number[]): void {
-  out.length = 0;
-  if (info.spec === null) return;
-  keyPositions(info.spec, args, argc, out);
-  if (info.name === 'SORT') sortStoreKey(args, out);
-  else if (info.name === 'MIGRATE' && args[3] === '' && out.length > 1) out.shift(); // key "" + KEYS k1 k2...
+export function requestKeys(info: CommandInfo, args: readonly string[], argc: number, out: number[]): number {
+  if (info.spec === null) return 0;
+  let n = keyPositions(info.spec, args, argc, out);
+  if (info.name === 'SORT') n = sortStoreKey(args, out, n);
+  else if (info.name === 'MIGRATE' && args[3] === '' && n > 1) {
+    for (let i = 1; i < n; i++) out[i - 1] = out[i]!; // key "" + KEYS k1 k2...: drop the ""
+    n--;
+  }
+  return n;
 }
 
 /** SORT ... STORE dst: the destination key, skipping the arguments of LIMIT/BY/GET as Redis does. */
-function sortStoreKey(args: readonly string[], out: number[]): void {
+function sortStoreKey(args: readonly string[], out: number[], n: number): number {
   for (let i = 2; i < args.length; i++) {
     const word = args[i]!.toUpperCase();
     if (word === 'LIMIT') i += 2;
     else if (word === 'GET' || word === 'BY') i += 1;
     else if (word === 'STORE' && i + 1 < args.length) {
-      out.push(i + 1);
-      return;
+      out[n] = i + 1;
+      return n + 1;
     }
   }
+  return n;
 }
 
 export const REDACTED = '(redacted)';

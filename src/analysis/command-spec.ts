@@ -64,11 +64,13 @@ function intArg(s: string | undefined): number {
 }
 
 /**
- * Appends to `out` the argv positions of the keys of one request, following each key spec the
- * way Redis's getKeysUsingKeySpecs does. Positions past `args.length` (arguments not kept by
- * the decoder) are still returned so multi-key commands count every key they name.
+ * Writes to out[0..n) the argv positions of the keys of one request, following each key spec
+ * the way Redis's getKeysUsingKeySpecs does, and returns n; `out` is reused scratch, so entries
+ * past n are stale. Positions past `args.length` (arguments not kept by the decoder) are still
+ * returned so multi-key commands count every key they name.
  */
-export function keyPositions(spec: CommandSpec, args: readonly string[], argc: number, out: number[]): void {
+export function keyPositions(spec: CommandSpec, args: readonly string[], argc: number, out: number[]): number {
+  let n = 0;
   for (const ks of spec.keys) {
     const begin = beginPosition(ks, args, argc);
     if (begin < 0 || begin >= argc) continue;
@@ -89,6 +91,7 @@ export function keyPositions(spec: CommandSpec, args: readonly string[], argc: n
       last = first + (n - 1) * ks.keyStep;
     }
     const step = ks.keyStep > 0 ? ks.keyStep : 1;
-    for (let i = first; i <= last && i < argc; i += step) out.push(i);
+    for (let i = first; i <= last && i < argc; i += step) out[n++] = i;
   }
+  return n;
 }

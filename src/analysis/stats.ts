@@ -73,13 +73,13 @@ function replyValueBytes(reply: ReplyFrame): number {
   return t === RESP_TYPES.BLOB_STRING || t === RESP_TYPES.VERBATIM_STRING || t === RESP_TYPES.BLOB_ERROR ? Math.max(0, reply.count) : reply.wireBytes;
 }
 
-/** Longest argument that is neither the command name nor a key. */
-function largestNonKey(argLens: readonly number[], keyPos: readonly number[], marks: Uint8Array): number {
-  for (const p of keyPos) if (p < marks.length) marks[p] = 1;
+/** Longest argument that is neither the command name nor a key (keyPos[0..nKeys)). */
+function largestNonKey(argLens: readonly number[], keyPos: readonly number[], nKeys: number, marks: Uint8Array): number {
+  for (let i = 0; i < nKeys; i++) if (keyPos[i]! < marks.length) marks[keyPos[i]!] = 1;
   let biggest = 0;
   const n = Math.min(argLens.length, marks.length);
   for (let i = 1; i < n; i++) if (argLens[i]! > biggest && marks[i] === 0) biggest = argLens[i]!;
-  for (const p of keyPos) if (p < marks.length) marks[p] = 0;
+  for (let i = 0; i < nKeys; i++) if (keyPos[i]! < marks.length) marks[keyPos[i]!] = 0;
   return biggest;
 }
 
@@ -156,9 +156,9 @@ export class Stats {
   private addKeysAndValues(r: TrackedRequest): void {
     const { args, argLens, argc } = r.frame;
     const pos = this.keyPos;
-    requestKeys(r.info, args, argc, pos);
-    const per = pos.length === 0 ? 0 : Math.round((r.frame.wireBytes + r.replyBytes) / pos.length);
-    for (let i = 0; i < pos.length; i++) {
+    const nKeys = requestKeys(r.info, args, argc, pos);
+    const per = nKeys === 0 ? 0 : Math.round((r.frame.wireBytes + r.replyBytes) / nKeys);
+    for (let i = 0; i < nKeys; i++) {
       const p = pos[i]!;
       if (p >= args.length) {
         this.counters.unnamedKeys++;
@@ -170,11 +170,11 @@ export class Stats {
       const prefix = e === null ? keyPrefix(key) : (e.tag ??= keyPrefix(key));
       this.prefixes.add(prefix, per);
     }
-    const sent = largestNonKey(argLens, pos, this.isKey);
+    const sent = largestNonKey(argLens, pos, nKeys, this.isKey);
     const returned = r.reply === null ? 0 : replyValueBytes(r.reply);
     // Most requests move small values: build nothing unless one could make the list.
     if (!this.bigValues.wants(sent) && !this.bigValues.wants(returned)) return;
-    const key = pos.length > 0 && pos[0]! < args.length ? args[pos[0]!]! : '';
+    const key = nKeys > 0 && pos[0]! < args.length ? args[pos[0]!]! : '';
     const base = { key, command: r.info.name, tsUs: r.frame.endTsUs, client: r.conn.client };
     if (this.bigValues.wants(sent)) this.bigValues.add({ ...base, bytes: sent, direction: 'request' });
     if (this.bigValues.wants(returned)) this.bigValues.add({ ...base, bytes: returned, direction: 'reply' });
