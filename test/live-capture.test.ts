@@ -198,10 +198,14 @@ describe.skipIf(!!NO_CAPTURE || !haveRedis)('live capture against a real redis-s
       last = now;
     }, 10);
     // another process sends ~20k frames/s while this one takes 1 ms per frame
-    const load = spawn('redis-benchmark', ['-p', String(redis.port), '-c', '1', '-n', '100000', '-t', 'set', '-q'], { stdio: 'ignore' });
+    const load = spawn('redis-benchmark', ['-p', String(redis.port), '-c', '1', '-n', '1000000', '-t', 'set', '-q'], { stdio: 'ignore' });
     await sleep(3000);
-    load.kill();
-    await new Promise((resolve) => load.once('exit', resolve));
+    // The load may have finished on its own already: then 'exit' has been emitted.
+    if (load.exitCode === null && load.signalCode === null) {
+      const exited = new Promise((resolve) => load.once('exit', resolve));
+      load.kill();
+      await exited;
+    }
     clearInterval(ticker);
     const stats = cap.stats();
     cap.close();

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { liveCaptureUnavailable } from './helpers/live.js';
@@ -20,8 +20,12 @@ async function sets(port: number, n: number, prefix = 'live'): Promise<void> {
   s.end();
 }
 
+/** Every process a test starts, killed after the file so a failed test leaves no capture running. */
+const children: ChildProcess[] = [];
+
 function runTap(args: string[]) {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -39,6 +43,7 @@ describe.skipIf(skipReason !== null)('live command', () => {
     redis = await startRedis();
   });
   afterAll(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await redis?.stop();
   });
 
@@ -85,7 +90,9 @@ describe.skipIf(skipReason !== null)('live command', () => {
   });
 
   test('a closed stdout ends monitor quietly', async () => {
-    const child = spawn('sh', ['-c', `node ${BIN} monitor -i lo -p ${redis.port} | head -n 3`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so a pipeline that never ends can be killed whole.
+    const child = spawn('sh', ['-c', `node ${BIN} monitor -i lo -p ${redis.port} | head -n 3`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    children.push(child);
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -97,7 +104,9 @@ describe.skipIf(skipReason !== null)('live command', () => {
       await sets(redis.port, 5, `pipe${i}`);
       await sleep(100);
     }
-    expect(await code).toBe(0);
+    const exit = await Promise.race([code, sleep(20_000).then(() => 'still running')]);
+    if (exit === 'still running') process.kill(-child.pid!, 'SIGKILL');
+    expect(exit).toBe(0);
     expect(out.trim().split('\n')).toHaveLength(3);
     expect(err).not.toMatch(/Error|at .*\.js/);
   });
