@@ -51,13 +51,19 @@ export interface Column {
   right?: boolean;
 }
 
-/** Rows aligned under their titles; `marks[i]` styles row i (skew, warnings). */
-export function table(cols: readonly Column[], rows: readonly string[][], style: Style, marks: ReadonlyArray<boolean> = []): string[] {
+/** Rows aligned under their titles; `marks[i]` flags row i (skew): highlighted and labelled. */
+export function table(
+  cols: readonly Column[],
+  rows: readonly string[][],
+  style: Style,
+  marks: ReadonlyArray<boolean> = [],
+  markLabel = '<- skew',
+): string[] {
   const widths = cols.map((c, i) => Math.max(c.title.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     '  ' + cells.map((s, i) => (cols[i]!.right ? s.padStart(widths[i]!) : s.padEnd(widths[i]!))).join('  ').trimEnd();
   const out = [style.dim(line(cols.map((c) => c.title)))];
-  rows.forEach((r, i) => out.push(marks[i] ? style.warn(line(r)) : line(r)));
+  rows.forEach((r, i) => out.push(marks[i] ? style.warn(`${line(r)}  ${markLabel}`) : line(r)));
   return out;
 }
 
