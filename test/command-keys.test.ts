@@ -71,9 +71,15 @@ describe('command meaning', () => {
     [['CONFIG', 'SET', 'requirepass', 'pw'], ['CONFIG', 'SET', 'requirepass', '(redacted)']],
     [['ACL', 'SETUSER', 'bob', 'on', '>pw'], ['ACL', 'SETUSER', 'bob', 'on', '(redacted)']],
     [['GET', 'AUTH'], ['GET', 'AUTH']],
+    // Option words inside values do not fool it: options are walked as Redis parses them.
+    [['HELLO', '3', 'SETNAME', 'auth', 'AUTH', 'u', 'pw'], ['HELLO', '3', 'SETNAME', 'auth', 'AUTH', '(redacted)', '(redacted)']],
+    [['MIGRATE', 'h', '1', 'auth', '0', '5', 'AUTH', 'pw'], ['MIGRATE', 'h', '1', 'auth', '0', '5', 'AUTH', '(redacted)']],
+    [['MIGRATE', 'h', '1', '', '0', '5', 'KEYS', 'AUTH', 'x'], ['MIGRATE', 'h', '1', '', '0', '5', 'KEYS', 'AUTH', 'x']],
   ])('redacts %j', (args, want) => {
     const a = [...args];
-    redactSecrets(commandInfo(a).name, a);
+    const lens = a.map((x) => x.length);
+    redactSecrets(commandInfo(a).name, a, lens);
     expect(a).toEqual(want);
+    expect(lens).toEqual(want.map((x) => x.length)); // not even a secret's length remains
   });
 });

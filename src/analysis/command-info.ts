@@ -86,59 +86,84 @@ export const REDACTED = '(redacted)';
 /**
  * Replaces secrets in place, before anything else sees the request: AUTH's arguments,
  * HELLO ... AUTH user pass and MIGRATE ... AUTH/AUTH2 as MONITOR does, and (beyond MONITOR)
- * CONFIG SET requirepass/masterauth values and ACL SETUSER password rules.
+ * CONFIG SET requirepass/masterauth values and ACL SETUSER password rules. Their lengths are
+ * replaced too, so not even a secret's size shows.
  */
-export function redactSecrets(name: string, args: string[]): boolean {
+export function redactSecrets(name: string, args: string[], lens: number[]): boolean {
   switch (name) {
     case 'AUTH':
-      return redactFrom(args, 1, args.length - 1);
+      return redactFrom(args, lens, 1, args.length - 1);
     case 'HELLO':
-      return redactAfterWord(args, 'AUTH', 2);
+      return redactHello(args, lens);
     case 'MIGRATE':
-      return redactAfterWord(args, 'AUTH', 1) || redactAfterWord(args, 'AUTH2', 2);
+      return redactMigrate(args, lens);
     case 'CONFIG':
-      return redactConfigSet(args);
+      return redactConfigSet(args, lens);
     case 'ACL':
-      return redactAclSetuser(args);
+      return redactAclSetuser(args, lens);
     default:
       return false;
   }
 }
 
-function redactFrom(args: string[], from: number, count: number): boolean {
+function redactFrom(args: string[], lens: number[], from: number, count: number): boolean {
   let done = false;
   for (let i = from; i < from + count && i < args.length; i++) {
     args[i] = REDACTED;
+    lens[i] = REDACTED.length;
     done = true;
   }
   return done;
 }
 
-function redactAfterWord(args: string[], word: string, count: number): boolean {
-  for (let i = 1; i < args.length; i++) {
-    if (args[i]!.toUpperCase() === word) return redactFrom(args, i + 1, count);
-  }
-  return false;
-}
-
-const SECRET_CONFIGS = new Set(['requirepass', 'masterauth', 'masteruser']);
-
-function redactConfigSet(args: string[]): boolean {
-  if (args[1]?.toUpperCase() !== 'SET') return false;
+/** HELLO [protover [AUTH user pass] [SETNAME name]]: options walked as Redis parses them. */
+function redactHello(args: string[], lens: number[]): boolean {
   let done = false;
-  for (let i = 2; i + 1 < args.length; i += 2) {
-    if (SECRET_CONFIGS.has(args[i]!.toLowerCase())) done = redactFrom(args, i + 1, 1) || done;
+  for (let i = 2; i < args.length; ) {
+    const word = args[i]!.toUpperCase();
+    if (word === 'AUTH') {
+      done = redactFrom(args, lens, i + 1, 2) || done;
+      i += 3;
+    } else i += word === 'SETNAME' ? 2 : 1;
   }
   return done;
 }
 
-function redactAclSetuser(args: string[]): boolean {
+/** MIGRATE host port key db timeout [COPY] [REPLACE] [AUTH pass | AUTH2 user pass] [KEYS ...]. */
+function redactMigrate(args: string[], lens: number[]): boolean {
+  let done = false;
+  for (let i = 6; i < args.length; ) {
+    const word = args[i]!.toUpperCase();
+    if (word === 'KEYS') break;
+    if (word === 'AUTH') {
+      done = redactFrom(args, lens, i + 1, 1) || done;
+      i += 2;
+    } else if (word === 'AUTH2') {
+      done = redactFrom(args, lens, i + 1, 2) || done;
+      i += 3;
+    } else i++;
+  }
+  return done;
+}
+
+const SECRET_CONFIGS = new Set(['requirepass', 'masterauth', 'masteruser']);
+
+function redactConfigSet(args: string[], lens: number[]): boolean {
+  if (args[1]?.toUpperCase() !== 'SET') return false;
+  let done = false;
+  for (let i = 2; i + 1 < args.length; i += 2) {
+    if (SECRET_CONFIGS.has(args[i]!.toLowerCase())) done = redactFrom(args, lens, i + 1, 1) || done;
+  }
+  return done;
+}
+
+function redactAclSetuser(args: string[], lens: number[]): boolean {
   if (args[1]?.toUpperCase() !== 'SETUSER') return false;
   let done = false;
   for (let i = 3; i < args.length; i++) {
     const c = args[i]!.charCodeAt(0);
     // ">pass" adds a password, "#hash" a hashed one, "<pass" / "!hash" remove them.
-    if (c === 0x3e || c === 0x23 || c === 0x3c || c === 0x21) done = redactFrom(args, i, 1) || done;
+    if (c === 0x3e || c === 0x23 || c === 0x3c || c === 0x21) done = redactFrom(args, lens, i, 1) || done;
   }
   return done;
 }

@@ -64,8 +64,12 @@ export class CommandStats {
 
   private entry(name: string): CommandEntry {
     let e = this.byName.get(name);
+    if (e === undefined && this.byName.size >= MAX_COMMANDS) {
+      // Full: the rest share one "(other)" row, which may take the table one past the bound.
+      name = '(other)';
+      e = this.byName.get(name);
+    }
     if (e === undefined) {
-      if (this.byName.size >= MAX_COMMANDS) return this.entry('(other)');
       e = {
         name,
         count: 0,

@@ -28,12 +28,14 @@ export class PeerTable {
   get(id: string): PeerEntry {
     let e = this.byId.get(id);
     if (e === undefined) {
-      if (this.byId.size >= MAX_PEERS) {
-        this.overflowed = true;
-        return this.get('(other)');
+      // Full: the rest share one "(other)" row, which may take the table one past the bound.
+      const key = this.byId.size >= MAX_PEERS ? '(other)' : id;
+      if (key !== id) this.overflowed = true;
+      e = this.byId.get(key);
+      if (e === undefined) {
+        e = newPeer(key);
+        this.byId.set(key, e);
       }
-      e = newPeer(id);
-      this.byId.set(id, e);
     }
     return e;
   }

@@ -93,7 +93,7 @@ export class Session {
   private onRequest(frame: RequestFrame): void {
     if (frame.argc === 0 || frame.args.length === 0) return;
     const info = commandInfo(frame.args);
-    redactSecrets(info.name, frame.args);
+    redactSecrets(info.name, frame.args, frame.argLens);
     const expect = expectedReplies(this.state, info, frame);
     const queued = this.state.inMulti && info.name !== 'EXEC' && info.name !== 'DISCARD' && info.name !== 'MULTI';
     applyRequestState(this.state, info, frame);

@@ -51,7 +51,8 @@ function overall(r: Report, s: Style, out: string[]): void {
   const anyLoss = ['gaps', 'violations', 'unparsedBytes', 'truncatedRecords', 'kernelDrops', 'shedFrames'].some((k) => (t[k] ?? 0) > 0);
   out.push(anyLoss ? s.warn(lost) : lost);
   if (r.timeline.perSecond.length > 1) {
-    const max = Math.max(...r.timeline.perSecond);
+    let max = 0;
+    for (const n of r.timeline.perSecond) if (n > max) max = n; // a week of seconds: no spread
     out.push(`  cmds/s   ${sparkline(r.timeline.perSecond, 60)}  peak ${num(max)}/s over ${r.timeline.perSecond.length} s`);
   }
 }
@@ -118,7 +119,7 @@ function skewLine(name: string, k: Skew | null, s: Style): string {
 function peers(r: Report, s: Style, out: string[]): void {
   const cols = [{ title: 'commands', right: true }, { title: 'share', right: true }, { title: 'conns', right: true }, { title: 'errors', right: true }, { title: 'mean lat', right: true }, { title: '' }];
   const fair = (n: number) => (n > 1 ? SKEW_MARK / n : Infinity);
-  const maxShare = (rows: ReadonlyArray<{ share: number }>) => Math.max(0, ...rows.map((x) => x.share));
+  const maxShare = (rows: ReadonlyArray<{ share: number }>) => rows.reduce((m, x) => Math.max(m, x.share), 0);
   const rowsOf = <T extends { commands: number; share: number; connections: number; errors: number; meanLatencyUs: number }>(list: T[], m: number) =>
     list.map((c) => [num(c.commands), pct(c.share), num(c.connections), num(c.errors), dur(c.meanLatencyUs), bar(c.share, m, 20)]);
   section('Clients (by IP)', s, out);
