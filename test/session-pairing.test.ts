@@ -45,6 +45,10 @@ describe('request/reply pairing', () => {
       ['CLIENT REPLY:noreply', 'SET:noreply', 'CLIENT REPLY:ok'], []],
     ['CLIENT REPLY SKIP skips one', [['C', cmd('CLIENT', 'REPLY', 'SKIP') + cmd('SET', 'a', '1') + cmd('GET', 'a')], ['S', '$1\r\n1\r\n']],
       ['CLIENT REPLY:noreply', 'SET:noreply', 'GET:ok'], []],
+    ['a bad CLIENT REPLY mode is answered with an error', [['C', cmd('CLIENT', 'REPLY', 'FOO') + cmd('PING')], ['S', '-ERR syntax error\r\n+PONG\r\n']],
+      ['CLIENT REPLY:error', 'PING:ok'], []],
+    ['RESET is answered even under CLIENT REPLY OFF', [['C', cmd('CLIENT', 'REPLY', 'OFF') + cmd('RESET') + cmd('PING')], ['S', '+RESET\r\n+PONG\r\n']],
+      ['CLIENT REPLY:noreply', 'RESET:ok', 'PING:ok'], []],
     ['RESP2 SUBSCRIBE of two channels, then a message', [['C', cmd('SUBSCRIBE', 'c1', 'c2')],
       ['S', '*3\r\n$9\r\nsubscribe\r\n$2\r\nc1\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$2\r\nc2\r\n:2\r\n*3\r\n$7\r\nmessage\r\n$2\r\nc1\r\n$2\r\nhi\r\n'],
       ['C', cmd('UNSUBSCRIBE')], ['S', '*3\r\n$11\r\nunsubscribe\r\n$2\r\nc1\r\n:1\r\n*3\r\n$11\r\nunsubscribe\r\n$2\r\nc2\r\n:0\r\n']],
@@ -67,6 +71,28 @@ describe('request/reply pairing', () => {
     const r = run(steps);
     expect(r.done).toEqual(done);
     expect(r.unpaired).toEqual(unpaired);
+  });
+
+  test('past maxPending, everything pending is unanswered and pairing resyncs (no shifted replies)', () => {
+    const done: string[] = [];
+    const unpaired: UnpairedKind[] = [];
+    const s = new Session(conn(), {
+      request: () => undefined,
+      complete: (r) => done.push(`${r.info.name}:${r.outcome}`),
+      unpaired: (_c, _r, kind) => unpaired.push(kind),
+      violation: () => undefined,
+    }, {}, 3);
+    const b = Buffer.from(cmd('GET', 'a') + cmd('GET', 'b') + cmd('GET', 'c') + cmd('INCR', 'd'));
+    s.data(true, b, 0, b.length, 1);
+    const r = Buffer.from('$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n-ERR not an integer\r\n');
+    s.data(false, r, 0, r.length, 2);
+    const next = Buffer.from(cmd('PING'));
+    s.data(true, next, 0, next.length, 3);
+    const pong = Buffer.from('+PONG\r\n');
+    s.data(false, pong, 0, pong.length, 4);
+    s.close();
+    expect(done).toEqual(['GET:unanswered', 'GET:unanswered', 'GET:unanswered', 'INCR:unanswered', 'PING:ok']);
+    expect(unpaired).toEqual([]);
   });
 
   test('latency is first reply packet minus last request packet', () => {

@@ -38,8 +38,10 @@ const UNSUBSCRIBE = new Set(['UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE']);
 /** Replies the server will send to this request, given the state before it. */
 export function expectedReplies(s: ConnState, info: CommandInfo, frame: RequestFrame): number {
   if (info.name === 'CLIENT' && info.sub === 'REPLY') {
-    return frame.args[2]?.toUpperCase() === 'ON' ? 1 : 0; // OFF and SKIP are not answered
+    const mode = frame.args[2]?.toUpperCase();
+    return mode === 'OFF' || mode === 'SKIP' ? 0 : 1; // ON, and a bad mode's error, are answered
   }
+  if (info.name === 'RESET') return 1; // answered even under CLIENT REPLY OFF, which it ends
   if (s.replyOff || s.skipNext) return 0;
   if (SUBSCRIBE.has(info.name)) return Math.max(1, frame.argc - 1);
   // UNSUBSCRIBE with no argument: one confirmation per subscription, or one when there is none.

@@ -107,11 +107,9 @@ export class Session {
     }
     if (this.replySync === 'waitRequest') this.replySync = 'waitChunk';
     this.pending.push(r);
-    if (this.pending.length > this.maxPending) {
-      const old = this.pending.shift()!;
-      old.outcome = 'unanswered';
-      this.events.complete(old);
-    }
+    // Past the limit nothing can be paired safely any more (dropping only the oldest would
+    // shift every later reply by one): all pending become unanswered and replies resync.
+    if (this.pending.length > this.maxPending) this.loseSync(false);
   }
 
   private onReply(reply: ReplyFrame): void {
