@@ -89,6 +89,14 @@ describe.skipIf(skipReason !== null)('live command', () => {
     for (const l of lines) expect(l.totals).toHaveProperty('kernelDrops');
   });
 
+  test('an unwritable -w file: one line, exit 2, and the process does not hang', async () => {
+    const { exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '-w', '/nonexistent-dir/x.pcap', '--duration', '30']);
+    const r = await exited;
+    expect(r.code).toBe(2);
+    expect(r.ms).toBeLessThan(10_000);
+    expect(r.err.trim().split('\n')).toEqual([expect.stringMatching(/^redis-tap: cannot write capture file '\/nonexistent-dir\/x\.pcap'/)]);
+  });
+
   test('a closed stdout ends monitor quietly', async () => {
     // Its own process group, so a pipeline that never ends can be killed whole.
     const child = spawn('sh', ['-c', `node ${BIN} monitor -i lo -p ${redis.port} | head -n 3`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });

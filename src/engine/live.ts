@@ -5,7 +5,7 @@ import { emptyCaptureStats, type Packet } from '../capture/packet.js';
 import { PcapWriter } from '../capture/pcap-writer.js';
 import type { Report } from '../output/report.js';
 import { Pipeline } from './pipeline.js';
-import type { UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 
 export interface LiveJob {
   iface?: string;
@@ -67,7 +67,17 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     if (stopped) return;
     capStats.packets++;
     capStats.bytes += p.capLen;
-    writer?.write(p);
+    if (writer !== null) {
+      try {
+        writer.write(p);
+      } catch (e) {
+        // Disk full or the like: stop, and say why in the final report, not as a crash.
+        captureError = e instanceof UserError ? e : new UserError(`writing ${job.writePath}: ${String(e)}`);
+        writer = null;
+        stop();
+        return;
+      }
+    }
     pipe.packet(p);
   };
   const capture = await openLiveCapture(
@@ -83,7 +93,14 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     },
     onPacket,
   );
-  if (job.writePath !== undefined) writer = PcapWriter.open(job.writePath, capture.linkType, capture.snaplen);
+  if (job.writePath !== undefined) {
+    try {
+      writer = PcapWriter.open(job.writePath, capture.linkType, capture.snaplen);
+    } catch (e) {
+      capture.close(); // or its drain timer keeps the process alive after the error line
+      throw e;
+    }
+  }
   job.onOpen?.(capture);
   const source = { kind: 'live' as const, name: capture.iface, format: 'live', ports: job.ports, filter: capture.filter };
   const snapshot = (stats?: Stats, from?: number | null): Report => {
