@@ -15,8 +15,10 @@ export interface ConnState {
   inMulti: boolean;
   monitoring: boolean;
   resp3: boolean;
-  /** Channels + patterns + shard channels subscribed, as the last confirmation counted them. */
-  subscriptions: number;
+  /** Channels, patterns and shard channels subscribed, as the confirmations counted them. */
+  channels: number;
+  patterns: number;
+  shardChannels: number;
 }
 
 export function newConnState(seenFromStart: boolean): ConnState {
@@ -28,7 +30,9 @@ export function newConnState(seenFromStart: boolean): ConnState {
     inMulti: false,
     monitoring: false,
     resp3: false,
-    subscriptions: 0,
+    channels: 0,
+    patterns: 0,
+    shardChannels: 0,
   };
 }
 
@@ -45,7 +49,12 @@ export function expectedReplies(s: ConnState, info: CommandInfo, frame: RequestF
   if (s.replyOff || s.skipNext) return 0;
   if (SUBSCRIBE.has(info.name)) return Math.max(1, frame.argc - 1);
   // UNSUBSCRIBE with no argument: one confirmation per subscription, or one when there is none.
-  if (UNSUBSCRIBE.has(info.name)) return frame.argc > 1 ? frame.argc - 1 : Math.max(1, s.subscriptions);
+  if (UNSUBSCRIBE.has(info.name)) {
+    if (frame.argc > 1) return frame.argc - 1;
+    // With no argument: one confirmation per subscription of that kind, or one if none.
+    const n = info.name === 'UNSUBSCRIBE' ? s.channels : info.name === 'PUNSUBSCRIBE' ? s.patterns : s.shardChannels;
+    return Math.max(1, n);
+  }
   return 1;
 }
 
@@ -92,8 +101,7 @@ function applyClientReply(s: ConnState, mode: string | undefined): void {
 export function applyReplyState(s: ConnState, r: TrackedRequest, reply: ReplyFrame): void {
   const head = reply.head[0];
   if (head !== undefined && reply.head.length >= 3 && /subscribe$/i.test(head)) {
-    const n = Number(reply.head[2]);
-    if (Number.isInteger(n)) s.subscriptions = n;
+    countSubscriptions(s, head.toLowerCase(), Number(reply.head[2]));
     return;
   }
   if (reply.error === null) return;
@@ -101,4 +109,15 @@ export function applyReplyState(s: ConnState, r: TrackedRequest, reply: ReplyFra
   if (r.info.name === 'SELECT') s.db = s.dbBeforeSelect;
   if (r.info.name === 'HELLO' && r.frame.args[1] === '3') s.resp3 = false;
   if (r.info.name === 'MONITOR') s.monitoring = false;
+}
+
+/**
+ * A (un)subscribe confirmation carries the count after it: shard channels on their own, and
+ * channels + patterns together, so the change is credited to the kind that was confirmed.
+ */
+function countSubscriptions(s: ConnState, kind: string, n: number): void {
+  if (!Number.isInteger(n) || n < 0) return;
+  if (kind === 'ssubscribe' || kind === 'sunsubscribe') s.shardChannels = n;
+  else if (kind === 'psubscribe' || kind === 'punsubscribe') s.patterns = Math.max(0, n - s.channels);
+  else s.channels = Math.max(0, n - s.patterns);
 }

@@ -140,7 +140,7 @@ export class Session {
       const confirms = front !== undefined && front.info.spec?.flags.includes('pubsub') === true && head.endsWith('subscribe');
       return confirms ? null : 'push';
     }
-    if (this.state.subscriptions > 0 && reply.type === RESP_TYPES.ARRAY && PUBSUB_MESSAGES.has(reply.head[0]?.toLowerCase() ?? '')) {
+    if (subscribed(this.state) && reply.type === RESP_TYPES.ARRAY && PUBSUB_MESSAGES.has(reply.head[0]?.toLowerCase() ?? '')) {
       return 'message';
     }
     // After MONITOR's own +OK, everything the server sends is MONITOR output, except the
@@ -155,6 +155,10 @@ export class Session {
     this.failPending();
     this.replySync = 'waitRequest';
   }
+}
+
+function subscribed(s: ConnState): boolean {
+  return s.channels + s.patterns + s.shardChannels > 0;
 }
 
 function answersInMonitorMode(name: string): boolean {
