@@ -133,3 +133,22 @@ describe('connection lifecycle', () => {
     expect(table.stats.payloadBytes).toBe(0);
   });
 });
+
+describe('bounded open connections', () => {
+  test('past maxOpenConnections the idlest tenth are closed and counted', () => {
+    // 25 clients connect one after another; client 0 keeps talking, so it is never the idlest.
+    const frames: Frame[] = [];
+    for (let i = 0; i < 25; i++) {
+      frames.push(frame(10 + i * 10, `10.0.1.${i}:5000`, '10.0.0.1:6379', F.SYN));
+      frames.push(frame(11 + i * 10, '10.0.0.1:6379', `10.0.1.${i}:5000`, F.SYN | F.ACK, '', 7, 101));
+      frames.push(frame(12 + i * 10, '10.0.1.0:5000', '10.0.0.1:6379', F.ACK | F.PSH, 'P', 101 + i, 8));
+    }
+    const { rec, table } = runFrames(frames, [6379], { maxOpenConnections: 10 }, null);
+    expect(table.openConnections()).toBeLessThanOrEqual(10);
+    expect(table.stats.evictedConnections).toBe(25 - table.openConnections());
+    const closed = rec.events.filter((e) => e.startsWith('close'));
+    expect(closed).toHaveLength(table.stats.evictedConnections);
+    expect(closed.every((e) => e.includes('end'))).toBe(true);
+    expect(closed.some((e) => e.startsWith('close 1 '))).toBe(false); // connection 1 (10.0.1.0) kept talking: never the idlest
+  });
+});

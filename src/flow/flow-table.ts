@@ -21,6 +21,8 @@ export interface FlowTableOptions {
 class FlowEntry {
   /** Next entry with the same hash. */
   next: FlowEntry | null = null;
+  /** Capture time of the last packet, for evicting the idlest when too many are open. */
+  lastTsUs = 0;
   readonly toServer: StreamDirection;
   readonly toClient: StreamDirection;
 
@@ -43,7 +45,7 @@ export function emptyFlowStats(): FlowStats {
   return {
     packets: 0, nonTcpPackets: 0, otherPortPackets: 0, malformedPackets: 0, unknownLinkTypes: {},
     ipFragments: 0, connections: 0, payloadBytes: 0, deliveredBytes: 0, duplicateBytes: 0,
-    outOfOrderSegments: 0, gaps: 0, gapBytes: 0,
+    outOfOrderSegments: 0, gaps: 0, gapBytes: 0, evictedConnections: 0,
   };
 }
 
@@ -92,14 +94,40 @@ export class FlowTable {
     if (e === null) {
       e = this.create(hash, seg, p.tsUs);
       if (e === null) return;
+      if (this.openCount > this.ctx.limits.maxOpenConnections) this.evictIdlest(e, p.tsUs);
     }
+    e.lastTsUs = p.tsUs;
     this.apply(e, this.fromClient, seg, p.tsUs);
+  }
+
+  /** Every open connection, in the order they were first seen. */
+  private allOpen(): FlowEntry[] {
+    const all: FlowEntry[] = [];
+    for (const head of this.index.values()) for (let e: FlowEntry | null = head; e !== null; e = e.next) all.push(e);
+    return all;
+  }
+
+  /**
+   * Over the limit (a SYN flood, FINs never captured in a long run): the idlest tenth of the
+   * open connections are closed as at the end of a capture, so their pending requests become
+   * unanswered; counted in evictedConnections. A tenth at a time keeps the sort rare.
+   */
+  private evictIdlest(keep: FlowEntry, tsUs: number): void {
+    const all = this.allOpen().filter((e) => e !== keep);
+    all.sort((a, b) => a.lastTsUs - b.lastTsUs);
+    const n = Math.max(1, Math.floor(all.length / 10));
+    for (let i = 0; i < n && i < all.length; i++) {
+      const e = all[i]!;
+      e.toServer.flushAll(tsUs);
+      e.toClient.flushAll(tsUs);
+      this.close(e, 'end', tsUs);
+      this.stats.evictedConnections++;
+    }
   }
 
   /** End of input: holes become gaps, held bytes are delivered, every open connection closes. */
   finish(tsUs: number): void {
-    const all: FlowEntry[] = [];
-    for (const head of this.index.values()) for (let e: FlowEntry | null = head; e !== null; e = e.next) all.push(e);
+    const all = this.allOpen();
     all.sort((a, b) => a.conn.id - b.conn.id);
     for (const e of all) {
       e.toServer.flushAll(tsUs);

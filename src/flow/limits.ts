@@ -7,9 +7,15 @@ export interface FlowLimits {
   maxHeldBytesPerDirection: number;
   /** Out-of-order segments held per direction (same effect as the byte limit). */
   maxHeldSegments: number;
+  /**
+   * Connections followed at once (each costs a few KB with its decoders). Past it the idlest
+   * tenth are closed as if the capture ended for them, and counted.
+   */
+  maxOpenConnections: number;
 }
 
 export const DEFAULT_FLOW_LIMITS: Readonly<FlowLimits> = {
   maxHeldBytesPerDirection: 4 * 1024 * 1024,
   maxHeldSegments: 2048,
+  maxOpenConnections: 50_000,
 };

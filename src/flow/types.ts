@@ -53,4 +53,6 @@ export interface FlowStats {
   /** Holes that never filled, and the bytes they lost. */
   gaps: number;
   gapBytes: number;
+  /** Connections closed early because more than maxOpenConnections were open. */
+  evictedConnections: number;
 }

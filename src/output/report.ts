@@ -90,6 +90,9 @@ export function buildReport(input: ReportInput): Report {
     warnings.push(`no Redis commands on port ${input.source.ports.join(', ')}, but ${flow.otherPortPackets} TCP packets on other ports: is the server on another port? (-p PORT)`);
   }
   if (capture.shedFrames > 0) warnings.push(`${capture.shedFrames} captured frames thrown away because analysis fell behind (see --buffer-mb)`);
+  if (flow.evictedConnections > 0) {
+    warnings.push(`${flow.evictedConnections} idle connections closed early to stay within the open-connection limit: requests pending on them are counted as unanswered`);
+  }
   if (flow.gaps > 0) warnings.push(`${flow.gaps} gaps (${flow.gapBytes} bytes never captured): requests pending at a gap are counted as unanswered`);
   const timeline = st.timeline.series();
   const keyRow = (k: { key: string; count: number; bytes: number; error: number }) => ({ ...k, key: displayString(k.key) });
@@ -103,7 +106,7 @@ export function buildReport(input: ReportInput): Report {
       noreply: c.noreply, pushes: c.pushes, pubsubMessages: c.pubsubMessages, monitorLines: c.monitorLines,
       unexpectedReplies: c.unexpectedReplies, slowRequests: c.slowRequests, requestBytes: c.requestBytes, replyBytes: c.replyBytes,
       gaps: flow.gaps, gapBytes: flow.gapBytes, violations: c.violations, unparsedBytes: analyzer.unparsedBytes,
-      duplicateBytes: flow.duplicateBytes, outOfOrderSegments: flow.outOfOrderSegments,
+      duplicateBytes: flow.duplicateBytes, outOfOrderSegments: flow.outOfOrderSegments, evictedConnections: flow.evictedConnections,
       nonTcpPackets: flow.nonTcpPackets, otherPortPackets: flow.otherPortPackets, malformedPackets: flow.malformedPackets,
       ipFragments: flow.ipFragments, snappedPackets: capture.snappedPackets, truncatedRecords: capture.truncatedRecords,
       skippedBytes: capture.skippedBytes, kernelDrops: capture.kernelDrops, interfaceDrops: capture.interfaceDrops, shedFrames: capture.shedFrames,
