@@ -35,8 +35,17 @@ export function replayFile(job: ReplayJob): ReplayRun {
     pipe.report(cursor.stats, { kind: 'file', name: job.path, format: cursor.stats.format, ports: job.ports, filter: null }, job.top);
   let stopped = false;
   const startWall = Date.now();
-  const done = new Promise<Report>((resolve) => {
+  const done = new Promise<Report>((resolve, reject) => {
     const tick = () => {
+      try {
+        step();
+      } catch (e) {
+        // A read error mid-file: end the replay; the caller restores the terminal and says why.
+        cursor.close();
+        reject(e);
+      }
+    };
+    const step = () => {
       if (stopped || !cursor.step()) {
         cursor.close();
         pipe.finish();
