@@ -50,7 +50,7 @@ export function displayString(bytes: string): string {
   if (isPlainAscii(bytes)) return bytes;
   try {
     const text = utf8.decode(Buffer.from(bytes, 'latin1'));
-    if (!/[\u0000-\u001f\u007f]/.test(text)) return text;
+    if (!/[\u0000-\u001f\u007f-\u009f]/.test(text)) return text; // C0, DEL and C1 controls are escaped
   } catch {
     // not UTF-8: fall through to escaping
   }

@@ -83,10 +83,10 @@ export class LiveView {
       this.lay = null;
       this.draw();
     });
+    this.refresh();
     this.timer = setInterval(() => {
       if (!this.state.paused) this.refresh();
     }, opts.refreshMs ?? 1000);
-    this.refresh();
   }
 
   /** Takes a new snapshot and redraws. */
@@ -100,7 +100,12 @@ export class LiveView {
     } catch (e) {
       this.error = message(e);
     }
-    this.draw();
+    try {
+      this.draw();
+    } catch (e) {
+      // A report the panes cannot show must not crash the process from a timer.
+      this.error = message(e);
+    }
   }
 
   /** Redraws from the last snapshot: keys and resizes come here, without asking the source again. */

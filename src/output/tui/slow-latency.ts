@@ -11,7 +11,8 @@ type SlowRow = Report['slow'][number];
 const SLOW_WIDE = 60;
 
 function utcTime(ts: number): string {
-  return new Date(ts * 1000).toISOString().slice(11, 23);
+  const d = new Date(ts * 1000);
+  return Number.isFinite(d.getTime()) ? d.toISOString().slice(11, 23) : '?'; // a damaged capture's timestamp
 }
 
 /** Whether a request line matches the filter: its command name, or an argument under the key prefix. */
