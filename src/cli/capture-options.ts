@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { LIVE_DEFAULTS } from '../capture/live.js';
+import type { LiveJob } from '../engine/live.js';
 import { DEFAULTS } from '../engine/options.js';
 import { nonNegativeNumber, portArg, positiveInt } from './args.js';
 
@@ -23,6 +24,19 @@ export function addCaptureOptions(cmd: Command): Command {
     .option('--duration <s>', 'stop after this many seconds', nonNegativeNumber)
     .option('--count <n>', 'stop after this many commands', positiveInt)
     .option('-w, --write <file>', 'also save the raw packets as pcap (read it back with analyze)');
+}
+
+/** The part of a live run that the shared capture options decide. */
+export function captureJob(opts: CaptureOpts): Pick<LiveJob, 'ports' | 'bufferMb' | 'iface' | 'filter' | 'durationSec' | 'count' | 'writePath'> {
+  return {
+    ports: opts.port ?? [DEFAULTS.port],
+    bufferMb: opts.bufferMb,
+    ...(opts.interface === undefined ? {} : { iface: opts.interface }),
+    ...(opts.filter === undefined ? {} : { filter: opts.filter }),
+    ...(opts.duration === undefined ? {} : { durationSec: opts.duration }),
+    ...(opts.count === undefined ? {} : { count: opts.count }),
+    ...(opts.write === undefined ? {} : { writePath: opts.write }),
+  };
 }
 
 /** Runs `onStop` once on Ctrl-C or SIGTERM; returns a function that removes the handlers. */

@@ -6,7 +6,7 @@ import { LineWriter } from '../output/line-writer.js';
 import type { Report } from '../output/report.js';
 import { renderText } from '../output/text.js';
 import { nonNegativeNumber, positiveInt } from './args.js';
-import { addCaptureOptions, onSignals, type CaptureOpts } from './capture-options.js';
+import { addCaptureOptions, captureJob, onSignals, type CaptureOpts } from './capture-options.js';
 import { writeOut } from './io.js';
 import { viewRun, wantsTui } from './tui-run.js';
 
@@ -47,15 +47,9 @@ export function commandLive(program: Command): void {
       const out = new LineWriter(process.stdout, () => stopRun());
       const intervals = opts.interval !== undefined && opts.interval > 0;
       const run = await runLive({
-        ports: opts.port ?? [DEFAULTS.port],
-        bufferMb: opts.bufferMb,
+        ...captureJob(opts),
         top: opts.top,
         analyzer: analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top }),
-        ...(opts.interface === undefined ? {} : { iface: opts.interface }),
-        ...(opts.filter === undefined ? {} : { filter: opts.filter }),
-        ...(opts.duration === undefined ? {} : { durationSec: opts.duration }),
-        ...(opts.count === undefined ? {} : { count: opts.count }),
-        ...(opts.write === undefined ? {} : { writePath: opts.write }),
         ...(intervals ? { intervalSec: opts.interval!, onInterval: (r: Report) => out.write(opts.json ? renderJson(r, false) : intervalText(r)) } : {}),
         onOpen: (c) => {
           if (process.stderr.isTTY && !tui) process.stderr.write(`redis-tap: capturing on ${c.iface} (${c.filter}); Ctrl-C for the report\n`);

@@ -4,7 +4,7 @@ import { analyzerOptions, DEFAULTS } from '../engine/options.js';
 import { LineWriter } from '../output/line-writer.js';
 import { monitorListener } from '../output/monitor.js';
 import { positiveInt } from './args.js';
-import { addCaptureOptions, onSignals, type CaptureOpts } from './capture-options.js';
+import { addCaptureOptions, captureJob, onSignals, type CaptureOpts } from './capture-options.js';
 
 interface MonitorOpts extends CaptureOpts {
   withReplies?: boolean;
@@ -25,16 +25,10 @@ export function commandMonitor(program: Command): void {
       let stopRun = () => undefined as void;
       const out = new LineWriter(process.stdout, () => stopRun());
       const run = await runLive({
-        ports: opts.port ?? [DEFAULTS.port],
-        bufferMb: opts.bufferMb,
+        ...captureJob(opts),
         top: DEFAULTS.top,
         analyzer: analyzerOptions({ slowMs: DEFAULTS.slowMs, maxKeys: 10_000, top: DEFAULTS.top, argPreviewBytes: opts.maxArgBytes }),
         listeners: [monitorListener(out, opts.withReplies === true)],
-        ...(opts.interface === undefined ? {} : { iface: opts.interface }),
-        ...(opts.filter === undefined ? {} : { filter: opts.filter }),
-        ...(opts.duration === undefined ? {} : { durationSec: opts.duration }),
-        ...(opts.count === undefined ? {} : { count: opts.count }),
-        ...(opts.write === undefined ? {} : { writePath: opts.write }),
       });
       stopRun = run.stop;
       const unhook = onSignals(run.stop);
