@@ -11,7 +11,7 @@ const conn: TcpConn = {
 
 function req(args: string[], db: number | null, tsUs = 1732237283123456, argLens?: number[]): TrackedRequest {
   return {
-    conn, db, queued: false, expect: 0, outcome: 'ok', reply: null, replyBytes: 0, latencyUs: -1, info: commandInfo(args),
+    conn, db, expect: 0, outcome: 'ok', reply: null, replyBytes: 0, latencyUs: -1, info: commandInfo(args),
     frame: { argc: args.length, args, argLens: argLens ?? args.map((a) => a.length), wireBytes: 0, inline: false, startTsUs: tsUs, endTsUs: tsUs },
   };
 }

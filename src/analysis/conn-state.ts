@@ -12,9 +12,7 @@ export interface ConnState {
   replyOff: boolean;
   /** CLIENT REPLY SKIP: the next command gets no reply. */
   skipNext: boolean;
-  inMulti: boolean;
   monitoring: boolean;
-  resp3: boolean;
   /** Channels, patterns and shard channels subscribed, as the confirmations counted them. */
   channels: number;
   patterns: number;
@@ -27,9 +25,7 @@ export function newConnState(seenFromStart: boolean): ConnState {
     dbBeforeSelect: null,
     replyOff: false,
     skipNext: false,
-    inMulti: false,
     monitoring: false,
-    resp3: false,
     channels: 0,
     patterns: 0,
     shardChannels: 0,
@@ -71,22 +67,11 @@ export function applyRequestState(s: ConnState, info: CommandInfo, frame: Reques
       if (Number.isInteger(db) && db >= 0) s.db = db;
       break;
     }
-    case 'MULTI':
-      s.inMulti = true;
-      break;
-    case 'EXEC':
-    case 'DISCARD':
-      s.inMulti = false;
-      break;
     case 'MONITOR':
       s.monitoring = true;
       break;
-    case 'HELLO':
-      if (frame.args[1] === '3') s.resp3 = true;
-      else if (frame.args[1] === '2') s.resp3 = false;
-      break;
     case 'RESET':
-      Object.assign(s, newConnState(true), { resp3: false });
+      Object.assign(s, newConnState(true));
       break;
   }
 }
@@ -105,9 +90,8 @@ export function applyReplyState(s: ConnState, r: TrackedRequest, reply: ReplyFra
     return;
   }
   if (reply.error === null) return;
-  // A refused SELECT or HELLO changed nothing; MULTI errors are handled by the server as EXECABORT.
+  // A refused SELECT or MONITOR changed nothing.
   if (r.info.name === 'SELECT') s.db = s.dbBeforeSelect;
-  if (r.info.name === 'HELLO' && r.frame.args[1] === '3') s.resp3 = false;
   if (r.info.name === 'MONITOR') s.monitoring = false;
 }
 

@@ -20,8 +20,6 @@ export interface TrackedRequest {
   readonly info: CommandInfo;
   /** Database the command ran in, or null when not known (connection seen mid-stream). */
   readonly db: number | null;
-  /** Sent inside MULTI (its reply is QUEUED; the result comes with EXEC). */
-  readonly queued: boolean;
   /** Replies still due: 1 for most commands, n for SUBSCRIBE of n channels. */
   expect: number;
   outcome: Outcome;
