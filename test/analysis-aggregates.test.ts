@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { LatencyHistogram } from '../src/analysis/histogram.js';
 import { TopKeys } from '../src/analysis/top-keys.js';
 import { LargestN } from '../src/analysis/bounded.js';
+import { BigValues } from '../src/analysis/big-values.js';
 
 /** Exact quantile by sorting: the truth the histogram approximates. */
 function exactQuantile(values: number[], q: number): number {
@@ -91,5 +92,39 @@ describe('LargestN', () => {
     vals.forEach((v) => l.add(v));
     expect(l.sorted()).toEqual([999, 998, 997, 996, 995]);
     expect(l.seen).toBe(1000);
+  });
+});
+
+describe('BigValues', () => {
+  test('lists the n largest values by key and direction, each with its key\'s largest', () => {
+    const adds = fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 5000 }), fc.boolean()), { maxLength: 400 });
+    fc.assert(
+      fc.property(adds, fc.integer({ min: 1, max: 8 }), (list, n) => {
+        const big = new BigValues(n);
+        const truth = new Map<string, number>();
+        for (const [k, bytes, request] of list) {
+          const direction = request ? 'request' : 'reply';
+          big.add(`k${k}`, bytes, direction, 'SET', 0, 'c');
+          const id = `${direction} k${k}`;
+          if (bytes > 0) truth.set(id, Math.max(truth.get(id) ?? 0, bytes));
+        }
+        const got = big.sorted().slice(0, n);
+        const want = [...truth.values()].sort((a, b) => b - a).slice(0, n);
+        expect(got.map((v) => v.bytes)).toEqual(want);
+        for (const v of got) expect(v.bytes).toBe(truth.get(`${v.direction} ${v.key}`));
+      }),
+    );
+  });
+
+  test('a key listed once counts every value of it, and keeps the largest one\'s details', () => {
+    const big = new BigValues(10);
+    big.add('hot', 3, 'reply', 'GET', 1, 'a:1');
+    big.add('hot', 9, 'reply', 'GETEX', 2, 'b:2');
+    big.add('hot', 5, 'reply', 'GET', 3, 'c:3');
+    big.add('hot', 4, 'request', 'SET', 4, 'd:4');
+    expect(big.sorted()).toEqual([
+      { key: 'hot', bytes: 9, command: 'GETEX', direction: 'reply', count: 3, tsUs: 2, client: 'b:2' },
+      { key: 'hot', bytes: 4, command: 'SET', direction: 'request', count: 1, tsUs: 4, client: 'd:4' },
+    ]);
   });
 });

@@ -4,7 +4,7 @@ export interface BigValue {
   bytes: number;
   command: string;
   /** 'request' for a value sent (SET's value), 'reply' for one returned (GET's reply). */
-  direction: 'request' | 'reply';
+  direction: Direction;
   /** Times a value of this key and direction made the list. */
   count: number;
   /** Capture time (µs) of the largest. */
@@ -12,12 +12,17 @@ export interface BigValue {
   client: string;
 }
 
+type Direction = 'request' | 'reply';
+
 /**
- * The largest values by key, one entry per key and direction, in bounded memory: a map that is
- * cut back to the best `n` when it reaches 4n entries.
+ * The largest values by key, one entry per key and direction, in bounded memory: maps that are
+ * cut back to the best `n` when they reach 4n entries. Until the first cut every value is a
+ * candidate (a capture of a few keys never fills the list), so adding to a key already listed
+ * allocates nothing: a hot key's every GET comes here.
  */
 export class BigValues {
-  private readonly byKey = new Map<string, BigValue>();
+  private readonly requests = new Map<string, BigValue>();
+  private readonly replies = new Map<string, BigValue>();
   private floor = 0;
 
   constructor(readonly n: number) {}
@@ -26,34 +31,44 @@ export class BigValues {
     return this.n > 0 && bytes > this.floor;
   }
 
-  add(v: Omit<BigValue, 'count'>): void {
-    if (!this.wants(v.bytes)) return;
-    const id = v.direction + '\0' + v.key;
-    const old = this.byKey.get(id);
+  add(key: string, bytes: number, direction: Direction, command: string, tsUs: number, client: string): void {
+    if (!this.wants(bytes)) return;
+    const map = direction === 'request' ? this.requests : this.replies;
+    const old = map.get(key);
     if (old !== undefined) {
       old.count++;
-      if (v.bytes > old.bytes) Object.assign(old, v, { count: old.count });
+      if (bytes > old.bytes) {
+        old.bytes = bytes;
+        old.command = command;
+        old.tsUs = tsUs;
+        old.client = client;
+      }
       return;
     }
-    this.byKey.set(id, { ...v, count: 1 });
-    if (this.byKey.size >= this.n * 4) this.cut();
+    map.set(key, { key, bytes, command, direction, count: 1, tsUs, client });
+    if (this.requests.size + this.replies.size >= this.n * 4) this.cut();
   }
 
   sorted(): BigValue[] {
     this.cut();
-    return [...this.byKey.values()].sort((a, b) => b.bytes - a.bytes);
+    return this.all().sort((a, b) => b.bytes - a.bytes);
   }
 
   clear(): void {
-    this.byKey.clear();
+    this.requests.clear();
+    this.replies.clear();
     this.floor = 0;
   }
 
+  private all(): BigValue[] {
+    return [...this.requests.values(), ...this.replies.values()];
+  }
+
   private cut(): void {
-    if (this.byKey.size <= this.n) return;
-    const keep = [...this.byKey.entries()].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, this.n);
-    this.byKey.clear();
-    for (const [id, v] of keep) this.byKey.set(id, v);
-    this.floor = keep[keep.length - 1]![1].bytes;
+    if (this.requests.size + this.replies.size <= this.n) return;
+    const keep = this.all().sort((a, b) => b.bytes - a.bytes).slice(0, this.n);
+    this.clear();
+    for (const v of keep) (v.direction === 'request' ? this.requests : this.replies).set(v.key, v);
+    this.floor = keep[keep.length - 1]!.bytes;
   }
 }

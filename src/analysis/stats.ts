@@ -175,9 +175,9 @@ export class Stats {
     // Most requests move small values: build nothing unless one could make the list.
     if (!this.bigValues.wants(sent) && !this.bigValues.wants(returned)) return;
     const key = nKeys > 0 && pos[0]! < args.length ? args[pos[0]!]! : '';
-    const base = { key, command: r.info.name, tsUs: r.frame.endTsUs, client: r.conn.client };
-    if (this.bigValues.wants(sent)) this.bigValues.add({ ...base, bytes: sent, direction: 'request' });
-    if (this.bigValues.wants(returned)) this.bigValues.add({ ...base, bytes: returned, direction: 'reply' });
+    const big = this.bigValues;
+    if (big.wants(sent)) big.add(key, sent, 'request', r.info.name, r.frame.endTsUs, r.conn.client);
+    if (big.wants(returned)) big.add(key, returned, 'reply', r.info.name, r.frame.endTsUs, r.conn.client);
   }
 
   private addSlow(r: TrackedRequest): void {
