@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { liveCaptureUnavailable } from './helpers/live.js';
@@ -8,6 +9,18 @@ const BIN = new URL('../bin/redis-tap.js', import.meta.url).pathname;
 const skipReason = !haveRedis ? 'redis-server not installed' : liveCaptureUnavailable();
 if (skipReason) console.warn(`live-cli: skipped: ${skipReason}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const SCHED_OTHER = 0;
+const SCHED_IDLE = 5;
+/** The scheduling policies (field 41 of /proc/PID/task/TID/stat) of every thread of a process. */
+function threadPolicies(pid: number): Set<number> {
+  const policies = new Set<number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+    policies.add(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]));
+  }
+  return policies;
+}
 
 /** N request/reply round trips of `SET live:i i` on one connection. */
 async function sets(port: number, n: number, prefix = 'live'): Promise<void> {
@@ -23,8 +36,8 @@ async function sets(port: number, n: number, prefix = 'live'): Promise<void> {
 /** Every process a test starts, killed after the file so a failed test leaves no capture running. */
 const children: ChildProcess[] = [];
 
-function runTap(args: string[]) {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function runTap(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.push(child);
   let out = '';
   let err = '';
@@ -50,6 +63,8 @@ describe.skipIf(skipReason !== null)('live command', () => {
   test('SIGINT stops cleanly and prints the final report with what was seen', async () => {
     const { child, exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '--json', '--no-tui']);
     await sleep(1000);
+    // By default every thread of the capture runs under SCHED_IDLE (policy 5 in sched(7)).
+    expect(threadPolicies(child.pid!)).toEqual(new Set([SCHED_IDLE]));
     await sets(redis.port, 40, 'int');
     await sleep(300);
     child.kill('SIGINT');
@@ -59,6 +74,29 @@ describe.skipIf(skipReason !== null)('live command', () => {
     expect(report.commands).toEqual([expect.objectContaining({ name: 'SET', count: 40, errors: 0 })]);
     expect(report.totals.kernelDrops).toBe(0);
     expect(report.totals.unanswered).toBe(0);
+    expect(report.source.cpuPriority).toBe('idle');
+  });
+
+  test('without chrt the capture runs at normal priority and the report warns', async () => {
+    const { child, exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '--json'], { ...process.env, PATH: '/nonexistent' });
+    await sleep(1000);
+    child.kill('SIGINT');
+    const report = JSON.parse((await exited).out);
+    expect(report.source.cpuPriority).toBe('normal');
+    expect(report.warnings).toEqual([expect.stringMatching(/^could not lower the CPU priority to idle \(chrt: .*ENOENT\)/)]);
+  });
+
+  test('--cpu-priority normal leaves the scheduling policy alone and says so', async () => {
+    const { child, exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '--json', '--cpu-priority', 'normal']);
+    await sleep(1000);
+    expect(threadPolicies(child.pid!)).toEqual(new Set([SCHED_OTHER]));
+    await sets(redis.port, 5, 'normal');
+    await sleep(300);
+    child.kill('SIGINT');
+    const r = await exited;
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect([report.source.cpuPriority, report.totals.commands]).toEqual(['normal', 5]);
   });
 
   test('--count stops after that many commands', async () => {

@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { LIVE_DEFAULTS } from '../capture/live.js';
 import type { LiveJob } from '../engine/live.js';
+import { CPU_PRIORITIES, type CpuPriority } from '../engine/cpu-priority.js';
 import { DEFAULTS } from '../engine/options.js';
 import { nonNegativeNumber, portArg, positiveInt } from './args.js';
 
@@ -10,6 +11,7 @@ export interface CaptureOpts {
   port?: number[];
   filter?: string;
   bufferMb: number;
+  cpuPriority: CpuPriority;
   duration?: number;
   count?: number;
   write?: string;
@@ -21,16 +23,22 @@ export function addCaptureOptions(cmd: Command): Command {
     .option('-p, --port <port>', `Redis server port, repeatable (default: ${DEFAULTS.port})`, portArg)
     .option('--filter <bpf>', "extra BPF expression, and-ed with the port filter (e.g. 'host 10.0.0.5')")
     .option('--buffer-mb <n>', 'kernel capture buffer in MiB', positiveInt, LIVE_DEFAULTS.bufferMb)
+    .addOption(
+      new Option('--cpu-priority <p>', "'idle': analyse only on CPU that Redis leaves idle, the kernel buffer holding packets meanwhile; 'normal': compete for it")
+        .choices(CPU_PRIORITIES)
+        .default('idle'),
+    )
     .option('--duration <s>', 'stop after this many seconds', nonNegativeNumber)
     .option('--count <n>', 'stop after this many commands', positiveInt)
     .option('-w, --write <file>', 'also save the raw packets as pcap (read it back with analyze)');
 }
 
 /** The part of a live run that the shared capture options decide. */
-export function captureJob(opts: CaptureOpts): Pick<LiveJob, 'ports' | 'bufferMb' | 'iface' | 'filter' | 'durationSec' | 'count' | 'writePath'> {
+export function captureJob(opts: CaptureOpts): Pick<LiveJob, 'ports' | 'bufferMb' | 'cpuPriority' | 'iface' | 'filter' | 'durationSec' | 'count' | 'writePath'> {
   return {
     ports: opts.port ?? [DEFAULTS.port],
     bufferMb: opts.bufferMb,
+    cpuPriority: opts.cpuPriority,
     ...(opts.interface === undefined ? {} : { iface: opts.interface }),
     ...(opts.filter === undefined ? {} : { filter: opts.filter }),
     ...(opts.duration === undefined ? {} : { durationSec: opts.duration }),

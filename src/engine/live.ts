@@ -6,12 +6,15 @@ import { PcapWriter } from '../capture/pcap-writer.js';
 import type { Report } from '../output/report.js';
 import { Pipeline } from './pipeline.js';
 import { UserError } from '../errors.js';
+import { enterIdlePriority, type CpuPriority } from './cpu-priority.js';
 
 export interface LiveJob {
   iface?: string;
   ports: number[];
   filter?: string;
   bufferMb: number;
+  /** 'idle': analyse only with CPU nothing else wants (SCHED_IDLE); 'normal': compete for it. */
+  cpuPriority: CpuPriority;
   durationSec?: number;
   /** Stop after this many commands. */
   count?: number;
@@ -101,8 +104,12 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
       throw e;
     }
   }
+  // Lowered once the capture is open: opening it (and failing to) stays as quick as it was.
+  const notIdle = job.cpuPriority === 'idle' ? enterIdlePriority() : null;
+  if (notIdle !== null) capStats.warnings.push(`could not lower the CPU priority to idle (${notIdle}): the analysis competes with Redis for CPU`);
+  const cpuPriority: CpuPriority = job.cpuPriority === 'idle' && notIdle === null ? 'idle' : 'normal';
   job.onOpen?.(capture);
-  const source = { kind: 'live' as const, name: capture.iface, format: 'live', ports: job.ports, filter: capture.filter };
+  const source = { kind: 'live' as const, name: capture.iface, format: 'live', ports: job.ports, filter: capture.filter, cpuPriority };
   const snapshot = (stats?: Stats, from?: number | null): Report => {
     const s = capture.stats();
     capStats.kernelDrops = s.kernelDrops;

@@ -9,7 +9,15 @@ import { commandLine, displayString } from './strings.js';
 /** The report every output renders: plain data, the JSON contract (`version` 1) and more. */
 export interface Report {
   version: 1;
-  source: { kind: 'file' | 'live'; name: string; format: string; ports: number[]; filter: string | null };
+  source: {
+    kind: 'file' | 'live';
+    name: string;
+    format: string;
+    ports: number[];
+    filter: string | null;
+    /** Live only: the CPU priority the analysis ran at (see src/engine/cpu-priority.ts). */
+    cpuPriority?: 'idle' | 'normal';
+  };
   span: { startTs: number | null; endTs: number | null; seconds: number };
   totals: Record<string, number | null>;
   latencyUs: LatencySummary & { histogram: Array<{ leUs: number; count: number }> };

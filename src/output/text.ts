@@ -36,7 +36,8 @@ function isoTime(ts: number | null): string {
 
 function header(r: Report, s: Style, out: string[]): void {
   const src = r.source;
-  out.push(s.bold(`redis-tap report: ${src.name}`) + s.dim(` (${src.format}, port${src.ports.length > 1 ? 's' : ''} ${src.ports.join(', ')})`));
+  const cpu = src.cpuPriority === undefined ? '' : `, ${src.cpuPriority} CPU priority`;
+  out.push(s.bold(`redis-tap report: ${src.name}`) + s.dim(` (${src.format}, port${src.ports.length > 1 ? 's' : ''} ${src.ports.join(', ')}${cpu})`));
   out.push(`  span     ${isoTime(r.span.startTs)} UTC, ${r.span.seconds.toFixed(3)} s`);
 }
 
