@@ -8,6 +8,8 @@
 # usage (as root, from anywhere):  bench/monitor-impact.sh
 # env:  RUNS=3  N=1000000  PIPELINE=16  PORT=<free port>  SKIP_BUILD=1
 #       SCENARIOS='alone monitor tcpdump tap' (alone is the baseline of the ratios; keep it)
+#         also: burn19, burnidle: a busy loop at nice 19 / under SCHED_IDLE, what any CPU use at
+#         that priority costs Redis here (why redis-tap defaults to --cpu-priority idle)
 #       KEEP=1 keeps the observers' outputs
 #       TAP_CMD='node bench/live-load.mjs --iface lo --port $PORT'   observer for (d); $PORT is
 #       expanded when it starts. It must stop on SIGINT and print kernelDrops (JSON "kernelDrops":N
@@ -111,7 +113,7 @@ run_once() {
   fi
   read -r ops rticks < <(bench_once)
   if [ -n "$obs" ]; then
-    wait_idle "$obs" # an observer slower than the load works through its backlog first
+    case $name in burn*) ;; *) wait_idle "$obs" ;; esac # an observer slower than the load works through its backlog first
     oticks=$(($(cpu_ticks "$obs") - oticks0))
     rss=$(peak_rss_mb "$obs")
     stop_observer "$obs"
@@ -119,7 +121,7 @@ run_once() {
       grep -oE '[0-9]+' | tail -1 || true)
     frames=$(cat "$out.out" "$out.err" | grep -oE '([0-9]+ packets captured|"packets": ?[0-9]+)' |
       grep -oE '[0-9]+' | head -1 || true)
-    [ "$name" = monitor ] && drops="-" && frames="-"
+    [ "$name" = monitor ] || [ "${name#burn}" != "$name" ] && drops="-" && frames="-"
     drops=${drops:-?}
     frames=${frames:-?}
   fi
@@ -142,6 +144,8 @@ for i in $(seq "$RUNS"); do
       monitor) run_once monitor 'redis-cli -p $PORT monitor' "$i" ;;
       tcpdump) run_once tcpdump "tcpdump -i lo -w $WORK/x.pcap 'tcp port $PORT'" "$i" ;;
       tap) run_once tap "$TAP_CMD" "$i" ;;
+      burn19) run_once burn19 "nice -n 19 sh -c 'while :; do :; done'" "$i" ;;
+      burnidle) run_once burnidle "chrt --idle 0 sh -c 'while :; do :; done'" "$i" ;;
       *) echo "monitor-impact: unknown scenario '$name'" >&2; exit 2 ;;
     esac
   done
@@ -159,7 +163,7 @@ for name in $SCENARIOS; do
     frames=$(col 6 "$name" | paste -sd, -)
   fi
   label=$name
-  case $name in alone) label="(a) alone" ;; monitor) label="(b) MONITOR" ;; tcpdump) label="(c) tcpdump -w" ;; tap) label="(d) redis-tap" ;; esac
+  case $name in alone) label="(a) alone" ;; monitor) label="(b) MONITOR" ;; tcpdump) label="(c) tcpdump -w" ;; tap) label="(d) redis-tap" ;; burn19) label="busy loop nice 19" ;; burnidle) label="busy loop idle" ;; esac
   printf '%-16s %12.0f %6.3f %13s %13s %9s  %-20s %s\n' "$label" "$ops" "$(awk -v a="$ops" -v b="$BASE" 'BEGIN {print a / b}')" \
     "$rcpu" "$ocpu" "$rss" "$drops" "$frames"
 done
