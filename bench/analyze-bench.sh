@@ -10,7 +10,7 @@ best() { sort -n | head -1; }
 for name in unpipelined pipelined distinct5m; do
   f=bench/out/$name.pcap
   [ -f "$f" ] || { echo "missing $f: run bench/make-captures.sh"; continue; }
-  port=$PORT; [ "$name" = distinct5m ] && port=$((PORT + 1))
+  port=$PORT
   td=$(for _ in $(seq "$RUNS"); do /usr/bin/time -f %e tcpdump -r "$f" -w /dev/null 2>&1 >/dev/null | tail -1; done | best)
   rows=()
   for _ in $(seq "$RUNS"); do
