@@ -6,7 +6,7 @@ import { monitorLine, replySuffix } from '../src/output/monitor.js';
 
 const conn: TcpConn = {
   id: 1, clientIp: '10.0.0.5', clientPort: 51514, serverIp: '10.0.0.1', serverPort: 6379,
-  client: '10.0.0.5:51514', server: '10.0.0.1:6379', midstream: false, firstTsUs: 0,
+  client: '10.0.0.5:51514', server: '10.0.0.1:6379', midstream: false, firstTsUs: 0, handlerState: null,
 };
 
 function req(args: string[], db: number | null, tsUs = 1732237283123456, argLens?: number[]): TrackedRequest {

@@ -6,7 +6,7 @@ import type { TcpConn } from '../src/flow/types.js';
 
 const conn = (midstream = false): TcpConn => ({
   id: 1, clientIp: '10.0.0.5', clientPort: 5000, serverIp: '10.0.0.1', serverPort: 6379,
-  client: '10.0.0.5:5000', server: '10.0.0.1:6379', midstream, firstTsUs: 0,
+  client: '10.0.0.5:5000', server: '10.0.0.1:6379', midstream, firstTsUs: 0,  handlerState: null,
 });
 
 const cmd = (...args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('');

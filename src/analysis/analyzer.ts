@@ -81,26 +81,29 @@ export class Analyzer implements FlowHandler {
     const peers = this.stats.open(conn);
     const intervalPeers = this.intervalStats?.open(conn) ?? null;
     const session = new Session(conn, this.events, this.opts.respLimits, this.opts.maxPending);
-    this.conns.set(conn.id, { session, peers, intervalPeers });
+    const ctx: ConnContext = { session, peers, intervalPeers };
+    conn.handlerState = ctx;
+    this.conns.set(conn.id, ctx);
   }
 
   onData(conn: TcpConn, fromClient: boolean, data: Uint8Array, off: number, len: number, tsUs: number): void {
     this.lastTsUs = tsUs;
-    this.conns.get(conn.id)?.session.data(fromClient, data, off, len, tsUs);
+    (conn.handlerState as ConnContext | null)?.session.data(fromClient, data, off, len, tsUs);
   }
 
   onGap(conn: TcpConn, fromClient: boolean, _missingBytes: number, tsUs: number): void {
     this.lastTsUs = tsUs;
-    this.conns.get(conn.id)?.session.gap(fromClient);
+    (conn.handlerState as ConnContext | null)?.session.gap(fromClient);
   }
 
   onClose(conn: TcpConn, tsUs: number): void {
     this.lastTsUs = tsUs;
-    const ctx = this.conns.get(conn.id);
-    if (ctx === undefined) return;
+    const ctx = conn.handlerState as ConnContext | null;
+    if (ctx === null) return;
     ctx.session.close();
     this.closedUnparsed += ctx.session.unparsedBytes;
     this.conns.delete(conn.id);
+    conn.handlerState = null;
   }
 
   // Each consumer runs in its own try: a bug in one aggregator or output never unwinds the
@@ -122,9 +125,9 @@ export class Analyzer implements FlowHandler {
   }
 
   private onComplete(r: TrackedRequest): void {
-    const ctx = this.conns.get(r.conn.id);
+    const ctx = r.conn.handlerState as ConnContext | null;
     try {
-      if (ctx !== undefined) {
+      if (ctx !== null) {
         this.stats.complete(r, ctx.peers);
         if (this.intervalStats !== null) {
           ctx.intervalPeers ??= this.intervalStats.open(r.conn);

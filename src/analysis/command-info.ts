@@ -20,13 +20,28 @@ const CONTAINERS = new Set(['debug', ...Object.keys(COMMAND_TABLE).flatMap((n) =
 
 /** Bounded cache of name lookups: random garbage command names must not grow it forever. */
 const MAX_CACHED_NAMES = 4096;
-const byRawName = new Map<string, { name: string; spec: CommandSpec | null; container: boolean }>();
+interface ResolvedName {
+  name: string;
+  spec: CommandSpec | null;
+  container: boolean;
+  /** The CommandInfo of every request with this name, when the other arguments cannot change it. */
+  fixed: CommandInfo | null;
+}
+const byRawName = new Map<string, ResolvedName>();
 
-function resolveName(raw: string) {
+function resolveName(raw: string): ResolvedName {
   let hit = byRawName.get(raw);
   if (hit !== undefined) return hit;
   const lower = raw.toLowerCase();
-  hit = { name: raw.toUpperCase(), spec: COMMAND_TABLE[lower] ?? null, container: CONTAINERS.has(lower) };
+  const name = raw.toUpperCase();
+  const spec = COMMAND_TABLE[lower] ?? null;
+  const container = CONTAINERS.has(lower);
+  let fixed: CommandInfo | null = null;
+  if (!container && !BLOCKING_WITH_OPTION.has(name)) {
+    const blocking = BLOCKING_BY_MEANING.has(name) || (spec !== null && spec.flags.includes('blocking'));
+    fixed = Object.freeze({ name, sub: null, spec, blocking });
+  }
+  hit = { name, spec, container, fixed };
   if (byRawName.size < MAX_CACHED_NAMES) byRawName.set(raw, hit);
   return hit;
 }
@@ -38,6 +53,7 @@ function hasBlockOption(args: readonly string[]): boolean {
 
 export function commandInfo(args: readonly string[]): CommandInfo {
   const base = resolveName(args[0] ?? '');
+  if (base.fixed !== null) return base.fixed;
   let sub: string | null = null;
   let spec = base.spec;
   if (base.container && args.length > 1) {

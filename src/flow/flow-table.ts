@@ -191,6 +191,7 @@ export class FlowTable {
       server: endpointText(serverIp, serverPort, v6),
       midstream: !(syn && srcIsClient),
       firstTsUs: tsUs,
+      handlerState: null,
     };
     const e = srcIsClient
       ? new FlowEntry(hash, conn, v6, s.s0, s.s1, s.s2, s.s3, s.srcPort, s.d0, s.d1, s.d2, s.d3, s.dstPort, this.ctx)

@@ -13,6 +13,11 @@ export interface TcpConn {
   readonly midstream: boolean;
   /** Microseconds since the epoch of the first packet seen. */
   readonly firstTsUs: number;
+  /**
+   * The handler's own state for this connection, null until it sets one: reached with the
+   * connection on every call, so the handler needs no lookup per segment.
+   */
+  handlerState: unknown;
 }
 
 /**
