@@ -299,3 +299,51 @@ describe('TopKeys tags and clear', () => {
     expect([t.evictions, t.size]).toEqual([1, 3]);
   });
 });
+
+// ---------------------------------------------------------------- queue (batched counting)
+
+describe('TopKeys.queue counts exactly as add, in order', () => {
+  /** Everything observable: onCounted's view of each occurrence, then the table's state. */
+  function run(stream: readonly (readonly [string, number])[], capacity: number, queued: boolean, readEvery: number) {
+    const t = new TopKeys(capacity);
+    const seen: unknown[] = [];
+    const note = (e: { key: string; count: number; bytes: number; error: number; tag: string | null }, bytes: number) => {
+      seen.push([e.key, e.count, e.bytes, e.error, e.tag, bytes]);
+      e.tag ??= `tag:${e.key}`;
+    };
+    t.onCounted = note;
+    stream.forEach(([k, b], i) => {
+      if (queued) t.queue(k, b);
+      else note(t.add(k, b)!, b);
+      // A read in the middle counts what is queued first.
+      if (readEvery > 0 && i % readEvery === 0) seen.push(['read', t.size, t.total, t.evictions]);
+    });
+    return { seen, state: [t.size, t.total, t.exact, t.errorBound, t.top(capacity + 1, 'count'), t.top(capacity + 1, 'bytes')] };
+  }
+
+  test('random streams, exact and past capacity, with reads in between', () => {
+    fc.assert(
+      fc.property(streamOf(anyKey, 400), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 90 }), (stream, capacity, readEvery) => {
+        expect(run(stream, capacity, true, readEvery)).toEqual(run(stream, capacity, false, readEvery));
+      }),
+      RUNS,
+    );
+  });
+
+  test('batches that insert a key and meet it again, and that fill the table mid-batch', () => {
+    const keys = Array.from({ length: 500 }, (_, i) => `k:${(i * 37) % 90}`);
+    const stream = keys.map((k, i): [string, number] => [k, i]);
+    for (const capacity of [90, 60, 1]) expect(run(stream, capacity, true, 0)).toEqual(run(stream, capacity, false, 0));
+    // 'a' is looked up as held, then 'c' takes its entry earlier in the same batch.
+    const evictedThenSeen: [string, number][] = [['a', 1], ['b', 1], ['b', 1], ['c', 1], ['a', 1], ['a', 1]];
+    expect(run(evictedThenSeen, 2, true, 2)).toEqual(run(evictedThenSeen, 2, false, 2));
+  });
+
+  test('clear drops what is queued', () => {
+    const t = new TopKeys(10);
+    t.queue('a', 1);
+    t.clear();
+    t.queue('b', 2);
+    expect(t.top(5)).toEqual([{ key: 'b', count: 1, bytes: 2, error: 0 }]);
+  });
+});

@@ -79,6 +79,10 @@ export class KeyTable {
   private hash = 0;
   private kind = 0;
   private readonly words = new Int32Array(INLINE_WORDS);
+  /** findMany's keys: hashes, kinds and packed chars, INLINE_WORDS per key. */
+  private manyHashes = new Int32Array(0);
+  private manyKinds = new Int32Array(0);
+  private manyWords = new Int32Array(0);
 
   constructor(readonly maxSize: number) {
     this.reset();
@@ -100,8 +104,36 @@ export class KeyTable {
 
   /** The key's id, or ~slot of the empty index slot where it would go. */
   find(key: string): number {
-    this.prepare(key);
-    const hash = this.hash;
+    this.prepare(key, this.words, 0);
+    return this.probe(key, this.hash, this.kind, this.words, 0);
+  }
+
+  /**
+   * find() for keys[0..n) at once, into ids[0..n) (a miss is any negative number; insert()
+   * needs find's own answer). Hashing every key first and then probing them all in a tight
+   * loop lets the CPU wait for several of the probes' cache misses at a time, where find()
+   * after find() waits for each in turn behind the hashing of the next key: about 100 ns
+   * less per key with 100k keys (bench/top-keys-bench.mjs).
+   */
+  findMany(keys: readonly string[], n: number, ids: Int32Array): void {
+    if (this.manyHashes.length < n) {
+      this.manyHashes = new Int32Array(n);
+      this.manyKinds = new Int32Array(n);
+      this.manyWords = new Int32Array(n * INLINE_WORDS);
+    }
+    const hashes = this.manyHashes;
+    const kinds = this.manyKinds;
+    const words = this.manyWords;
+    for (let i = 0; i < n; i++) {
+      this.prepare(keys[i]!, words, i * INLINE_WORDS);
+      hashes[i] = this.hash;
+      kinds[i] = this.kind;
+    }
+    for (let i = 0; i < n; i++) ids[i] = this.probe(keys[i]!, hashes[i]!, kinds[i]!, words, i * INLINE_WORDS);
+  }
+
+  /** The id of the key with this hash, kind and packed chars (words[at..]), or ~empty slot. */
+  private probe(key: string, hash: number, kind: number, words: Int32Array, at: number): number {
     const index = this.index;
     const mask = this.mask;
     const top = hash >>> ID_BITS;
@@ -110,7 +142,7 @@ export class KeyTable {
       if (v === 0) return ~s;
       if (v >>> ID_BITS === top) {
         const id = (v & ID_MASK) - 1;
-        if (this.holds(id, key)) return id;
+        if (this.holds(id, key, hash, kind, words, at)) return id;
       }
     }
   }
@@ -159,16 +191,16 @@ export class KeyTable {
   }
 
   /**
-   * Sets hash and kind for key. A latin1 key that fits inline is packed four chars per word and
-   * hashed a word per round; any other string is hashed two UTF-16 code units per round.
+   * Sets hash and kind for key. A latin1 key that fits inline is packed four chars per word
+   * into words[at..] and hashed a word per round; any other string is hashed two UTF-16 code
+   * units per round.
    */
-  private prepare(key: string): void {
+  private prepare(key: string, words: Int32Array, at: number): void {
     const n = key.length;
     let h = Math.imul(n, 0x9e3779b1) ^ 0x7f4a7c15;
     if (n <= INLINE_BYTES) {
-      const words = this.words;
       let all = 0;
-      let k = 0;
+      let k = at;
       let i = 0;
       for (; i + 4 <= n; i += 4) {
         const a = key.charCodeAt(i);
@@ -204,15 +236,13 @@ export class KeyTable {
     this.hash = finish(h);
   }
 
-  /** Whether record id holds the key find is looking up. */
-  private holds(id: number, key: string): boolean {
+  /** Whether record id holds the key with this hash, kind and packed chars (words[at..]). */
+  private holds(id: number, key: string, hash: number, kind: number, words: Int32Array, at: number): boolean {
     const i32 = this.i32;
     const r = id * I32_PER_REC;
-    const kind = this.kind;
-    if (i32[r + I_HASH] !== this.hash || i32[r + I_KIND] !== kind) return false;
+    if (i32[r + I_HASH] !== hash || i32[r + I_KIND] !== kind) return false;
     if (kind === 1) return this.keys[id] === key;
-    const words = this.words;
-    for (let k = 0, nw = (kind + 1) >> 2; k < nw; k++) if (i32[r + I_INLINE + k] !== words[k]) return false;
+    for (let k = 0, nw = (kind + 1) >> 2; k < nw; k++) if (i32[r + I_INLINE + k] !== words[at + k]) return false;
     return true;
   }
 

@@ -100,6 +100,8 @@ export class Stats {
   constructor(readonly opts: StatsOptions) {
     this.keys = new TopKeys(opts.maxKeys);
     this.prefixes = new TopKeys(Math.min(opts.maxKeys, 10_000));
+    // The prefix is cut once per tracked key, not once per occurrence.
+    this.keys.onCounted = (e, bytes) => this.prefixes.add((e.tag ??= keyPrefix(e.key)), bytes);
     this.bigValues = new BigValues(opts.keepBig);
     this.slow = new LargestN(opts.keepSlow, (s) => s.latencyUs);
   }
@@ -165,10 +167,8 @@ export class Stats {
         continue;
       }
       const key = args[p]!;
-      const e = this.keys.add(key, per);
-      // The prefix is cut once per tracked key, not once per occurrence.
-      const prefix = e === null ? keyPrefix(key) : (e.tag ??= keyPrefix(key));
-      this.prefixes.add(prefix, per);
+      if (this.keys.capacity > 0) this.keys.queue(key, per);
+      else this.prefixes.add(keyPrefix(key), per);
     }
     const sent = largestNonKey(argLens, pos, nKeys, this.isKey);
     const returned = r.reply === null ? 0 : replyValueBytes(r.reply);
