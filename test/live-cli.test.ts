@@ -77,6 +77,20 @@ describe.skipIf(skipReason !== null)('live command', () => {
     expect(report.source.cpuPriority).toBe('idle');
   });
 
+  test('Ctrl-C analyses everything captured before it, however far behind the reader is', async () => {
+    const { child, exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '--json']);
+    await sleep(1000);
+    // Stopped, the reader falls behind as a starved idle-priority one does; the kernel keeps capturing.
+    child.kill('SIGSTOP');
+    await sets(redis.port, 300, 'behind');
+    child.kill('SIGCONT');
+    child.kill('SIGINT');
+    const r = await exited;
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect([report.totals.commands, report.totals.unanswered, report.totals.kernelDrops]).toEqual([300, 0, 0]);
+  });
+
   test('without chrt the capture runs at normal priority and the report warns', async () => {
     const { child, exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '--json'], { ...process.env, PATH: '/nonexistent' });
     await sleep(1000);

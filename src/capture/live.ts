@@ -65,6 +65,11 @@ export interface LiveCapture {
   stats(): LiveStats;
   /** Stops delivery at once, even when called from inside onPacket. Idempotent. */
   close(): void;
+  /**
+   * Delivers the frames the kernel already captured, up to untilTsUs, that were not read yet
+   * (a reader at idle CPU priority may be far behind), then closes. Later frames are skipped.
+   */
+  finish(untilTsUs: number): Promise<void>;
 }
 
 export const LIVE_DEFAULTS = {
@@ -218,6 +223,7 @@ export async function openLiveCapture(
     filter,
     stats: () => ring.stats(),
     close: () => ring.close(),
+    finish: (untilTsUs) => ring.finish(untilTsUs),
   };
 }
 
@@ -242,6 +248,9 @@ class LiveRing {
   private finalized = false;
   private dispatching = false;
   private onError: ((err: UserError) => void) | undefined;
+  /** While finishing: frames captured after this are not delivered, and say the end is reached. */
+  private untilTsUs = Infinity;
+  private pastUntil = false;
 
   constructor(
     private readonly native: NativeSession,
@@ -272,6 +281,10 @@ class LiveRing {
     const le = this.littleEndian;
     const p = this.packet;
     p.tsUs = h.getUint32(0, le) * 1e6 + h.getUint32(4, le);
+    if (p.tsUs > this.untilTsUs) {
+      this.pastUntil = true;
+      return;
+    }
     p.capLen = Math.min(h.getUint32(8, le), this.buf.length);
     p.origLen = h.getUint32(12, le);
     this.received++;
@@ -344,6 +357,24 @@ class LiveRing {
       interfaceDrops: this.ifDropCounter.total,
       shedFrames: this.shed,
     };
+  }
+
+  async finish(untilTsUs: number): Promise<void> {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.untilTsUs = untilTsUs;
+    // The kernel hands over a partly filled block only after BLOCK_TIMEOUT_MS: the ring is
+    // known to be read up to untilTsUs once a later frame shows up, or once it stays empty
+    // for longer than that.
+    let emptyReads = 0;
+    while (!this.closed && !this.pastUntil && emptyReads < 2) {
+      const before = this.received;
+      if (this.dispatch() === PCAP_ERROR) return this.fail();
+      if (this.received > before) emptyReads = 0;
+      else if (++emptyReads < 2) await new Promise((r) => setTimeout(r, 2 * BLOCK_TIMEOUT_MS));
+    }
+    this.close();
   }
 
   close(): void {

@@ -31,7 +31,10 @@ export interface LiveJob {
 }
 
 export interface LiveRun {
-  /** Ends the capture early (Ctrl-C, broken pipe); the final report is still built. */
+  /**
+   * Ends the capture now (Ctrl-C, broken pipe); the final report is still built, from what
+   * was captured until now, read first.
+   */
   stop(): void;
   /** Report of everything so far (for the live view). */
   snapshot(): Report;
@@ -47,17 +50,23 @@ export interface LiveRun {
 /** Live interface -> flows -> analysis, until the duration, count, or stop(). */
 export async function runLive(job: LiveJob): Promise<LiveRun> {
   let stopped = false;
+  /** No frame is wanted any more, even one captured before the stop (--count reached, errors). */
+  let halted = false;
+  let stopTsUs = Infinity;
   let finish: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (finish = resolve));
-  const stop = () => {
+  const stop = (andHalt = false) => {
+    halted ||= andHalt;
     if (stopped) return;
     stopped = true;
+    stopTsUs = Date.now() * 1000;
     finish();
   };
+  const halt = () => stop(true);
   let commands = 0;
   const counter: AnalysisListener = {
     request() {
-      if (job.count !== undefined && ++commands >= job.count) stop();
+      if (job.count !== undefined && ++commands >= job.count) halt();
     },
   };
   const pipe = new Pipeline(job.analyzer, job.ports, [...(job.listeners ?? []), counter]);
@@ -67,7 +76,7 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
   let writer: PcapWriter | null = null;
   let captureError: UserError | null = null;
   const onPacket = (p: Packet) => {
-    if (stopped) return;
+    if (halted) return;
     capStats.packets++;
     capStats.bytes += p.capLen;
     if (writer !== null) {
@@ -77,7 +86,7 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
         // Disk full or the like: stop, and say why in the final report, not as a crash.
         captureError = e instanceof UserError ? e : new UserError(`writing ${job.writePath}: ${String(e)}`);
         writer = null;
-        stop();
+        halt();
         return;
       }
     }
@@ -91,7 +100,7 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
       ...(job.filter === undefined ? {} : { filter: job.filter }),
       onError: (e) => {
         captureError = e;
-        stop();
+        halt();
       },
     },
     onPacket,
@@ -118,7 +127,7 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     return pipe.report(capStats, source, job.top, stats, from);
   };
   const timers: NodeJS.Timeout[] = [];
-  if (job.durationSec !== undefined) timers.push(setTimeout(stop, job.durationSec * 1000));
+  if (job.durationSec !== undefined) timers.push(setTimeout(() => stop(), job.durationSec * 1000));
   if (job.onInterval && job.intervalSec !== undefined) {
     let from: number | null = null;
     timers.push(
@@ -130,9 +139,10 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
       }, job.intervalSec * 1000),
     );
   }
-  const done = ended.then(() => {
+  const done = ended.then(async () => {
     for (const t of timers) clearTimeout(t);
-    capture.close();
+    if (halted) capture.close();
+    else await capture.finish(stopTsUs);
     pipe.finish();
     writer?.close();
     const report = snapshot();
@@ -140,7 +150,7 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     return report;
   });
   return {
-    stop,
+    stop: () => stop(),
     done,
     snapshot: () => snapshot(),
     clear: () => analyzer.stats.clear(),
