@@ -59,7 +59,8 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     halted ||= andHalt;
     if (stopped) return;
     stopped = true;
-    stopTsUs = Date.now() * 1000;
+    // The end of the current millisecond: every frame the kernel stamped before now is in.
+    stopTsUs = (Date.now() + 1) * 1000;
     finish();
   };
   const halt = () => stop(true);
