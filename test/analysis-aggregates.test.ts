@@ -4,6 +4,10 @@ import { LatencyHistogram } from '../src/analysis/histogram.js';
 import { TopKeys } from '../src/analysis/top-keys.js';
 import { LargestN } from '../src/analysis/bounded.js';
 import { BigValues } from '../src/analysis/big-values.js';
+import { commandInfo } from '../src/analysis/command-info.js';
+import { Stats } from '../src/analysis/stats.js';
+import type { TrackedRequest } from '../src/analysis/tracked-request.js';
+import type { TcpConn } from '../src/flow/types.js';
 
 /** Exact quantile by sorting: the truth the histogram approximates. */
 function exactQuantile(values: number[], q: number): number {
@@ -126,5 +130,39 @@ describe('BigValues', () => {
       { key: 'hot', bytes: 9, command: 'GETEX', direction: 'reply', count: 3, tsUs: 2, client: 'b:2' },
       { key: 'hot', bytes: 4, command: 'SET', direction: 'request', count: 1, tsUs: 4, client: 'd:4' },
     ]);
+  });
+});
+
+describe('Stats key prefixes', () => {
+  const conn: TcpConn = {
+    id: 1, clientIp: '10.0.0.5', clientPort: 5000, serverIp: '10.0.0.1', serverPort: 6379,
+    client: '10.0.0.5:5000', server: '10.0.0.1:6379', midstream: false, firstTsUs: 0, handlerState: null,
+  };
+  const set = (key: string): TrackedRequest => ({
+    conn, db: 0, expect: 0, outcome: 'ok', reply: null, replyBytes: 5, latencyUs: 10, info: commandInfo(['SET', key, 'v']),
+    frame: { argc: 3, args: ['SET', key, 'v'], argLens: [3, key.length, 1], wireBytes: 30, inline: false, startTsUs: 0, endTsUs: 0 },
+  });
+
+  test('prefixes read before the keys count the keys still queued', () => {
+    const stats = new Stats({ slowUs: 1e9, maxKeys: 100, keepSlow: 1, keepBig: 1 });
+    const peers = stats.open(conn);
+    for (const k of ['user:1', 'user:2', 'item:1']) stats.complete(set(k), peers);
+    expect(stats.prefixes.top(5).map((p) => [p.key, p.count, p.bytes])).toEqual([['user:', 2, 70], ['item:', 1, 35]]);
+    expect(stats.keys.total).toBe(3);
+  });
+});
+
+describe('TopKeys.flush with a failing onCounted', () => {
+  test('every queued key is counted and seen, then the first error is thrown', () => {
+    const t = new TopKeys(10);
+    const seen: string[] = [];
+    t.onCounted = (e) => {
+      seen.push(e.key);
+      if (seen.length === 1) throw new Error('first');
+      if (seen.length === 2) throw new Error('second');
+    };
+    ['a', 'b', 'c'].forEach((k) => t.queue(k, 1));
+    expect(() => t.flush()).toThrow('first');
+    expect([seen, t.total, t.size]).toEqual([['a', 'b', 'c'], 3, 3]);
   });
 });

@@ -76,6 +76,16 @@ export class Analyzer implements FlowHandler {
     return n;
   }
 
+  /** Counts what aggregators hold queued, before a report reads them; errors are contained. */
+  flushAggregates(): void {
+    try {
+      this.stats.flush();
+      this.intervalStats?.flush();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
   onOpen(conn: TcpConn, tsUs: number): void {
     this.lastTsUs = tsUs;
     const peers = this.stats.open(conn);

@@ -88,7 +88,7 @@ export class Stats {
   counters = zeroCounters();
   readonly commands = new CommandStats();
   readonly keys: TopKeys;
-  readonly prefixes: TopKeys;
+  private readonly prefixTable: TopKeys;
   readonly bigValues: BigValues;
   readonly slow: LargestN<SlowRequest>;
   readonly peers = new PeerStats();
@@ -99,11 +99,22 @@ export class Stats {
 
   constructor(readonly opts: StatsOptions) {
     this.keys = new TopKeys(opts.maxKeys);
-    this.prefixes = new TopKeys(Math.min(opts.maxKeys, 10_000));
+    this.prefixTable = new TopKeys(Math.min(opts.maxKeys, 10_000));
     // The prefix is cut once per tracked key, not once per occurrence.
-    this.keys.onCounted = (e, bytes) => this.prefixes.add((e.tag ??= keyPrefix(e.key)), bytes);
+    this.keys.onCounted = (e, bytes) => this.prefixTable.add((e.tag ??= keyPrefix(e.key)), bytes);
     this.bigValues = new BigValues(opts.keepBig);
     this.slow = new LargestN(opts.keepSlow, (s) => s.latencyUs);
+  }
+
+  /** Key prefixes, counted as keys are: reading them counts the keys still queued first. */
+  get prefixes(): TopKeys {
+    this.keys.flush();
+    return this.prefixTable;
+  }
+
+  /** Counts the keys still queued (see TopKeys.queue). */
+  flush(): void {
+    this.keys.flush();
   }
 
   open(conn: TcpConn): ConnPeers {
@@ -148,7 +159,7 @@ export class Stats {
     this.counters = zeroCounters();
     this.commands.clear();
     this.keys.clear();
-    this.prefixes.clear();
+    this.prefixTable.clear();
     this.bigValues.clear();
     this.slow.clear();
     this.peers.clear();
@@ -168,7 +179,7 @@ export class Stats {
       }
       const key = args[p]!;
       if (this.keys.capacity > 0) this.keys.queue(key, per);
-      else this.prefixes.add(keyPrefix(key), per);
+      else this.prefixTable.add(keyPrefix(key), per);
     }
     const sent = largestNonKey(argLens, pos, nKeys, this.isKey);
     const returned = r.reply === null ? 0 : replyValueBytes(r.reply);

@@ -150,12 +150,22 @@ export class TopKeys {
     if (batch) this.table.findMany(keys, n, ids);
     const evicted = this.evicted;
     const hook = this.onCounted;
+    let failed = false;
+    let failure: unknown;
     for (let i = 0; i < n; i++) {
       const bytes = this.queuedBytes[i]!;
       const id = ids[i]!;
       const e = batch && id >= 0 && this.evicted === evicted ? this.count(id, keys[i]!, bytes) : this.add(keys[i]!, bytes);
-      if (hook !== null && e !== null) hook(e, bytes);
+      if (hook === null || e === null) continue;
+      // A failing hook loses none of the batch: the first error is thrown once all are counted.
+      try {
+        hook(e, bytes);
+      } catch (err) {
+        if (!failed) failure = err;
+        failed = true;
+      }
     }
+    if (failed) throw failure;
   }
 
   /** add() for a key found at id. */

@@ -33,6 +33,7 @@ export class Pipeline {
 
   /** A report of the whole run, or of `stats` (an interval's) from `fromTsUs`. */
   report(capture: CaptureStats, source: Report['source'], top: number, stats?: Stats, fromTsUs?: number | null): Report {
+    this.analyzer.flushAggregates();
     return buildReport({
       analyzer: this.analyzer,
       capture,
