@@ -43,8 +43,8 @@ export function commandLive(program: Command): void {
     .option('--no-tui', 'no live view: print the report at the end')
     .action(async (opts: LiveOpts) => {
       const tui = wantsTui(opts);
-      let stopRun = () => undefined as void;
-      const out = new LineWriter(process.stdout, () => stopRun());
+      let haltRun = () => undefined as void;
+      const out = new LineWriter(process.stdout, () => haltRun());
       const intervals = opts.interval !== undefined && opts.interval > 0;
       const run = await runLive({
         ...captureJob(opts),
@@ -55,7 +55,7 @@ export function commandLive(program: Command): void {
           if (process.stderr.isTTY && !tui) process.stderr.write(`redis-tap: capturing on ${c.iface} (${c.filter}); Ctrl-C for the report\n`);
         },
       });
-      stopRun = run.stop;
+      haltRun = run.halt;
       const unhook = onSignals(run.stop);
       const report = tui ? await viewRun(run) : await run.done;
       unhook();

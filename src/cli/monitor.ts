@@ -22,15 +22,15 @@ export function commandMonitor(program: Command): void {
     .option('--with-replies', 'append reply type, size and latency to each line')
     .option('--max-arg-bytes <n>', 'longest argument shown whole', positiveInt, MONITOR_ARG_BYTES)
     .action(async (opts: MonitorOpts) => {
-      let stopRun = () => undefined as void;
-      const out = new LineWriter(process.stdout, () => stopRun());
+      let haltRun = () => undefined as void;
+      const out = new LineWriter(process.stdout, () => haltRun());
       const run = await runLive({
         ...captureJob(opts),
         top: DEFAULTS.top,
         analyzer: analyzerOptions({ slowMs: DEFAULTS.slowMs, maxKeys: 10_000, top: DEFAULTS.top, argPreviewBytes: opts.maxArgBytes }),
         listeners: [monitorListener(out, opts.withReplies === true)],
       });
-      stopRun = run.stop;
+      haltRun = run.halt;
       const unhook = onSignals(run.stop);
       const report = await run.done;
       unhook();

@@ -32,10 +32,12 @@ export interface LiveJob {
 
 export interface LiveRun {
   /**
-   * Ends the capture now (Ctrl-C, broken pipe); the final report is still built, from what
-   * was captured until now, read first.
+   * Ends the capture now (Ctrl-C, the view's q); the final report is still built, from what
+   * was captured until now, read first. Called again while that reading goes on: halt().
    */
   stop(): void;
+  /** Ends the capture at once, frames not read yet unanalysed (nobody reads the output any more). */
+  halt(): void;
   /** Report of everything so far (for the live view). */
   snapshot(): Report;
   /** Resets the whole-run counters (the live view's `c`). */
@@ -52,18 +54,24 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
   let stopped = false;
   /** No frame is wanted any more, even one captured before the stop (--count reached, errors). */
   let halted = false;
+  /** Frames stamped after this are not analysed. */
   let stopTsUs = Infinity;
+  let capture: LiveCapture | null = null;
   let finish: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (finish = resolve));
-  const stop = (andHalt = false) => {
-    halted ||= andHalt;
+  // The end of the current millisecond by default: every frame the kernel stamped before now is in.
+  const stopAt = (tsUs = (Date.now() + 1) * 1000) => {
     if (stopped) return;
     stopped = true;
-    // The end of the current millisecond: every frame the kernel stamped before now is in.
-    stopTsUs = (Date.now() + 1) * 1000;
+    stopTsUs = tsUs;
     finish();
   };
-  const halt = () => stop(true);
+  const halt = () => {
+    halted = true;
+    stopAt();
+    capture?.close(); // ends a finish() under way; safe inside onPacket
+  };
+  const stop = () => (stopped ? halt() : stopAt());
   let commands = 0;
   const counter: AnalysisListener = {
     request() {
@@ -93,7 +101,7 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     }
     pipe.packet(p);
   };
-  const capture = await openLiveCapture(
+  capture = await openLiveCapture(
     {
       ports: job.ports,
       bufferMb: job.bufferMb,
@@ -128,7 +136,11 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     return pipe.report(capStats, source, job.top, stats, from);
   };
   const timers: NodeJS.Timeout[] = [];
-  if (job.durationSec !== undefined) timers.push(setTimeout(() => stop(), job.durationSec * 1000));
+  if (job.durationSec !== undefined) {
+    // The window is the duration from now in capture time, however late the timer fires.
+    const endTsUs = Date.now() * 1000 + job.durationSec * 1e6;
+    timers.push(setTimeout(() => stopAt(endTsUs), job.durationSec * 1000));
+  }
   if (job.onInterval && job.intervalSec !== undefined) {
     let from: number | null = null;
     timers.push(
@@ -151,7 +163,8 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     return report;
   });
   return {
-    stop: () => stop(),
+    stop,
+    halt,
     done,
     snapshot: () => snapshot(),
     clear: () => analyzer.stats.clear(),
