@@ -6,8 +6,9 @@
  * once the ring is full, and those are counted.
  *
  * Why SCHED_IDLE and not nice 19: on this project's 2-CPU machine a busy loop at nice 19 still
- * cut a pipelined redis-benchmark to 0.55-0.62x of its throughput, and one under SCHED_IDLE to
- * 0.75-0.82x (bench/monitor-impact.sh notes). Lowering one's own priority needs no privilege.
+ * held a pipelined redis-benchmark to 0.51x of its throughput, one under SCHED_IDLE to 0.75x
+ * (SCENARIOS='alone burn19 burnidle' bench/monitor-impact.sh, medians of 3). Lowering one's
+ * own priority needs no privilege.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
