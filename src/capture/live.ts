@@ -75,14 +75,15 @@ export interface LiveCapture {
 
 export const LIVE_DEFAULTS = {
   /**
-   * 128 MiB, measured with bench/monitor-impact.sh (redis-benchmark -P 16, 1 M GETs in ~1.5 s:
-   * ~100 MB through the ring on lo, where every frame is queued twice). A reader that only
-   * counts frames lost none with 4 MiB or more; the full analyzer (~25 us per frame on 2 busy
-   * CPUs) fell up to 60 MB behind and lost 40-47 k frames in each run with 64 MiB, none with
-   * 128 MiB. The ring is unswappable kernel memory mapped into the process: it adds this much
-   * to the resident size from the start. On a real NIC each frame is queued once.
+   * 192 MiB, measured with bench/monitor-impact.sh (redis-benchmark -P 16, 1 M GETs in ~1 s:
+   * ~100 MB through the ring on lo, where every frame is queued twice). At the default idle
+   * CPU priority the analysis mostly waits until the benchmark is over, so the ring must hold
+   * nearly all of it: 128 MiB dropped 1-3 frames in 6 of 10 runs, 192 and 256 MiB none in 5
+   * runs each. (At normal priority the analyzer keeps up better: 128 MiB dropped none.) The
+   * ring is unswappable kernel memory mapped into the process and counts in its resident
+   * size once used. On a real NIC each frame is queued once.
    */
-  bufferMb: 128,
+  bufferMb: 192,
   /** tcpdump's default. 65535 would cut frames on lo, whose MTU is 65536. */
   snaplen: 262_144,
   /** Promiscuous mode changes NIC state; a tap on the Redis host sees its own traffic without it. */
