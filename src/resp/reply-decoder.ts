@@ -1,39 +1,30 @@
 import { AggregateStack } from './aggregate-stack.js';
 import { CallbackGuard, chunkEnd, chunkStart } from './bytes.js';
-import { CR, DIGIT_0, DIGIT_9, LF, RESP_TYPES } from './constants.js';
-import { latin1 } from './latin1.js';
+import { CR, LF, RESP_TYPES } from './constants.js';
 import { LEN_CR, LEN_MORE, LEN_OVER, LengthLine } from './length-line.js';
 import { resolveLimits } from './limits.js';
+import { Preview } from './preview.js';
 import { ReplyBuilder } from './reply-builder.js';
 import { KIND, K_AGG, K_BULK, K_LINE, lineByteOk, lineEndOk, lineReason } from './reply-grammar.js';
 import type { ReplyFrame, RespLimits, Violation } from './types.js';
+import { WholeBulk } from './whole-bulk.js';
 
 const T = RESP_TYPES;
-const PLUS = T.SIMPLE_STRING;
-const MINUS = T.SIMPLE_ERROR;
-const DOLLAR = T.BLOB_STRING;
-const STAR = T.ARRAY;
-const PERCENT = T.MAP;
-const PIPE = T.ATTRIBUTE;
-const SEMI = T.STREAMED_STRING_PART;
-const DOT = T.STREAMED_AGGREGATE_END;
-const UNDERSCORE = T.NULL;
+const { SIMPLE_STRING: PLUS, SIMPLE_ERROR: MINUS, BLOB_STRING: DOLLAR, ARRAY: STAR, MAP: PERCENT,
+  ATTRIBUTE: PIPE, STREAMED_STRING_PART: SEMI, STREAMED_AGGREGATE_END: DOT, NULL: UNDERSCORE } = T;
 
-// Decoder states.
-/** Expecting a type byte. */
+// Decoder states. TYPE: expecting a type byte. LINE, LINE_LF: in the text of a single-line
+// value, then after its CR. LENGTH, LENGTH_LF: in a length or count line, then after its CR.
+// DATA, DATA_CR, DATA_LF: in the bytes of a bulk value or a streamed-string chunk, then their
+// CRLF. DISCARD: after a violation or resync(), every byte is discarded until resume().
 const TYPE = 0;
-/** Inside the text of a single-line value. */
 const LINE = 1;
-/** CR of a single line read; LF must follow. */
 const LINE_LF = 2;
-/** Inside a length or count line. */
 const LENGTH = 3;
 const LENGTH_LF = 4;
-/** Inside the bytes of a bulk value or of a streamed-string chunk. */
 const DATA = 5;
 const DATA_CR = 6;
 const DATA_LF = 7;
-/** After a violation or resync(): every byte is discarded until resume(). */
 const DISCARD = 8;
 
 /**
@@ -44,6 +35,7 @@ export class ReplyDecoder {
   private readonly lim: RespLimits;
   private readonly len = new LengthLine();
   private readonly guard = new CallbackGuard();
+  private readonly bulk = new WholeBulk();
   private state = TYPE;
   private pos = 0;
   private base = 0;
@@ -55,8 +47,7 @@ export class ReplyDecoder {
   // The value in progress.
   private vType = 0;
   private capture = false;
-  private pre = '';
-  private preLeft = 0;
+  private readonly pre = new Preview();
   private lineLen = 0;
   private lineFirst = 0;
   private bulkLeft = 0;
@@ -115,7 +106,7 @@ export class ReplyDecoder {
 
   /** Bytes the decoder holds for the incomplete reply: its previews. */
   get pendingBytes(): number {
-    return this.reply.open ? this.pre.length + this.reply.heldBytes() : 0;
+    return this.reply.open ? this.pre.text.length + this.reply.heldBytes() : 0;
   }
 
   /**
@@ -161,10 +152,7 @@ export class ReplyDecoder {
     if (kind === 0) return c === DOT ? this.atEndMarker(d, p, e) : this.violate(p, 'bad type byte');
     if (!this.beginValue(c, p)) return p + 1;
     if (kind === K_LINE) return this.startLine(d, p, e, c);
-    if (c === DOLLAR) {
-      const q = this.fastBulk(d, p, e);
-      if (q >= 0) return q;
-    }
+    if (c === DOLLAR && this.bulk.find(d, p, e, this.lim.maxBulkBytes)) return this.wholeBulk(d);
     return this.startLength(c, p);
   }
 
@@ -194,8 +182,7 @@ export class ReplyDecoder {
   private startLine(d: Uint8Array, p: number, e: number, t: number): number {
     this.vType = t;
     this.lineLen = 0;
-    this.pre = '';
-    this.preLeft = this.capture ? this.lim.argPreviewBytes : 0;
+    this.pre.start(this.capture ? this.lim.argPreviewBytes : 0);
     // Fast path: the whole line is in this chunk and valid.
     const s = p + 1;
     const stop = Math.min(e, s + this.lim.maxLineBytes + 1);
@@ -209,7 +196,7 @@ export class ReplyDecoder {
       this.state = LINE;
       return s;
     }
-    if (this.preLeft > 0) this.pre = latin1(d, s, Math.min(q, s + this.preLeft));
+    this.pre.keep(d, s, q);
     return this.lineDone(q + 2);
   }
 
@@ -226,18 +213,11 @@ export class ReplyDecoder {
       }
       if (this.lineLen++ === 0) this.lineFirst = c;
     }
-    this.keepPreview(d, p, q);
+    this.pre.keep(d, p, q);
     if (q === e) return e;
     if (!lineEndOk(t, this.lineLen, this.lineFirst)) return this.violate(q, lineReason(t));
     this.state = LINE_LF;
     return q + 1;
-  }
-
-  private keepPreview(d: Uint8Array, s: number, e: number): void {
-    if (this.preLeft <= 0 || s >= e) return;
-    const k = Math.min(e - s, this.preLeft);
-    this.pre += latin1(d, s, s + k);
-    this.preLeft -= k;
   }
 
   private atLf(d: Uint8Array, p: number): boolean {
@@ -264,25 +244,13 @@ export class ReplyDecoder {
     return this.startLine(d, p, e, DOT);
   }
 
-  /** Fast path for a whole `$<len>\r\n<bytes>\r\n` in this chunk; -1 if it is not. */
-  private fastBulk(d: Uint8Array, p: number, e: number): number {
-    const max = this.lim.maxBulkBytes;
-    let q = p + 1;
-    let c = q < e ? d[q]! : 0;
-    if (c < DIGIT_0 || c > DIGIT_9) return -1;
-    let v = c - DIGIT_0;
-    for (q++; q < e && v !== 0 && v <= max; q++) {
-      c = d[q]!;
-      if (c < DIGIT_0 || c > DIGIT_9) break;
-      v = v * 10 + c - DIGIT_0;
-    }
-    const stop = q + 2 + v;
-    if (v > max || stop + 1 >= e || d[q] !== CR || d[q + 1] !== LF || d[stop] !== CR ||
-      d[stop + 1] !== LF) return -1;
-    if (this.stack.depth === 0) this.reply.count = v;
-    const pv = this.lim.argPreviewBytes;
-    this.pre = this.capture ? latin1(d, q + 2, q + 2 + (v < pv ? v : pv)) : '';
-    return this.scalarDone(stop + 2);
+  /** A whole bulk string found in this chunk by `bulk`. */
+  private wholeBulk(d: Uint8Array): number {
+    const b = this.bulk;
+    if (this.stack.depth === 0) this.reply.count = b.len;
+    this.pre.start(this.capture ? this.lim.argPreviewBytes : 0);
+    this.pre.keep(d, b.start, b.start + b.len);
+    return this.scalarDone(b.end);
   }
 
   private startLength(c: number, p: number): number {
@@ -321,7 +289,7 @@ export class ReplyDecoder {
     if (len.negative) {
       // `$-1` / `*-1`: the RESP2 nulls.
       if (this.stack.depth === 0) this.reply.count = -1;
-      this.pre = '';
+      this.pre.clear();
       return this.scalarDone(next);
     }
     if (len.streamed) return this.openStreamed(t, next);
@@ -337,8 +305,7 @@ export class ReplyDecoder {
   private openStreamed(t: number, next: number): number {
     if (t === DOLLAR) {
       this.streamTotal = 0;
-      this.pre = '';
-      this.preLeft = this.capture ? this.lim.argPreviewBytes : 0;
+      this.pre.start(this.capture ? this.lim.argPreviewBytes : 0);
       this.pushLevel(SEMI, 0);
     } else {
       if (this.stack.depth === 0) this.reply.aggregate(0);
@@ -368,15 +335,14 @@ export class ReplyDecoder {
   private startBulk(n: number, next: number): number {
     if (this.stack.depth === 0) this.reply.count = n;
     this.bulkLeft = n;
-    this.pre = '';
-    this.preLeft = this.capture ? Math.min(n, this.lim.argPreviewBytes) : 0;
+    this.pre.start(this.capture ? this.lim.argPreviewBytes : 0);
     this.state = n > 0 ? DATA : DATA_CR;
     return next;
   }
 
   private inData(d: Uint8Array, p: number, e: number): number {
     const n = Math.min(this.bulkLeft, e - p);
-    this.keepPreview(d, p, p + n);
+    this.pre.keep(d, p, p + n);
     this.bulkLeft -= n;
     if (this.bulkLeft === 0) this.state = DATA_CR;
     return p + n;
@@ -397,8 +363,8 @@ export class ReplyDecoder {
   private scalarDone(next: number): number {
     if (this.stack.depth > 0) {
       // Only a top-level scalar keeps its text until the frame is emitted.
-      if (this.capture && this.stack.depth === 1) this.reply.addText(this.pre);
-      this.pre = '';
+      const text = this.pre.take();
+      if (this.capture && this.stack.depth === 1) this.reply.addText(text);
     }
     return this.valueDone(next, false);
   }
@@ -411,8 +377,7 @@ export class ReplyDecoder {
   }
 
   private emit(next: number): void {
-    const f = this.reply.finish(this.base + next - this.reply.start, this.ts, this.pre);
-    this.pre = '';
+    const f = this.reply.finish(this.base + next - this.reply.start, this.ts, this.pre.take());
     this.guard.call(this.onReply, f);
   }
 
@@ -432,8 +397,7 @@ export class ReplyDecoder {
   private reset(): void {
     this.reply.open = false;
     this.stack.clear();
-    this.pre = '';
-    this.preLeft = 0;
+    this.pre.clear();
     this.capture = false;
   }
 }

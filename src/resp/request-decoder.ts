@@ -6,32 +6,29 @@ import { InlineSplitter } from './inline-args.js';
 import { latin1 } from './latin1.js';
 import { LEN_CR, LEN_MORE, LEN_OVER, LengthLine } from './length-line.js';
 import { resolveLimits } from './limits.js';
+import { Preview } from './preview.js';
 import type { RequestFrame, RespLimits, Violation } from './types.js';
+import { WholeBulk } from './whole-bulk.js';
 
 const STAR = RESP_TYPES.ARRAY;
 const DOLLAR = RESP_TYPES.BLOB_STRING;
 
-// Decoder states.
-/** At a request boundary: '*' opens a multibulk request, anything else an inline line. */
+// Decoder states. START: at a request boundary, where '*' opens a multibulk request and
+// anything else an inline line. COUNT, COUNT_LF: in the digits of `*<count>`, then after its
+// CR. HEADER: expecting the '$' of the next argument. LENGTH, LENGTH_LF: in the digits of
+// `$<len>`, then after its CR. DATA, DATA_CR, DATA_LF: in a bulk argument's bytes, then their
+// CRLF. INLINE: in an inline line begun in an earlier push (its bytes are buffered). SCAN:
+// looking for the next `*<n>\r\n$` after a gap or a violation.
 const START = 0;
-/** Digits of `*<count>`. */
 const COUNT = 1;
-/** CR of the count line read; LF must follow. */
 const COUNT_LF = 2;
-/** Expecting the '$' of the next argument. */
 const HEADER = 3;
-/** Digits of `$<len>`. */
 const LENGTH = 4;
-/** CR of the length line read; LF must follow. */
 const LENGTH_LF = 5;
-/** Inside the bytes of a bulk argument. */
 const DATA = 6;
-/** Bulk bytes done; CR, then LF, must follow. */
 const DATA_CR = 7;
 const DATA_LF = 8;
-/** Inside an inline line that began in an earlier push (its bytes are buffered). */
 const INLINE = 9;
-/** Looking for the next `*<n>\r\n$` after a gap or a violation. */
 const SCAN = 10;
 
 /** Redis ignores any count <= 0 (`*0`, `*-1`); a longer negative number is nonsense. */
@@ -50,6 +47,7 @@ export class RequestDecoder {
   private readonly len = new LengthLine();
   private readonly splitter = new InlineSplitter();
   private readonly guard = new CallbackGuard();
+  private readonly bulk = new WholeBulk();
   private state = START;
   /** Stream offset just past the last pushed byte. */
   private pos = 0;
@@ -72,8 +70,7 @@ export class RequestDecoder {
   // The bulk argument in progress.
   private bulkLen = 0;
   private bulkLeft = 0;
-  private pre = '';
-  private preLeft = 0;
+  private readonly pre = new Preview();
   /** An inline line split across pushes. */
   private readonly line: LineBuffer;
   private readonly scanner: BoundaryScanner;
@@ -134,7 +131,7 @@ export class RequestDecoder {
   get pendingBytes(): number {
     if (this.state === INLINE) return this.line.length;
     if (this.state === START || this.state === SCAN) return 0;
-    let n = this.pre.length;
+    let n = this.pre.text.length;
     for (let i = 0; i < this.kept; i++) n += this.args[i]!.length;
     return n;
   }
@@ -207,23 +204,13 @@ export class RequestDecoder {
 
   private atHeader(d: Uint8Array, p: number, e: number): number {
     const max = this.lim.maxBulkBytes;
-    // Fast path: whole `$<len>\r\n<bytes>\r\n` arguments in this chunk, one after another.
+    const bulk = this.bulk;
+    // Fast path: whole arguments in this chunk, one after another.
     for (;;) {
       if (d[p] !== DOLLAR) return this.violate(d, p, "expected '$'");
-      let q = p + 1;
-      let c = q < e ? d[q]! : 0;
-      if (c < DIGIT_0 || c > DIGIT_9) break;
-      let v = c - DIGIT_0;
-      for (q++; q < e && v !== 0 && v <= max; q++) {
-        c = d[q]!;
-        if (c < DIGIT_0 || c > DIGIT_9) break;
-        v = v * 10 + c - DIGIT_0;
-      }
-      const stop = q + 2 + v;
-      if (v > max || stop + 1 >= e || d[q] !== CR || d[q + 1] !== LF || d[stop] !== CR ||
-        d[stop + 1] !== LF) break;
-      this.keepArg(d, q + 2, v);
-      p = stop + 2;
+      if (!bulk.find(d, p, e, max)) break;
+      this.keepArg(d, bulk.start, bulk.len);
+      p = bulk.end;
       if (++this.argsSeen === this.argc) return this.emit(p);
       if (p === e) return p;
     }
@@ -292,19 +279,14 @@ export class RequestDecoder {
   private beginBulk(n: number, next: number): number {
     this.bulkLen = n;
     this.bulkLeft = n;
-    this.pre = '';
-    this.preLeft = this.kept < this.keepMax ? Math.min(n, this.lim.argPreviewBytes) : 0;
+    this.pre.start(this.kept < this.keepMax ? this.lim.argPreviewBytes : 0);
     this.state = n > 0 ? DATA : DATA_CR;
     return next;
   }
 
   private inData(d: Uint8Array, p: number, e: number): number {
     const n = Math.min(this.bulkLeft, e - p);
-    if (this.preLeft > 0) {
-      const k = Math.min(n, this.preLeft);
-      this.pre += latin1(d, p, p + k);
-      this.preLeft -= k;
-    }
+    this.pre.keep(d, p, p + n);
     this.bulkLeft -= n;
     if (this.bulkLeft === 0) this.state = DATA_CR;
     return p + n;
@@ -318,12 +300,12 @@ export class RequestDecoder {
       return p + 1;
     }
     const i = this.kept;
+    const text = this.pre.take();
     if (i < this.keepMax) {
-      this.args[i] = this.pre;
+      this.args[i] = text;
       this.argLens[i] = this.bulkLen;
       this.kept = i + 1;
     }
-    this.pre = '';
     return this.argDone(p + 1);
   }
 
@@ -394,8 +376,7 @@ export class RequestDecoder {
 
   private dropPartial(): void {
     this.line.length = 0;
-    this.pre = '';
-    this.preLeft = 0;
+    this.pre.clear();
     this.args = [];
     this.argLens = [];
     this.kept = 0;

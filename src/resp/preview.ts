@@ -1,0 +1,37 @@
+import { latin1 } from './latin1.js';
+
+/**
+ * The text kept of a value being decoded (an argument, a reply's head): its first bytes as
+ * latin1, at most the limit given at start(), gathered from however many chunks it spans.
+ * The rest of the value is only counted by the decoders, never held.
+ */
+export class Preview {
+  text = '';
+  private left = 0;
+
+  /** A new value, of which at most `limit` chars are kept (0: none). */
+  start(limit: number): void {
+    this.text = '';
+    this.left = limit;
+  }
+
+  /** Keeps what is still wanted of the value's next bytes, d[s..e). */
+  keep(d: Uint8Array, s: number, e: number): void {
+    if (this.left <= 0 || s >= e) return;
+    const k = e - s < this.left ? e - s : this.left;
+    this.text += latin1(d, s, s + k);
+    this.left -= k;
+  }
+
+  /** The text kept, handed over and forgotten. */
+  take(): string {
+    const t = this.text;
+    this.clear();
+    return t;
+  }
+
+  clear(): void {
+    this.text = '';
+    this.left = 0;
+  }
+}
