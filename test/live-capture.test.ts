@@ -283,7 +283,7 @@ function transpileForChild(): string {
   const dir = mkdtempSync(join(tmpdir(), 'live-capture-child-'));
   chmodSync(dir, 0o755); // readable by uid 65534
   mkdirSync(join(dir, 'capture'));
-  for (const file of ['capture/live.ts', 'capture/interfaces.ts', 'errors.ts']) {
+  for (const file of ['capture/live.ts', 'capture/live-ring.ts', 'capture/interfaces.ts', 'errors.ts']) {
     const source = readFileSync(join(ROOT, 'src', file), 'utf8');
     const js = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
