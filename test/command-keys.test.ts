@@ -70,6 +70,10 @@ describe('command meaning', () => {
     [['MIGRATE', 'h', '1', '', '0', '5', 'AUTH2', 'u', 'pw', 'KEYS', 'k'], ['MIGRATE', 'h', '1', '', '0', '5', 'AUTH2', '(redacted)', '(redacted)', 'KEYS', 'k']],
     [['CONFIG', 'SET', 'requirepass', 'pw'], ['CONFIG', 'SET', 'requirepass', '(redacted)']],
     [['ACL', 'SETUSER', 'bob', 'on', '>pw'], ['ACL', 'SETUSER', 'bob', 'on', '(redacted)']],
+    [['SENTINEL', 'SET', 'm', 'quorum', '2', 'auth-pass', 'pw'], ['SENTINEL', 'SET', 'm', 'quorum', '2', 'auth-pass', '(redacted)']],
+    [['SENTINEL', 'set', 'auth-pass', 'AUTH-PASS', 'pw'], ['SENTINEL', 'set', 'auth-pass', 'AUTH-PASS', '(redacted)']],
+    [['SENTINEL', 'CONFIG', 'SET', 'sentinel-pass', 'pw'], ['SENTINEL', 'CONFIG', 'SET', 'sentinel-pass', '(redacted)']],
+    [['SENTINEL', 'CONFIG', 'SET', 'resolve-hostnames', 'yes'], ['SENTINEL', 'CONFIG', 'SET', 'resolve-hostnames', 'yes']],
     [['GET', 'AUTH'], ['GET', 'AUTH']],
     // Option words inside values do not fool it: options are walked as Redis parses them.
     [['HELLO', '3', 'SETNAME', 'auth', 'AUTH', 'u', 'pw'], ['HELLO', '3', 'SETNAME', 'auth', 'AUTH', '(redacted)', '(redacted)']],

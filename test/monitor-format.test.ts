@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { commandInfo } from '../src/analysis/command-info.js';
+import { commandInfo, redactSecrets } from '../src/analysis/command-info.js';
 import type { TrackedRequest } from '../src/analysis/tracked-request.js';
 import type { TcpConn } from '../src/flow/types.js';
 import { monitorLine, replySuffix } from '../src/output/monitor.js';
+import { reprQuoted } from '../src/output/strings.js';
 
 const conn: TcpConn = {
   id: 1, clientIp: '10.0.0.5', clientPort: 51514, serverIp: '10.0.0.1', serverPort: 6379,
@@ -11,7 +12,7 @@ const conn: TcpConn = {
 
 function req(args: string[], db: number | null, tsUs = 1732237283123456, argLens?: number[]): TrackedRequest {
   return {
-    conn, db, expect: 0, outcome: 'ok', reply: null, replyBytes: 0, latencyUs: -1, info: commandInfo(args),
+    conn, db, redacted: false, expect: 0, outcome: 'ok', reply: null, replyBytes: 0, latencyUs: -1, info: commandInfo(args),
     frame: { argc: args.length, args, argLens: argLens ?? args.map((a) => a.length), wireBytes: 0, inline: false, startTsUs: tsUs, endTsUs: tsUs },
   };
 }
@@ -45,5 +46,22 @@ describe('MONITOR line format (redis-cli monitor, sdscatrepr quoting)', () => {
     expect(replySuffix(r)).toBe(' -> blob-string 9B 120us');
     r.outcome = 'unanswered';
     expect(replySuffix(r)).toBe(' -> (unanswered)');
+  });
+
+  test('an error answering a redacted request keeps only its code (ACL SETUSER quotes the rule)', () => {
+    const args = ['ACL', 'SETUSER', 'bob', '<S3cret'];
+    const lens = args.map((a) => a.length);
+    const r = { ...req(args, 0, 1732237283000000, lens), redacted: redactSecrets('ACL', args, lens) };
+    const error = "ERR Error in ACL SETUSER modifier '<S3cret': The password you are trying to remove from the user does not exist";
+    r.reply = { type: 0x2d, wireBytes: error.length + 3, error, count: 0, head: [], startTsUs: 0, endTsUs: 0 };
+    r.outcome = 'error';
+    r.replyBytes = error.length + 3;
+    r.latencyUs = 80;
+    const line = monitorLine(r) + replySuffix(r);
+    expect(line).not.toContain('S3cret');
+    expect(line).toContain('"ACL" "SETUSER" "bob" "(redacted)" -> simple-error "ERR (redacted)"');
+    // Errors of other requests are shown whole.
+    const plain = { ...r, redacted: false, frame: { ...r.frame, args: ['GET', 'k'] } };
+    expect(replySuffix(plain)).toContain(reprQuoted(error));
   });
 });

@@ -117,6 +117,8 @@ export function redactSecrets(name: string, args: string[], lens: number[]): boo
       return redactConfigSet(args, lens);
     case 'ACL':
       return redactAclSetuser(args, lens);
+    case 'SENTINEL':
+      return redactSentinel(args, lens);
     default:
       return false;
   }
@@ -169,6 +171,21 @@ function redactConfigSet(args: string[], lens: number[]): boolean {
   let done = false;
   for (let i = 2; i + 1 < args.length; i += 2) {
     if (SECRET_CONFIGS.has(args[i]!.toLowerCase())) done = redactFrom(args, lens, i + 1, 1) || done;
+  }
+  return done;
+}
+
+/** SENTINEL SET master [option value ...] and SENTINEL CONFIG SET [param value ...]. */
+function redactSentinel(args: string[], lens: number[]): boolean {
+  const sub = args[1]?.toUpperCase();
+  let from: number;
+  let secret: string;
+  if (sub === 'SET') [from, secret] = [3, 'auth-pass'];
+  else if (sub === 'CONFIG' && args[2]?.toUpperCase() === 'SET') [from, secret] = [3, 'sentinel-pass'];
+  else return false;
+  let done = false;
+  for (let i = from; i + 1 < args.length; i += 2) {
+    if (args[i]!.toLowerCase() === secret) done = redactFrom(args, lens, i + 1, 1) || done;
   }
   return done;
 }

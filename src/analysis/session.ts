@@ -93,12 +93,12 @@ export class Session {
   private onRequest(frame: RequestFrame): void {
     if (frame.argc === 0 || frame.args.length === 0) return;
     const info = commandInfo(frame.args);
-    redactSecrets(info.name, frame.args, frame.argLens);
+    const redacted = redactSecrets(info.name, frame.args, frame.argLens);
     const expect = expectedReplies(this.state, info, frame);
     applyRequestState(this.state, info, frame);
     // The db after the command, as MONITOR shows it: SELECT 5 is printed as [5 ...].
     const db = this.state.db;
-    const r: TrackedRequest = { conn: this.conn, frame, info, db, expect, outcome: 'noreply', reply: null, replyBytes: 0, latencyUs: -1 };
+    const r: TrackedRequest = { conn: this.conn, frame, info, redacted, db, expect, outcome: 'noreply', reply: null, replyBytes: 0, latencyUs: -1 };
     this.events.request(r);
     if (r.expect === 0) {
       this.events.complete(r);

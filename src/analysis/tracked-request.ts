@@ -18,6 +18,11 @@ export interface TrackedRequest {
   readonly conn: TcpConn;
   readonly frame: RequestFrame;
   readonly info: CommandInfo;
+  /**
+   * Whether arguments were redacted (AUTH ...): an error reply may quote them (ACL SETUSER's
+   * does), so its text is redacted too wherever it is shown.
+   */
+  readonly redacted: boolean;
   /** Database the command ran in, or null when not known (connection seen mid-stream). */
   readonly db: number | null;
   /** Replies still due: 1 for most commands, n for SUBSCRIBE of n channels. */

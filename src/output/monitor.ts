@@ -1,6 +1,7 @@
 import type { AnalysisListener } from '../analysis/analyzer.js';
 import type { TrackedRequest } from '../analysis/tracked-request.js';
 import { RESP_TYPES } from '../resp/constants.js';
+import { REDACTED } from '../analysis/command-info.js';
 import { reprQuoted } from './strings.js';
 
 /** Short reply type names for `--with-replies`, keyed by type byte. */
@@ -31,12 +32,18 @@ export function monitorLine(r: TrackedRequest): string {
   return line;
 }
 
+/** An error answering a redacted request keeps only its code: its text may quote a secret. */
+function redactedError(error: string): string {
+  const space = error.indexOf(' ');
+  return (space < 0 ? error : error.slice(0, space)) + ' ' + REDACTED;
+}
+
 /** ` -> reply +OK 5B 120us`: what `--with-replies` appends. */
 export function replySuffix(r: TrackedRequest): string {
   if (r.outcome === 'noreply') return ' -> (no reply: CLIENT REPLY)';
   if (r.outcome === 'unanswered' || r.reply === null) return ' -> (unanswered)';
   const type = TYPE_NAMES[r.reply.type] ?? '?';
-  const err = r.reply.error === null ? '' : ' ' + reprQuoted(r.reply.error);
+  const err = r.reply.error === null ? '' : ' ' + reprQuoted(r.redacted ? redactedError(r.reply.error) : r.reply.error);
   return ` -> ${type}${err} ${r.replyBytes}B ${Math.round(r.latencyUs)}us`;
 }
 
