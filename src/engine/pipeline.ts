@@ -11,8 +11,12 @@ import { buildReport, type Report } from '../output/report.js';
 export class Pipeline {
   readonly analyzer: Analyzer;
   readonly flows: FlowTable;
+  /** Earliest and latest packet times: a merged capture's timestamps may go backwards. */
   firstTsUs: number | null = null;
   lastTsUs: number | null = null;
+  /** Packets stamped earlier than the packet before them. */
+  backwardsPackets = 0;
+  private prevTsUs = -Infinity;
 
   constructor(opts: AnalyzerOptions, ports: readonly number[], listeners: AnalysisListener[] = []) {
     this.analyzer = new Analyzer(opts, listeners);
@@ -21,8 +25,11 @@ export class Pipeline {
 
   /** Feeds one packet (bound, so it can be handed to a capture source as is). */
   readonly packet = (p: Packet): void => {
-    if (this.firstTsUs === null) this.firstTsUs = p.tsUs;
-    this.lastTsUs = p.tsUs;
+    const ts = p.tsUs;
+    if (ts < this.prevTsUs) this.backwardsPackets++;
+    this.prevTsUs = ts;
+    if (this.firstTsUs === null || ts < this.firstTsUs) this.firstTsUs = ts;
+    if (this.lastTsUs === null || ts > this.lastTsUs) this.lastTsUs = ts;
     this.flows.packet(p);
   };
 
@@ -42,6 +49,7 @@ export class Pipeline {
       top,
       firstTsUs: fromTsUs ?? this.firstTsUs,
       lastTsUs: this.lastTsUs,
+      backwardsPackets: this.backwardsPackets,
       ...(stats === undefined ? {} : { stats }),
     });
   }

@@ -2,6 +2,7 @@ import type { Analyzer } from '../analysis/analyzer.js';
 import type { LatencyHistogram } from '../analysis/histogram.js';
 import type { Stats } from '../analysis/stats.js';
 import { skewOf, type PeerEntry, type Skew } from '../analysis/peer-stats.js';
+import { TIMELINE_DAYS } from '../analysis/timeline.js';
 import type { CaptureStats } from '../capture/packet.js';
 import type { FlowStats } from '../flow/types.js';
 import { commandLine, displayString } from './strings.js';
@@ -63,6 +64,8 @@ export interface ReportInput {
   /** Capture time span in µs, from the first and last packet. */
   firstTsUs: number | null;
   lastTsUs: number | null;
+  /** Packets stamped earlier than the packet before them (a merged capture). */
+  backwardsPackets?: number;
 }
 
 /** Log buckets for the latency histogram drawing, in µs. */
@@ -101,6 +104,18 @@ export function buildReport(input: ReportInput): Report {
   if (flow.evictedConnections > 0) {
     warnings.push(`${flow.evictedConnections} idle connections closed early to stay within the open-connection limit: requests pending on them are counted as unanswered`);
   }
+  const unknownLinks = Object.entries(flow.unknownLinkTypes);
+  if (unknownLinks.length > 0) {
+    const list = unknownLinks.map(([type, n]) => `${n} of link type ${type}`).join(', ');
+    warnings.push(`frames of a link type redis-tap cannot decode were skipped (${list}): only Ethernet, Linux cooked v1/v2, BSD loopback and raw IP are read`);
+  }
+  if (flow.ipFragments > 0) {
+    warnings.push(`${flow.ipFragments} IP fragments skipped (fragments are not reassembled): their TCP bytes show as gaps`);
+  }
+  if ((input.backwardsPackets ?? 0) > 0) {
+    warnings.push(`${input.backwardsPackets} packets are stamped earlier than the packet before them (a merged capture?): the span runs from the earliest to the latest`);
+  }
+  if (st.timeline.outside > 0) warnings.push(`${st.timeline.outside} requests fall outside the ${TIMELINE_DAYS}-day commands/s timeline (they are counted everywhere else)`);
   if (flow.gaps > 0) warnings.push(`${flow.gaps} gaps (${flow.gapBytes} bytes never captured): requests pending at a gap are counted as unanswered`);
   const timeline = st.timeline.series();
   const keyRow = (k: { key: string; count: number; bytes: number; error: number }) => ({ ...k, key: displayString(k.key) });

@@ -1,0 +1,120 @@
+/**
+ * What the report says about input it could not take at face value: merged captures whose
+ * timestamps go backwards, link types and IP fragments it cannot decode. Each file here is made
+ * from the shipped real captures, so the truth is theirs.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { Timeline } from '../src/analysis/timeline.js';
+import { readCaptureFile } from '../src/capture/file-reader.js';
+import type { Packet } from '../src/capture/packet.js';
+import { PcapWriter } from '../src/capture/pcap-writer.js';
+import { analyzeFile } from '../src/engine/analyze-file.js';
+import { analyzerOptions } from '../src/engine/options.js';
+import type { Report } from '../src/output/report.js';
+import { ethernet, ipv4, tcp } from './helpers/frame-build.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'report-warnings-'));
+/** Commands the generator sent for a shipped capture (its truth file). */
+function sent(name: string): number {
+  const t = JSON.parse(readFileSync(`captures/${name}.truth.json`, 'utf8')) as { commands: Record<string, number> };
+  return Object.values(t.commands).reduce((a, b) => a + b, 0);
+}
+
+function packetsOf(path: string): Packet[] {
+  const out: Packet[] = [];
+  readCaptureFile(path, (p) => out.push({ ...p, data: p.data.slice(p.offset, p.offset + p.capLen), offset: 0 }), {});
+  return out;
+}
+
+function write(name: string, packets: readonly Packet[], linkType = packets[0]!.linkType): string {
+  const path = join(dir, name);
+  const w = PcapWriter.open(path, linkType);
+  for (const p of packets) w.write({ ...p, linkType });
+  w.close();
+  return path;
+}
+
+const analyze = (path: string): Report =>
+  analyzeFile({ path, ports: [6379], top: 10, analyzer: analyzerOptions({ slowMs: 10, maxKeys: 1000, top: 10 }) });
+
+describe('a merged capture whose timestamps go backwards (mergecap -a of a later capture first)', () => {
+  const later = packetsOf('captures/base.pcap');
+  const earlier = packetsOf('captures/demo.pcap');
+  const r = analyze(write('merged.pcap', [...later, ...earlier]));
+  const first = Math.min(...earlier.map((p) => p.tsUs));
+  const last = Math.max(...later.map((p) => p.tsUs));
+
+  test('every command of both is counted', () => {
+    expect(r.totals.commands).toBe(sent('base') + sent('demo'));
+  });
+
+  test('the span runs from the earliest packet to the latest, and says why', () => {
+    expect(r.span.startTs).toBeCloseTo(first / 1e6, 6);
+    expect(r.span.endTs).toBeCloseTo(last / 1e6, 6);
+    expect(r.span.seconds).toBeCloseTo((last - first) / 1e6, 6);
+    expect(r.warnings.some((w) => w.startsWith('1 packets are stamped earlier than the packet before them'))).toBe(true);
+  });
+
+  test('the commands/s timeline holds every command, from the earliest second', () => {
+    expect(r.timeline.startTs).toBe(Math.floor(first / 1e6));
+    expect(r.timeline.perSecond.length).toBe(Math.floor(last / 1e6) - Math.floor(first / 1e6) + 1);
+    expect(r.timeline.perSecond.reduce((a, b) => a + b, 0)).toBe(r.totals.commands);
+  });
+
+  test('a capture in time order gets no such warning', () => {
+    expect(analyze('captures/base.pcap').warnings.filter((w) => w.includes('stamped earlier'))).toEqual([]);
+  });
+});
+
+describe('frames redis-tap cannot decode are named in a warning, not silently dropped', () => {
+  test('a link type it does not read (PPP, 9)', () => {
+    const packets = packetsOf('captures/base.pcap');
+    const r = analyze(write('ppp.pcap', packets, 9));
+    expect(r.totals.commands).toBe(0);
+    expect(r.totals.nonTcpPackets).toBe(packets.length);
+    expect(r.warnings).toContain(
+      `frames of a link type redis-tap cannot decode were skipped (${packets.length} of link type 9): only Ethernet, Linux cooked v1/v2, BSD loopback and raw IP are read`,
+    );
+  });
+
+  test('IP fragments: counted and named, their bytes shown as gaps', () => {
+    const seg = tcp({ src: '10.0.0.2', dst: '10.0.0.1', sport: 50000, dport: 6379, seq: 1000, ack: 1, payload: '*1\r\n$4\r\nPING\r\n' });
+    const frag = (ip: Uint8Array, tsUs: number): Packet => {
+      const data = ethernet(0x0800, ip);
+      return { tsUs, linkType: 1, data, offset: 0, capLen: data.length, origLen: data.length };
+    };
+    const path = write('frag.pcap', [
+      frag(ipv4('10.0.0.2', '10.0.0.1', seg.subarray(0, 24), { moreFragments: true }), 1_000_000),
+      frag(ipv4('10.0.0.2', '10.0.0.1', seg.subarray(24), { fragOffset: 3 }), 1_000_001),
+    ]);
+    const r = analyze(path);
+    expect(r.totals.ipFragments).toBe(2);
+    expect(r.warnings).toContain('2 IP fragments skipped (fragments are not reassembled): their TCP bytes show as gaps');
+  });
+});
+
+describe('Timeline', () => {
+  test('seconds in any order: the series starts at the earliest and counts each', () => {
+    const t = new Timeline();
+    for (const sec of [100, 103, 98, 100, 97]) t.add(sec * 1e6 + 5);
+    expect(t.series()).toEqual({ startSec: 97, perSecond: [1, 1, 0, 2, 0, 0, 1] });
+    expect(t.outside).toBe(0);
+  });
+
+  test('past the 7-day bound, either way, a request is counted as outside', () => {
+    const t = new Timeline();
+    const week = 7 * 24 * 3600;
+    t.add(1e15);
+    t.add(1e15 + week * 1e6); // one second past the end
+    t.add(1e15 - 1e6 * week); // a week before: the series would span a week and a second
+    t.add(1e15 - 1e6 * (week - 1)); // fits exactly
+    expect(t.outside).toBe(2);
+    const s = t.series();
+    expect(s.perSecond.length).toBe(week);
+    expect(s.perSecond[0]).toBe(1);
+    expect(s.perSecond[week - 1]).toBe(1);
+  });
+});
