@@ -6,7 +6,8 @@ import type { Packet } from '../capture/packet.js';
 import { endpointText, formatIPv4, formatIPv6 } from './addr.js';
 import { DECODE, TCP_FLAG, TcpSegment, decodeTcp } from './decode.js';
 import { DEFAULT_FLOW_LIMITS, type FlowLimits } from './limits.js';
-import { StreamDirection, type ReassemblyContext } from './reassembly.js';
+import { MAX_ACK_AHEAD, StreamDirection, type ReassemblyContext } from './reassembly.js';
+import { Wait, type SegmentView } from './reorder.js';
 import type { FlowHandler, FlowStats, TcpConn } from './types.js';
 
 export type { FlowLimits } from './limits.js';
@@ -23,6 +24,9 @@ class FlowEntry {
   next: FlowEntry | null = null;
   /** Capture time of the last packet, for evicting the idlest when too many are open. */
   lastTsUs = 0;
+  /** Bytes shown sent have not arrived yet: see ./reorder.ts. */
+  wait: Wait | null = null;
+  closed = false;
   readonly toServer: StreamDirection;
   readonly toClient: StreamDirection;
 
@@ -61,6 +65,10 @@ export class FlowTable {
   private openCount = 0;
   /** Set by find(): whether the packet found goes from client to server. */
   private fromClient = false;
+  /** Connections waiting for bytes (./reorder.ts), the earliest end of their windows, and the latest capture time seen. */
+  private readonly waiting = new Set<FlowEntry>();
+  private nextDeadline = Infinity;
+  private nowTs = -Infinity;
 
   constructor(opts: FlowTableOptions, handler: FlowHandler) {
     for (const port of opts.serverPorts) if (port >= 0 && port < 65536) this.watched[port] = 1;
@@ -85,7 +93,9 @@ export class FlowTable {
     const hash = tupleHash(seg);
     let e = this.find(hash, seg);
     const clientSyn = (seg.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
+    if (p.tsUs > this.nowTs) this.nowTs = p.tsUs;
     if (e !== null && clientSyn && this.isNewConnection(e, seg)) {
+      this.settle(e);
       e.toServer.flushAll(p.tsUs);
       e.toClient.flushAll(p.tsUs);
       this.close(e, e.toServer.finSeen || e.toClient.finSeen ? 'fin' : 'end', p.tsUs);
@@ -97,7 +107,9 @@ export class FlowTable {
       if (this.openCount > this.ctx.limits.maxOpenConnections) this.evictIdlest(e, p.tsUs);
     }
     e.lastTsUs = p.tsUs;
-    this.apply(e, this.fromClient, seg, p.tsUs);
+    if (e.wait === null) this.apply(e, this.fromClient, seg, p.tsUs);
+    else this.route(e, this.fromClient, seg, p.tsUs);
+    if (this.nowTs >= this.nextDeadline) this.expireWaits();
   }
 
   /** Every open connection, in the order they were first seen. */
@@ -118,6 +130,8 @@ export class FlowTable {
     const n = Math.max(1, Math.floor(all.length / 10));
     for (let i = 0; i < n && i < all.length; i++) {
       const e = all[i]!;
+      this.settle(e);
+      if (e.closed) continue;
       e.toServer.flushAll(tsUs);
       e.toClient.flushAll(tsUs);
       this.close(e, 'end', tsUs);
@@ -130,6 +144,8 @@ export class FlowTable {
     const all = this.allOpen();
     all.sort((a, b) => a.conn.id - b.conn.id);
     for (const e of all) {
+      this.settle(e);
+      if (e.closed) continue;
       e.toServer.flushAll(tsUs);
       e.toClient.flushAll(tsUs);
       this.close(e, 'end', tsUs);
@@ -189,7 +205,9 @@ export class FlowTable {
       clientIp, clientPort, serverIp, serverPort,
       client: endpointText(clientIp, clientPort, v6),
       server: endpointText(serverIp, serverPort, v6),
-      midstream: !(syn && srcIsClient),
+      // A SYN-ACK fixes the client's start too (its ack is the client's ISN + 1): a capture that
+      // has it before the client's SYN (reordered) or without it still saw the stream begin.
+      midstream: !syn,
       firstTsUs: tsUs,
       handlerState: null,
     };
@@ -213,35 +231,129 @@ export class FlowTable {
     return dstPort <= srcPort;
   }
 
-  private apply(e: FlowEntry, fromClient: boolean, s: TcpSegment, tsUs: number): void {
+  /** A packet of a known connection: applied now, or kept while the connection waits. */
+  private route(e: FlowEntry, fromClient: boolean, s: SegmentView, tsUs: number): void {
+    if (e.closed) {
+      // Kept behind a reset that closed the connection: TCP discards these too.
+      this.stats.duplicateBytes += s.payloadLen;
+      return;
+    }
+    const w = e.wait;
+    if (w === null) return this.apply(e, fromClient, s, tsUs);
+    const { flags, seq, ack, wireLen } = s;
+    if ((flags & TCP_FLAG.RST) !== 0) {
+      // A reset ends everything: what was kept goes first, then the reset.
+      this.settle(e);
+      return this.route(e, fromClient, s, tsUs);
+    }
+    if ((fromClient ? e.toServer : e.toClient) === w.holed) {
+      if (!w.holed.started && wireLen > 0 && seqDiff(seq, w.holeTo) >= 0) {
+        // The first bytes of a direction joined mid-stream, all after what the kept packets
+        // acknowledged: those answer bytes sent before the capture, and go first.
+        this.endWait(e, false);
+        return this.route(e, fromClient, s, tsUs);
+      }
+      // It goes on unless it does not reach the hole and acknowledges kept bytes: then it too
+      // came out of order, and waits its turn.
+      const kept = fromClient ? e.toClient : e.toServer;
+      const fills = wireLen > 0 && (!w.holed.started || seqDiff(seq, w.holed.nextSeq) <= 0);
+      if (fills || (flags & TCP_FLAG.ACK) === 0 || kept.missingUpTo(ack) === null) {
+        this.apply(e, fromClient, s, tsUs);
+        if (e.wait === w && w.holed.reached(w.holeTo)) this.endWait(e, false);
+        return;
+      }
+    }
+    w.keep(fromClient, s, tsUs);
+    const limits = this.ctx.limits;
+    if (w.kept.length > limits.maxKeptPackets || w.keptBytes > limits.maxKeptBytes) this.endWait(e, true);
+  }
+
+  private apply(e: FlowEntry, fromClient: boolean, s: SegmentView, tsUs: number): void {
     const d = fromClient ? e.toServer : e.toClient;
     const o = fromClient ? e.toClient : e.toServer;
-    const f = s.flags;
-    let seq = s.seq;
-    if ((f & TCP_FLAG.SYN) !== 0) {
+    const { flags, seq, ack, wireLen } = s;
+    if ((flags & TCP_FLAG.ACK) !== 0) {
+      // The ACK vouches for bytes of the other direction not delivered yet: this packet (a
+      // reply, say) waits for them. While already waiting, what it vouches for is kept. Of a
+      // direction not started (joined mid-stream) nothing is known: an ACK that is news may
+      // be of bytes captured later. A SYN-ACK's ACK is of the client's SYN, started below.
+      const missing = e.wait !== null || (flags & TCP_FLAG.SYN) !== 0 ? null
+        : o.started ? o.missingUpTo(ack)
+        : d.ackValid && !seqAfter(ack, d.ackSent) ? null : ack;
+      d.noteAck(ack);
+      if (missing !== null) {
+        this.startWait(e, o, missing, tsUs).keep(fromClient, s, tsUs);
+        return;
+      }
+    }
+    let dataSeq = seq;
+    if ((flags & TCP_FLAG.SYN) !== 0) {
       d.syn(seq);
       // A SYN-ACK acknowledges the client's SYN: that fixes the client's start even if its SYN was missed.
-      if ((f & TCP_FLAG.ACK) !== 0) o.syn((s.ack - 1) >>> 0);
-      seq = (seq + 1) >>> 0;
+      if ((flags & TCP_FLAG.ACK) !== 0) o.syn((ack - 1) >>> 0);
+      dataSeq = (seq + 1) >>> 0;
     }
-    // The ACK first: requests it proves complete reach the handler before this packet's reply.
-    if ((f & TCP_FLAG.ACK) !== 0) {
-      d.noteAck(s.ack);
-      o.acked(s.ack, tsUs);
-    }
-    if (s.wireLen > 0) d.segment(seq, s.data, s.payloadOff, s.payloadLen, s.wireLen, tsUs);
-    if ((f & TCP_FLAG.RST) !== 0) {
+    if (wireLen > 0) d.segment(dataSeq, s.data, s.payloadOff, s.payloadLen, wireLen, tsUs);
+    if ((flags & TCP_FLAG.RST) !== 0) {
       d.flushAll(tsUs);
       o.flushAll(tsUs);
       return this.close(e, 'rst', tsUs);
     }
-    if ((f & TCP_FLAG.FIN) !== 0) {
-      d.fin((seq + s.wireLen) >>> 0, tsUs);
-      if (o.finSeen && !d.hasHeld() && !o.hasHeld()) this.close(e, 'fin', tsUs);
+    if ((flags & TCP_FLAG.FIN) !== 0) {
+      d.fin((dataSeq + wireLen) >>> 0);
+      if (d.missingBeforeFin()) {
+        if (e.wait === null) this.startWait(e, d, d.finSeq, tsUs);
+        else if (e.wait.holed === d) e.wait.holeTo = d.finSeq;
+      } else if (e.wait === null && d.done && o.done) this.close(e, 'fin', tsUs);
     }
   }
 
+  private startWait(e: FlowEntry, holed: StreamDirection, holeTo: number, tsUs: number): Wait {
+    const w = new Wait(holed, holeTo, tsUs);
+    e.wait = w;
+    this.waiting.add(e);
+    this.nextDeadline = Math.min(this.nextDeadline, tsUs + this.ctx.limits.reorderWindowUs);
+    return w;
+  }
+
+  /**
+   * Ends e's wait: the hole filled, or (`declare`) it is a gap now. Kept packets then go
+   * through in their order; one of them may start a new wait.
+   */
+  private endWait(e: FlowEntry, declare: boolean): void {
+    const w = e.wait!;
+    e.wait = null;
+    this.waiting.delete(e);
+    if (declare) w.holed.declareLost(w.holeTo, w.sinceTs);
+    for (const k of w.kept) this.route(e, k.fromClient, k, k.tsUs);
+    if (!e.closed && e.wait === null && e.toServer.done && e.toClient.done) this.close(e, 'fin', w.kept.at(-1)?.tsUs ?? w.sinceTs);
+  }
+
+  /** Ends every wait of e, declaring its holes gaps: the connection is ending. */
+  private settle(e: FlowEntry): void {
+    while (e.wait !== null) this.endWait(e, true);
+  }
+
+  /** Ends the waits whose reorder window has passed in capture time. */
+  private expireWaits(): void {
+    const window = this.ctx.limits.reorderWindowUs;
+    let next = Infinity;
+    for (const e of [...this.waiting]) {
+      const w = e.wait;
+      if (w === null) continue;
+      if (w.sinceTs + window <= this.nowTs) this.endWait(e, true);
+    }
+    for (const e of this.waiting) next = Math.min(next, e.wait!.sinceTs + window);
+    this.nextDeadline = next;
+  }
+
   private close(e: FlowEntry, how: 'fin' | 'rst' | 'end', tsUs: number): void {
+    if (e.closed) return;
+    e.closed = true;
+    if (e.wait !== null) {
+      e.wait = null;
+      this.waiting.delete(e);
+    }
     this.unlink(e);
     this.openCount--;
     this.ctx.handler.onClose(e.conn, tsUs, how);
@@ -265,6 +377,16 @@ export class FlowTable {
 
 function ipText(v6: boolean, w0: number, w1: number, w2: number, w3: number): string {
   return v6 ? formatIPv6(w0, w1, w2, w3) : formatIPv4(w3);
+}
+
+/** Whether sequence number a is after b (and not absurdly far: see MAX_ACK_AHEAD). */
+function seqAfter(a: number, b: number): boolean {
+  const d = (a - b) | 0;
+  return d > 0 && d <= MAX_ACK_AHEAD;
+}
+
+function seqDiff(a: number, b: number): number {
+  return (a - b) | 0;
 }
 
 /** Hash of one endpoint (address words and port). */

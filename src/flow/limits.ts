@@ -12,10 +12,21 @@ export interface FlowLimits {
    * tenth are closed as if the capture ended for them, and counted.
    */
   maxOpenConnections: number;
+  /**
+   * How long, in capture time, a connection waits for bytes that a packet showed were sent
+   * (acknowledged by the peer, or before a FIN) before declaring them a gap (see ./reorder.ts).
+   */
+  reorderWindowUs: number;
+  /** Packets, and their payload bytes, a waiting connection keeps; past either the wait ends. */
+  maxKeptPackets: number;
+  maxKeptBytes: number;
 }
 
 export const DEFAULT_FLOW_LIMITS: Readonly<FlowLimits> = {
   maxHeldBytesPerDirection: 4 * 1024 * 1024,
   maxHeldSegments: 2048,
   maxOpenConnections: 50_000,
+  reorderWindowUs: 100_000,
+  maxKeptPackets: 1024,
+  maxKeptBytes: 1024 * 1024,
 };

@@ -2,7 +2,7 @@
  * One direction of a TCP connection put back in order (RFC 9293 sequence space, 32-bit
  * wrap-around). In-order bytes go to the handler as views of the packet buffer; segments that
  * arrive ahead of a hole are copied and held, within FlowLimits, until the hole fills or is
- * declared a gap.
+ * declared a gap (by the flow table: see ./reorder.ts for when).
  */
 import type { FlowLimits } from './limits.js';
 import type { FlowHandler, FlowStats, TcpConn } from './types.js';
@@ -79,9 +79,10 @@ export class StreamDirection {
   segment(seq: number, b: Uint8Array, off: number, have: number, wireLen: number, tsUs: number): void {
     const stats = this.ctx.stats;
     if (!this.started) {
-      // Bytes the peer already acknowledged (a keep-alive probe, an old retransmission) are not a start.
+      // A keep-alive probe (0 or 1 byte the peer already acknowledged) is not a start. Longer
+      // segments are: in a capture out of order, the peer's ACK of them may come first.
       const peer = this.peer;
-      if (peer.ackValid && seqDiff(peer.ackSent, (seq + wireLen) >>> 0) >= 0) {
+      if (wireLen <= 1 && peer.ackValid && seqDiff(peer.ackSent, (seq + wireLen) >>> 0) >= 0) {
         stats.duplicateBytes += have;
         return;
       }
@@ -100,24 +101,54 @@ export class StreamDirection {
     if (this.held !== null) this.drain();
   }
 
-  /** The peer acknowledged up to ack: bytes below it that never arrived will not come. */
-  acked(ack: number, tsUs: number): void {
-    if (!this.started) return;
+  /**
+   * The peer acknowledged up to ack: the end of the bytes it vouches were sent that have not
+   * been delivered (a FIN's own sequence slot is no byte), or null when there are none.
+   */
+  missingUpTo(ack: number): number | null {
+    if (!this.started) return null;
     const ahead = seqDiff(ack, this.nextSeq);
-    if (ahead <= 0 || ahead > MAX_ACK_AHEAD) return;
-    this.flushTo(this.finSeen && seqDiff(ack, this.finSeq) > 0 ? this.finSeq : ack, tsUs);
+    if (ahead <= 0 || ahead > MAX_ACK_AHEAD) return null;
+    const to = this.finSeen && seqDiff(ack, this.finSeq) > 0 ? this.finSeq : ack;
+    return seqDiff(to, this.nextSeq) > 0 ? to : null;
   }
 
-  /** FIN at finSeq: every hole before it is a gap now. */
-  fin(finSeq: number, tsUs: number): void {
+  /** FIN at finSeq. Bytes before it that have not arrived yet are missing (see missingBeforeFin). */
+  fin(finSeq: number): void {
     this.finSeen = true;
     this.finSeq = finSeq;
     if (!this.started) {
       this.started = true;
       this.nextSeq = finSeq;
-      return;
     }
-    if (seqDiff(finSeq, this.nextSeq) > 0 && seqDiff(finSeq, this.nextSeq) <= MAX_ACK_AHEAD) this.flushTo(finSeq, tsUs);
+  }
+
+  /** Whether bytes before this direction's FIN have not arrived (within a believable distance). */
+  missingBeforeFin(): boolean {
+    const d = seqDiff(this.finSeq, this.nextSeq);
+    return this.finSeen && d > 0 && d <= MAX_ACK_AHEAD;
+  }
+
+  /**
+   * Whether every byte before `to` has been delivered or declared a gap. An ACK of a FIN not
+   * seen yet is one past the last byte: once the FIN comes, its slot counts as arrived.
+   */
+  reached(to: number): boolean {
+    return this.started && seqDiff(this.nextSeq, this.byteEnd(to)) >= 0;
+  }
+
+  /** The bytes before `to` that have not arrived will not come: they are gaps now. */
+  declareLost(to: number, tsUs: number): void {
+    if (this.started) this.flushTo(this.byteEnd(to), tsUs);
+  }
+
+  private byteEnd(to: number): number {
+    return this.finSeen && seqDiff(to, this.finSeq) > 0 ? this.finSeq : to;
+  }
+
+  /** FIN seen and every byte before it delivered or declared a gap. */
+  get done(): boolean {
+    return this.finSeen && this.held === null && !this.missingBeforeFin();
   }
 
   /** RST or end of capture: every hole becomes a gap and all held bytes are delivered. */
@@ -126,7 +157,7 @@ export class StreamDirection {
   }
 
   /** Declares gaps and delivers held bytes until nextSeq reaches `limit`. */
-  private flushTo(limit: number, tsUs: number): void {
+  flushTo(limit: number, tsUs: number): void {
     while (seqDiff(limit, this.nextSeq) > 0) {
       const first = this.held === null ? limit : this.held[0]!.seq;
       this.skipHole(seqDiff(first, limit) < 0 ? first : limit, tsUs);

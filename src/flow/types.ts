@@ -9,7 +9,7 @@ export interface TcpConn {
   /** `ip:port`, IPv6 as `[ip]:port`; built once when the connection is first seen. */
   readonly client: string;
   readonly server: string;
-  /** True when the capture started after the handshake (no SYN seen from the client). */
+  /** True when the capture started after the handshake (neither SYN nor SYN-ACK seen first). */
   readonly midstream: boolean;
   /** Microseconds since the epoch of the first packet seen. */
   readonly firstTsUs: number;
