@@ -17,7 +17,20 @@ export interface ConnState {
   channels: number;
   patterns: number;
   shardChannels: number;
+  /**
+   * The same, as the requests sent so far leave them (a pipelined UNSUBSCRIBE with no argument
+   * is answered once per subscription its earlier SUBSCRIBEs made, confirmed or not): names by
+   * kind, each set bounded by MAX_TRACKED_NAMES.
+   */
+  requested: Record<SubKind, Set<string>>;
+  /** HELLO 3 switched the connection to RESP3: pub/sub messages then come only as pushes. */
+  resp3: boolean;
 }
+
+type SubKind = 'channels' | 'patterns' | 'shardChannels';
+
+/** Subscription names remembered per kind and connection; past it the confirmed counts rule. */
+const MAX_TRACKED_NAMES = 10_000;
 
 export function newConnState(seenFromStart: boolean): ConnState {
   return {
@@ -29,11 +42,18 @@ export function newConnState(seenFromStart: boolean): ConnState {
     channels: 0,
     patterns: 0,
     shardChannels: 0,
+    requested: { channels: new Set(), patterns: new Set(), shardChannels: new Set() },
+    resp3: false,
   };
 }
 
 const SUBSCRIBE = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE']);
 const UNSUBSCRIBE = new Set(['UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE']);
+const SUB_KIND: Record<string, SubKind> = {
+  SUBSCRIBE: 'channels', UNSUBSCRIBE: 'channels',
+  PSUBSCRIBE: 'patterns', PUNSUBSCRIBE: 'patterns',
+  SSUBSCRIBE: 'shardChannels', SUNSUBSCRIBE: 'shardChannels',
+};
 
 /** Replies the server will send to this request, given the state before it. */
 export function expectedReplies(s: ConnState, info: CommandInfo, frame: RequestFrame): number {
@@ -47,9 +67,11 @@ export function expectedReplies(s: ConnState, info: CommandInfo, frame: RequestF
   // UNSUBSCRIBE with no argument: one confirmation per subscription, or one when there is none.
   if (UNSUBSCRIBE.has(info.name)) {
     if (frame.argc > 1) return frame.argc - 1;
-    // With no argument: one confirmation per subscription of that kind, or one if none.
-    const n = info.name === 'UNSUBSCRIBE' ? s.channels : info.name === 'PUNSUBSCRIBE' ? s.patterns : s.shardChannels;
-    return Math.max(1, n);
+    // With no argument: one confirmation per subscription of that kind, or one if none: those
+    // the requests so far made (some may not be confirmed yet), or those confirmed if more
+    // (made before the capture began).
+    const kind = SUB_KIND[info.name]!;
+    return Math.max(1, s.requested[kind].size, s[kind]);
   }
   return 1;
 }
@@ -70,9 +92,25 @@ export function applyRequestState(s: ConnState, info: CommandInfo, frame: Reques
     case 'MONITOR':
       s.monitoring = true;
       break;
+    case 'SUBSCRIBE':
+    case 'PSUBSCRIBE':
+    case 'SSUBSCRIBE':
+    case 'UNSUBSCRIBE':
+    case 'PUNSUBSCRIBE':
+    case 'SUNSUBSCRIBE':
+      trackSubscriptions(s.requested[SUB_KIND[info.name]!], info.name.includes('UNSUB'), frame);
+      break;
     case 'RESET':
       Object.assign(s, newConnState(true));
       break;
+  }
+}
+
+function trackSubscriptions(names: Set<string>, unsubscribe: boolean, frame: RequestFrame): void {
+  if (unsubscribe && frame.argc <= 1) return names.clear();
+  for (let i = 1; i < frame.args.length; i++) {
+    if (unsubscribe) names.delete(frame.args[i]!);
+    else if (names.size < MAX_TRACKED_NAMES) names.add(frame.args[i]!);
   }
 }
 
@@ -88,6 +126,11 @@ export function applyReplyState(s: ConnState, r: TrackedRequest, reply: ReplyFra
   if (head !== undefined && reply.head.length >= 3 && /subscribe$/i.test(head)) {
     countSubscriptions(s, head.toLowerCase(), Number(reply.head[2]));
     return;
+  }
+  if (r.info.name === 'HELLO' && reply.error === null) {
+    // HELLO without a version leaves the protocol as it was.
+    const version = r.frame.args[1];
+    if (version === '2' || version === '3') s.resp3 = version === '3';
   }
   if (reply.error === null) return;
   // A refused SELECT or MONITOR changed nothing.

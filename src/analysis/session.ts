@@ -139,7 +139,8 @@ export class Session {
       const confirms = front !== undefined && front.info.spec?.flags.includes('pubsub') === true && head.endsWith('subscribe');
       return confirms ? null : 'push';
     }
-    if (subscribed(this.state) && reply.type === RESP_TYPES.ARRAY && PUBSUB_MESSAGES.has(reply.head[0]?.toLowerCase() ?? '')) {
+    // RESP2 only: in RESP3 messages come as pushes, and an array is a reply like any other.
+    if (!this.state.resp3 && subscribed(this.state) && reply.type === RESP_TYPES.ARRAY && PUBSUB_MESSAGES.has(reply.head[0]?.toLowerCase() ?? '')) {
       return 'message';
     }
     // After MONITOR's own +OK, everything the server sends is MONITOR output, except the
