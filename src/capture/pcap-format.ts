@@ -18,11 +18,19 @@ export const PCAP = {
   RECORD_HEADER_BYTES: 16,
 } as const;
 
+/** Largest original length a record header may claim (a 16 MiB frame is no real frame). */
+const MAX_ORIG_BYTES = 16 * 1024 * 1024;
+/** Seconds a record may be stamped before the last good one (merged captures go backwards). */
+const MAX_BACKWARDS_SEC = 365 * 24 * 3600;
+
 const enum State {
   FileHeader,
   Records,
-  /** A damaged record header: the rest of the input is counted and skipped. */
-  Stopped,
+  /**
+   * After a damaged record header: bytes are skipped up to the next offset where a plausible
+   * header is followed by another, and reading goes on from there.
+   */
+  Resync,
 }
 
 export class PcapStepper implements FormatStepper {
@@ -32,15 +40,24 @@ export class PcapStepper implements FormatStepper {
   /** Divisor turning the sub-second field into microseconds (1 for us, 1000 for ns). */
   private fracDiv = 1;
   private linkType = 0;
+  /** Seconds of the last good record, -1 before the first. */
+  private lastSec = -1;
+  /** Where the damage began (absolute offset) and its header's claimed length, while resyncing. */
+  private damageAt = 0;
+  private switched = false;
 
   constructor(private readonly ctx: StepContext) {}
 
   step(b: Uint8Array, off: number, end: number): number {
-    if (this.state === State.Records) return this.records(b, off, end);
-    if (this.state === State.Stopped) {
-      this.ctx.stats.skippedBytes += end - off;
-      this.need = 1;
-      return end - off;
+    if (this.state !== State.FileHeader) {
+      // Damage switches to resync and a good header back; each switch goes on from where the
+      // other stopped, so a stepper never returns 0 while it could go on.
+      let used = 0;
+      do {
+        this.switched = false;
+        used += this.state === State.Records ? this.records(b, off + used, end) : this.resync(b, off + used, end);
+      } while (this.switched);
+      return used;
     }
     if (end - off < PCAP.FILE_HEADER_BYTES) {
       this.need = PCAP.FILE_HEADER_BYTES;
@@ -78,20 +95,24 @@ export class PcapStepper implements FormatStepper {
         this.need = PCAP.RECORD_HEADER_BYTES;
         break;
       }
+      const sec = le ? u32le(b, off) : u32be(b, off);
+      const frac = le ? u32le(b, off + 4) : u32be(b, off + 4);
       const capLen = le ? u32le(b, off + 8) : u32be(b, off + 8);
-      if (capLen > MAX_PACKET_BYTES) {
-        this.stop(off, capLen);
-        stats.skippedBytes += avail;
-        return end - start;
+      const origLen = le ? u32le(b, off + 12) : u32be(b, off + 12);
+      // A header no writer produces (a length field off by a few bytes shifts every later
+      // header): resynchronise on the next plausible one rather than read garbage as frames.
+      if (capLen > MAX_PACKET_BYTES || capLen > origLen || frac >= 1e6 * fracDiv || this.lastSec - sec > MAX_BACKWARDS_SEC) {
+        this.state = State.Resync;
+        this.switched = true;
+        this.damageAt = ctx.base + off;
+        return off - start;
       }
       const recLen = PCAP.RECORD_HEADER_BYTES + capLen;
       if (avail < recLen) {
         this.need = recLen;
         break;
       }
-      const sec = le ? u32le(b, off) : u32be(b, off);
-      const frac = le ? u32le(b, off + 4) : u32be(b, off + 4);
-      const origLen = le ? u32le(b, off + 12) : u32be(b, off + 12);
+      this.lastSec = sec;
       p.tsUs = sec * 1e6 + (fracDiv === 1 ? frac : frac / fracDiv);
       p.offset = off + PCAP.RECORD_HEADER_BYTES;
       p.capLen = capLen;
@@ -105,15 +126,43 @@ export class PcapStepper implements FormatStepper {
     return off - start;
   }
 
-  private stop(off: number, capLen: number): void {
-    const at = this.ctx.base + off;
-    addWarning(
-      this.ctx.stats,
-      `${this.ctx.source}: pcap record at byte ${at} claims ${capLen} captured bytes ` +
-        `(limit ${MAX_PACKET_BYTES}); the file is damaged, the rest of it is skipped`,
-    );
-    this.state = State.Stopped;
-    this.need = 1;
+  /** Length of the record whose header is at b[o], or -1 if no writer would produce it. */
+  private plausible(b: Uint8Array, o: number): number {
+    const le = this.le;
+    const sec = le ? u32le(b, o) : u32be(b, o);
+    const frac = le ? u32le(b, o + 4) : u32be(b, o + 4);
+    const capLen = le ? u32le(b, o + 8) : u32be(b, o + 8);
+    const origLen = le ? u32le(b, o + 12) : u32be(b, o + 12);
+    if (capLen > MAX_PACKET_BYTES || capLen > origLen || origLen > MAX_ORIG_BYTES || frac >= 1e6 * this.fracDiv) return -1;
+    if (this.lastSec >= 0 && Math.abs(sec - this.lastSec) > MAX_BACKWARDS_SEC) return -1;
+    return PCAP.RECORD_HEADER_BYTES + capLen;
+  }
+
+  /** Skips to the next offset holding a plausible header followed by another. */
+  private resync(b: Uint8Array, off: number, end: number): number {
+    const H = PCAP.RECORD_HEADER_BYTES;
+    let o = off;
+    for (; o + H <= end; o++) {
+      const len = this.plausible(b, o);
+      if (len < 0) continue;
+      if (o + len + H > end) {
+        // The header that would confirm it is not read yet.
+        if (o > off) break;
+        this.need = len + H;
+        return 0;
+      }
+      if (this.plausible(b, o + len) < 0) continue;
+      const stats = this.ctx.stats;
+      const skipped = this.ctx.base + o - this.damageAt;
+      stats.skippedBytes += o - off;
+      addWarning(stats, `${this.ctx.source}: damaged pcap record header at byte ${this.damageAt}; ${skipped} bytes skipped to the next good record`);
+      this.state = State.Records;
+      this.switched = true;
+      return o - off;
+    }
+    this.ctx.stats.skippedBytes += o - off;
+    this.need = H;
+    return o - off;
   }
 
   finish(_b: Uint8Array, pending: number): void {
@@ -122,6 +171,10 @@ export class PcapStepper implements FormatStepper {
     stats.skippedBytes += pending;
     if (this.state === State.FileHeader) {
       addWarning(stats, `${this.ctx.source}: the file ends inside the pcap file header (${pending} bytes)`);
+      return;
+    }
+    if (this.state === State.Resync) {
+      addWarning(stats, `${this.ctx.source}: damaged pcap record header at byte ${this.damageAt}; no good record after it, the rest of the file skipped`);
       return;
     }
     stats.truncatedRecords++;
