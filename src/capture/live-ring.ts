@@ -59,6 +59,8 @@ export class LiveRing {
   private closed = false;
   private finalized = false;
   private dispatching = false;
+  /** Called after a read of the ring found it empty: everything captured so far is delivered. */
+  onIdle: (() => void) | undefined;
   private onError: ((err: UserError) => void) | undefined;
   /** While finishing: frames captured after this are not delivered, and say the end is reached. */
   private untilTsUs = Infinity;
@@ -112,6 +114,7 @@ export class LiveRing {
       this.fail();
       return;
     }
+    if (this.received === before) this.onIdle?.();
     this.delayMs = this.received > before ? DRAIN_BUSY_MS : Math.min(this.delayMs * 2, DRAIN_IDLE_MAX_MS);
     this.timer = setTimeout(this.drain, this.delayMs);
   };

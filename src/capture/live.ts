@@ -34,6 +34,11 @@ export interface LiveCaptureOptions {
    */
   maxStallMs?: number;
   /**
+   * Called when a read of the ring finds it empty (every frame captured more than a ring block
+   * timeout ago has been delivered): the moment to let capture time pass without packets.
+   */
+  onIdle?: () => void;
+  /**
    * Called once if libpcap reports a read error after the capture started (the interface went
    * down or away); the capture has stopped when it is called.
    */
@@ -189,6 +194,7 @@ export async function openLiveCapture(
   } catch (err) {
     throw openError(err instanceof Error ? err.message : String(err), iface, names, opts.filter);
   }
+  ring.onIdle = opts.onIdle;
   ring.start(linkTypeOf(linkName), opts.onError);
   return {
     iface,

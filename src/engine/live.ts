@@ -49,6 +49,9 @@ export interface LiveRun {
   done: Promise<Report>;
 }
 
+/** How far behind now a quiet ring's frames are surely read: the kernel's block timeout and more. */
+const QUIET_MARGIN_MS = 100;
+
 /** Live interface -> flows -> analysis, until the duration, count, or stop(). */
 export async function runLive(job: LiveJob): Promise<LiveRun> {
   let stopped = false;
@@ -110,6 +113,11 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
       onError: (e) => {
         captureError = e;
         halt();
+      },
+      // The ring is empty: frames captured more than a block timeout (and a margin) ago have
+      // all been read, so capture time has reached that far.
+      onIdle: () => {
+        if (!halted) pipe.tick((Date.now() - QUIET_MARGIN_MS) * 1000);
       },
     },
     onPacket,

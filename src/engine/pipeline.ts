@@ -33,6 +33,11 @@ export class Pipeline {
     this.flows.packet(p);
   };
 
+  /** Capture time passed without packets (a quiet live capture): see FlowTable.tick. */
+  tick(nowUs: number): void {
+    this.flows.tick(nowUs);
+  }
+
   /** End of input: every open connection is closed, pending requests become unanswered. */
   finish(): void {
     this.flows.finish(this.lastTsUs ?? 0);

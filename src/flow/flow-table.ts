@@ -3,11 +3,12 @@
  * client and server, feeds both directions' reassembly and reports opens, data, gaps and closes.
  */
 import type { Packet } from '../capture/packet.js';
-import { endpointText, formatIPv4, formatIPv6 } from './addr.js';
+import { endpointText } from './addr.js';
 import { DECODE, TCP_FLAG, TcpSegment, decodeTcp } from './decode.js';
 import { DEFAULT_FLOW_LIMITS, type FlowLimits } from './limits.js';
-import { MAX_ACK_AHEAD, StreamDirection, type ReassemblyContext } from './reassembly.js';
-import { Wait, type SegmentView } from './reorder.js';
+import { FlowEntry, ipText, LATE_SYN_BYTES, RECENT_SYNS, tupleHash } from './flow-entry.js';
+import { MAX_ACK_AHEAD, type ReassemblyContext, type StreamDirection } from './reassembly.js';
+import { dataSeq, isReady, seqDiff, Wait, type KeptPacket, type SegmentView } from './reorder.js';
 import type { FlowHandler, FlowStats, TcpConn } from './types.js';
 
 export type { FlowLimits } from './limits.js';
@@ -18,32 +19,6 @@ export interface FlowTableOptions {
   limits?: Partial<FlowLimits>;
 }
 
-/** One followed connection: its endpoints as numbers (for matching) and its two directions. */
-class FlowEntry {
-  /** Next entry with the same hash. */
-  next: FlowEntry | null = null;
-  /** Capture time of the last packet, for evicting the idlest when too many are open. */
-  lastTsUs = 0;
-  /** Bytes shown sent have not arrived yet: see ./reorder.ts. */
-  wait: Wait | null = null;
-  closed = false;
-  readonly toServer: StreamDirection;
-  readonly toClient: StreamDirection;
-
-  constructor(
-    readonly hash: number,
-    readonly conn: TcpConn,
-    readonly v6: boolean,
-    readonly c0: number, readonly c1: number, readonly c2: number, readonly c3: number, readonly cPort: number,
-    readonly s0: number, readonly s1: number, readonly s2: number, readonly s3: number, readonly sPort: number,
-    ctx: ReassemblyContext,
-  ) {
-    this.toServer = new StreamDirection(ctx, conn, true);
-    this.toClient = new StreamDirection(ctx, conn, false);
-    this.toServer.peer = this.toClient;
-    this.toClient.peer = this.toServer;
-  }
-}
 
 export function emptyFlowStats(): FlowStats {
   return {
@@ -67,8 +42,12 @@ export class FlowTable {
   private fromClient = false;
   /** Connections waiting for bytes (./reorder.ts), the earliest end of their windows, and the latest capture time seen. */
   private readonly waiting = new Set<FlowEntry>();
+  /** Client ISNs of connections closed lately, by 4-tuple hash (at most RECENT_SYNS). */
+  private readonly recentSyns = new Map<number, number>();
   private nextDeadline = Infinity;
   private nowTs = -Infinity;
+  /** Payload bytes kept over all waits (bounded by maxKeptBytesTotal). */
+  private keptBytes = 0;
 
   constructor(opts: FlowTableOptions, handler: FlowHandler) {
     for (const port of opts.serverPorts) if (port >= 0 && port < 65536) this.watched[port] = 1;
@@ -102,13 +81,13 @@ export class FlowTable {
       e = null;
     }
     if (e === null) {
+      if (this.lateSyn(hash, seg)) return;
       e = this.create(hash, seg, p.tsUs);
       if (e === null) return;
       if (this.openCount > this.ctx.limits.maxOpenConnections) this.evictIdlest(e, p.tsUs);
     }
     e.lastTsUs = p.tsUs;
-    if (e.wait === null) this.apply(e, this.fromClient, seg, p.tsUs);
-    else this.route(e, this.fromClient, seg, p.tsUs);
+    this.take(e, this.fromClient, seg, p.tsUs);
     if (this.nowTs >= this.nextDeadline) this.expireWaits();
   }
 
@@ -183,15 +162,33 @@ export class FlowTable {
   /** A client SYN on a known 4-tuple starts a new connection unless it repeats this one's SYN. */
   private isNewConnection(e: FlowEntry, s: TcpSegment): boolean {
     if (!this.fromClient) return true;
+    // This connection's own SYN, captured late or sent again.
+    if (e.toServer.synSeq === s.seq) return false;
     if (e.toServer.finSeen || e.toClient.finSeen) return true;
-    return e.toServer.synSeq !== s.seq;
+    // Followed from its data, then its SYN (captured late): the same connection, if the SYN
+    // comes just before where the stream was joined.
+    const d = e.toServer;
+    if (d.synSeq === -1 && !d.started) return false;
+    if (d.synSeq === -1) return !(seqDiff(d.startSeq, (s.seq + 1) >>> 0) >= 0 && seqDiff(d.startSeq, (s.seq + 1) >>> 0) <= LATE_SYN_BYTES);
+    return d.synSeq !== s.seq;
+  }
+
+  /** The SYN, or a SYN-ACK answering it, of a connection already closed: captured late, not a new one. */
+  private lateSyn(hash: number, s: TcpSegment): boolean {
+    if ((s.flags & TCP_FLAG.SYN) === 0) return false;
+    const isn = this.recentSyns.get(hash);
+    const clientIsn = (s.flags & TCP_FLAG.ACK) !== 0 ? (s.ack - 1) >>> 0 : s.seq;
+    if (isn === undefined || isn !== clientIsn) return false;
+    this.stats.duplicateBytes += s.payloadLen;
+    return true;
   }
 
   private create(hash: number, s: TcpSegment, tsUs: number): FlowEntry | null {
     const f = s.flags;
     const syn = (f & TCP_FLAG.SYN) !== 0;
-    // Packets without SYN or payload (ACKs, FINs, RSTs of connections not followed) start nothing.
-    if (!syn && s.wireLen === 0) return null;
+    // Bare ACKs and RSTs of connections not followed start nothing. A FIN does: it may have been
+    // captured ahead of the connection's last data.
+    if (!syn && s.wireLen === 0 && (f & TCP_FLAG.FIN) === 0) return null;
     if ((f & TCP_FLAG.RST) !== 0) return null;
     const srcIsClient = syn ? (f & TCP_FLAG.ACK) === 0 : this.sourceIsClient(s.srcPort, s.dstPort);
     const v6 = s.ipVersion === 6;
@@ -214,6 +211,7 @@ export class FlowTable {
     const e = srcIsClient
       ? new FlowEntry(hash, conn, v6, s.s0, s.s1, s.s2, s.s3, s.srcPort, s.d0, s.d1, s.d2, s.d3, s.dstPort, this.ctx)
       : new FlowEntry(hash, conn, v6, s.d0, s.d1, s.d2, s.d3, s.dstPort, s.s0, s.s1, s.s2, s.s3, s.srcPort, this.ctx);
+    e.joining = !syn;
     e.next = this.index.get(hash) ?? null;
     this.index.set(hash, e);
     this.stats.connections++;
@@ -231,41 +229,113 @@ export class FlowTable {
     return dstPort <= srcPort;
   }
 
-  /** A packet of a known connection: applied now, or kept while the connection waits. */
-  private route(e: FlowEntry, fromClient: boolean, s: SegmentView, tsUs: number): void {
-    if (e.closed) {
-      // Kept behind a reset that closed the connection: TCP discards these too.
-      this.stats.duplicateBytes += s.payloadLen;
-      return;
+  /** A packet of a known connection: applied now if it is ready, else kept (./reorder.ts). */
+  private take(e: FlowEntry, fromClient: boolean, s: SegmentView, tsUs: number): void {
+    const d = fromClient ? e.toServer : e.toClient;
+    const o = fromClient ? e.toClient : e.toServer;
+    if (e.wait === null) {
+      // The common case first: no FIN, and an ACK of nothing beyond what was delivered.
+      const f = s.flags;
+      if (!e.joining && (f & TCP_FLAG.FIN) === 0 && ((f & TCP_FLAG.ACK) === 0 || (o.started && seqDiff(s.ack, o.nextSeq) <= 0))) {
+        return this.apply(e, fromClient, s, tsUs);
+      }
+      if (!e.joining && isReady(d, o, s, fromClient, null, MAX_ACK_AHEAD)) return this.apply(e, fromClient, s, tsUs);
+      e.wait = new Wait(tsUs);
+      this.waiting.add(e);
+      this.nextDeadline = Math.min(this.nextDeadline, tsUs + this.ctx.limits.reorderWindowUs);
     }
     const w = e.wait;
-    if (w === null) return this.apply(e, fromClient, s, tsUs);
-    const { flags, seq, ack, wireLen } = s;
-    if ((flags & TCP_FLAG.RST) !== 0) {
-      // A reset ends everything: what was kept goes first, then the reset.
-      this.settle(e);
-      return this.route(e, fromClient, s, tsUs);
-    }
-    if ((fromClient ? e.toServer : e.toClient) === w.holed) {
-      if (!w.holed.started && wireLen > 0 && seqDiff(seq, w.holeTo) >= 0) {
-        // The first bytes of a direction joined mid-stream, all after what the kept packets
-        // acknowledged: those answer bytes sent before the capture, and go first.
-        this.endWait(e, false);
-        return this.route(e, fromClient, s, tsUs);
-      }
-      // It goes on unless it does not reach the hole and acknowledges kept bytes: then it too
-      // came out of order, and waits its turn.
-      const kept = fromClient ? e.toClient : e.toServer;
-      const fills = wireLen > 0 && (!w.holed.started || seqDiff(seq, w.holed.nextSeq) <= 0);
-      if (fills || (flags & TCP_FLAG.ACK) === 0 || kept.missingUpTo(ack) === null) {
-        this.apply(e, fromClient, s, tsUs);
-        if (e.wait === w && w.holed.reached(w.holeTo)) this.endWait(e, false);
-        return;
-      }
-    }
     w.keep(fromClient, s, tsUs);
+    this.keptBytes += s.payloadLen;
+    this.drain(e);
     const limits = this.ctx.limits;
-    if (w.kept.length > limits.maxKeptPackets || w.keptBytes > limits.maxKeptBytes) this.endWait(e, true);
+    if (e.wait !== null && (w.kept.length > limits.maxKeptPackets || w.keptBytes > limits.maxKeptBytes)) this.settle(e);
+    if (this.keptBytes > limits.maxKeptBytesTotal) this.settleOldest();
+  }
+
+  /** Applies every kept packet that has become ready, in capture order, until none is. */
+  private drain(e: FlowEntry): void {
+    const w = e.wait!;
+    let lastTs = w.sinceTs;
+    for (let i = 0; i < w.kept.length && !e.closed; ) {
+      const k = w.kept[i]!;
+      const d = k.fromClient ? e.toServer : e.toClient;
+      const o = k.fromClient ? e.toClient : e.toServer;
+      if ((e.joining && (k.flags & TCP_FLAG.SYN) === 0) || !isReady(d, o, k, k.fromClient, w, MAX_ACK_AHEAD)) {
+        i++;
+        continue;
+      }
+      this.release(w, i);
+      this.apply(e, k.fromClient, k, k.tsUs);
+      lastTs = Math.max(lastTs, k.tsUs);
+      i = 0; // an applied packet may make an earlier kept one ready
+    }
+    if (w.kept.length > 0 && !e.closed) return;
+    for (let i = w.kept.length - 1; i >= 0; i--) this.stats.duplicateBytes += this.release(w, i).payloadLen; // behind a reset: TCP discards them too
+    e.wait = null;
+    this.waiting.delete(e);
+    if (!e.closed && e.toServer.done && e.toClient.done) this.close(e, 'fin', lastTs);
+  }
+
+  private release(w: Wait, i: number): KeptPacket {
+    const k = w.take(i);
+    this.keptBytes -= k.payloadLen;
+    return k;
+  }
+
+  /**
+   * Ends e's wait: what blocks the first kept packet is declared missing, and so on, until every
+   * kept packet is applied. Each round declares a hole (the stream moves past it), gives up on a
+   * direction never seen, or applies the packet as it is.
+   */
+  private settle(e: FlowEntry): void {
+    while (e.wait !== null) {
+      const w = e.wait;
+      const k = w.kept[0]!;
+      if (!this.unblock(e, w, k)) {
+        // Nothing to declare (or declaring moved nothing: bytes past a FIN): it goes as it is.
+        this.release(w, 0);
+        this.apply(e, k.fromClient, k, k.tsUs);
+      }
+      this.drain(e);
+    }
+  }
+
+  /** Declares missing what keeps packet k waiting; false when that moved nothing. */
+  private unblock(e: FlowEntry, w: Wait, k: KeptPacket): boolean {
+    const d = k.fromClient ? e.toServer : e.toClient;
+    const o = k.fromClient ? e.toClient : e.toServer;
+    if (e.joining) {
+      e.joining = false;
+      return true;
+    }
+    if ((k.flags & TCP_FLAG.ACK) !== 0 && (k.flags & TCP_FLAG.SYN) === 0) {
+      if (!o.started && !o.silent) {
+        o.silent = true;
+        return true;
+      }
+      const missing = o.started ? o.missingUpTo(k.ack) : null;
+      if (missing !== null) {
+        const before = o.nextSeq;
+        o.declareLost(missing, w.sinceTs);
+        if (o.nextSeq !== before) return true;
+      }
+    }
+    if ((k.wireLen > 0 || (k.flags & TCP_FLAG.FIN) !== 0) && d.started && seqDiff(dataSeq(k), d.nextSeq) > 0) {
+      const before = d.nextSeq;
+      d.declareLost(dataSeq(k), w.sinceTs);
+      return d.nextSeq !== before;
+    }
+    return false;
+  }
+
+  /** Too many bytes kept over all connections: the oldest wait ends first. */
+  private settleOldest(): void {
+    while (this.keptBytes > this.ctx.limits.maxKeptBytesTotal && this.waiting.size > 0) {
+      let oldest: FlowEntry | null = null;
+      for (const e of this.waiting) if (oldest === null || e.wait!.sinceTs < oldest.wait!.sinceTs) oldest = e;
+      this.settle(oldest!);
+    }
   }
 
   private apply(e: FlowEntry, fromClient: boolean, s: SegmentView, tsUs: number): void {
@@ -273,89 +343,63 @@ export class FlowTable {
     const o = fromClient ? e.toClient : e.toServer;
     const { flags, seq, ack, wireLen } = s;
     if ((flags & TCP_FLAG.ACK) !== 0) {
-      // The ACK vouches for bytes of the other direction not delivered yet: this packet (a
-      // reply, say) waits for them. While already waiting, what it vouches for is kept. Of a
-      // direction not started (joined mid-stream) nothing is known: an ACK that is news may
-      // be of bytes captured later. A SYN-ACK's ACK is of the client's SYN, started below.
-      const missing = e.wait !== null || (flags & TCP_FLAG.SYN) !== 0 ? null
-        : o.started ? o.missingUpTo(ack)
-        : d.ackValid && !seqAfter(ack, d.ackSent) ? null : ack;
       d.noteAck(ack);
-      if (missing !== null) {
-        this.startWait(e, o, missing, tsUs).keep(fromClient, s, tsUs);
-        return;
-      }
+      // Seen from its SYN, d's packets at its first byte acknowledge the peer's SYN: that fixes
+      // where the peer starts, even if its SYN-ACK comes later in the file.
+      if (!o.started && d.synSeq !== -1 && (flags & TCP_FLAG.SYN) === 0 && seq === d.startSeq) o.syn((ack - 1) >>> 0);
     }
-    let dataSeq = seq;
+    if (!d.started) d.seqHint = seq;
+    let at = seq;
     if ((flags & TCP_FLAG.SYN) !== 0) {
+      e.joining = false;
       d.syn(seq);
       // A SYN-ACK acknowledges the client's SYN: that fixes the client's start even if its SYN was missed.
       if ((flags & TCP_FLAG.ACK) !== 0) o.syn((ack - 1) >>> 0);
-      dataSeq = (seq + 1) >>> 0;
+      at = (seq + 1) >>> 0;
     }
-    if (wireLen > 0) d.segment(dataSeq, s.data, s.payloadOff, s.payloadLen, wireLen, tsUs);
+    if (wireLen > 0) d.segment(at, s.data, s.payloadOff, s.payloadLen, wireLen, tsUs);
     if ((flags & TCP_FLAG.RST) !== 0) {
       d.flushAll(tsUs);
       o.flushAll(tsUs);
       return this.close(e, 'rst', tsUs);
     }
     if ((flags & TCP_FLAG.FIN) !== 0) {
-      d.fin((dataSeq + wireLen) >>> 0);
-      if (d.missingBeforeFin()) {
-        if (e.wait === null) this.startWait(e, d, d.finSeq, tsUs);
-        else if (e.wait.holed === d) e.wait.holeTo = d.finSeq;
-      } else if (e.wait === null && d.done && o.done) this.close(e, 'fin', tsUs);
+      d.fin((at + wireLen) >>> 0);
+      if (e.wait === null && d.done && o.done) this.close(e, 'fin', tsUs);
     }
-  }
-
-  private startWait(e: FlowEntry, holed: StreamDirection, holeTo: number, tsUs: number): Wait {
-    const w = new Wait(holed, holeTo, tsUs);
-    e.wait = w;
-    this.waiting.add(e);
-    this.nextDeadline = Math.min(this.nextDeadline, tsUs + this.ctx.limits.reorderWindowUs);
-    return w;
-  }
-
-  /**
-   * Ends e's wait: the hole filled, or (`declare`) it is a gap now. Kept packets then go
-   * through in their order; one of them may start a new wait.
-   */
-  private endWait(e: FlowEntry, declare: boolean): void {
-    const w = e.wait!;
-    e.wait = null;
-    this.waiting.delete(e);
-    if (declare) w.holed.declareLost(w.holeTo, w.sinceTs);
-    for (const k of w.kept) this.route(e, k.fromClient, k, k.tsUs);
-    if (!e.closed && e.wait === null && e.toServer.done && e.toClient.done) this.close(e, 'fin', w.kept.at(-1)?.tsUs ?? w.sinceTs);
-  }
-
-  /** Ends every wait of e, declaring its holes gaps: the connection is ending. */
-  private settle(e: FlowEntry): void {
-    while (e.wait !== null) this.endWait(e, true);
   }
 
   /** Ends the waits whose reorder window has passed in capture time. */
   private expireWaits(): void {
     const window = this.ctx.limits.reorderWindowUs;
-    let next = Infinity;
     for (const e of [...this.waiting]) {
-      const w = e.wait;
-      if (w === null) continue;
-      if (w.sinceTs + window <= this.nowTs) this.endWait(e, true);
+      if (e.wait !== null && e.wait.sinceTs + window <= this.nowTs) this.settle(e);
     }
+    let next = Infinity;
     for (const e of this.waiting) next = Math.min(next, e.wait!.sinceTs + window);
     this.nextDeadline = next;
   }
 
+  /**
+   * The capture clock moved on without packets (a live capture gone quiet): waits whose window
+   * has passed by `nowUs` end.
+   */
+  tick(nowUs: number): void {
+    if (nowUs > this.nowTs) this.nowTs = nowUs;
+    if (this.nowTs >= this.nextDeadline) this.expireWaits();
+  }
+
   private close(e: FlowEntry, how: 'fin' | 'rst' | 'end', tsUs: number): void {
     if (e.closed) return;
+    // Packets still kept (behind a reset) are discarded by drain().
     e.closed = true;
-    if (e.wait !== null) {
-      e.wait = null;
-      this.waiting.delete(e);
-    }
     this.unlink(e);
     this.openCount--;
+    if (e.toServer.synSeq !== -1) {
+      // Remembered a while, so a SYN or SYN-ACK captured after the close opens nothing (lateSyn).
+      if (this.recentSyns.size >= RECENT_SYNS) this.recentSyns.delete(this.recentSyns.keys().next().value!);
+      this.recentSyns.set(e.hash, e.toServer.synSeq);
+    }
     this.ctx.handler.onClose(e.conn, tsUs, how);
   }
 
@@ -373,31 +417,4 @@ export class FlowTable {
       }
     }
   }
-}
-
-function ipText(v6: boolean, w0: number, w1: number, w2: number, w3: number): string {
-  return v6 ? formatIPv6(w0, w1, w2, w3) : formatIPv4(w3);
-}
-
-/** Whether sequence number a is after b (and not absurdly far: see MAX_ACK_AHEAD). */
-function seqAfter(a: number, b: number): boolean {
-  const d = (a - b) | 0;
-  return d > 0 && d <= MAX_ACK_AHEAD;
-}
-
-function seqDiff(a: number, b: number): number {
-  return (a - b) | 0;
-}
-
-/** Hash of one endpoint (address words and port). */
-function endpointHash(w0: number, w1: number, w2: number, w3: number, port: number): number {
-  let h = Math.imul(w3 ^ Math.imul(port, 0x9e3779b1), 0x85ebca6b);
-  h ^= Math.imul(w0, 0xc2b2ae35) ^ Math.imul(w1, 0x27d4eb2f) ^ Math.imul(w2, 0x165667b1);
-  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
-  return h ^ (h >>> 13);
-}
-
-/** Same value for both directions (sum of endpoint hashes), kept in V8's small-integer range. */
-function tupleHash(s: TcpSegment): number {
-  return (endpointHash(s.s0, s.s1, s.s2, s.s3, s.srcPort) + endpointHash(s.d0, s.d1, s.d2, s.d3, s.dstPort)) & 0x3fffffff;
 }

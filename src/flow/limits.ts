@@ -20,6 +20,8 @@ export interface FlowLimits {
   /** Packets, and their payload bytes, a waiting connection keeps; past either the wait ends. */
   maxKeptPackets: number;
   maxKeptBytes: number;
+  /** Payload bytes kept over all connections; past it the oldest wait ends first. */
+  maxKeptBytesTotal: number;
 }
 
 export const DEFAULT_FLOW_LIMITS: Readonly<FlowLimits> = {
@@ -29,4 +31,5 @@ export const DEFAULT_FLOW_LIMITS: Readonly<FlowLimits> = {
   reorderWindowUs: 100_000,
   maxKeptPackets: 1024,
   maxKeptBytes: 1024 * 1024,
+  maxKeptBytesTotal: 64 * 1024 * 1024,
 };

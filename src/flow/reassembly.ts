@@ -38,6 +38,8 @@ export class StreamDirection {
   /** The sequence number of the next byte to deliver is known. */
   started = false;
   nextSeq = 0;
+  /** Where the stream started (the byte after the SYN, or the first byte seen mid-stream). */
+  startSeq = 0;
   /** Sequence number of this direction's SYN (-1: none seen or inferred). */
   synSeq = -1;
   finSeen = false;
@@ -47,6 +49,14 @@ export class StreamDirection {
   ackValid = false;
   /** The opposite direction of the same connection; set right after construction. */
   peer: StreamDirection = this;
+  /**
+   * Before the stream starts: the sequence number of a packet of this direction already seen
+   * (a bare ACK carries where the next byte will be), or -1. Bytes before it came before the
+   * capture.
+   */
+  seqHint = -1;
+  /** Not started, and a wait for its bytes ran out: the peer's new ACKs no longer wait for it. */
+  silent = false;
   private held: HeldSegment[] | null = null;
   private heldBytes = 0;
 
@@ -62,10 +72,11 @@ export class StreamDirection {
 
   /** A SYN (or a SYN-ACK's acknowledgment, seq = ack - 1) fixes the start of the stream. */
   syn(seq: number): void {
+    // A SYN captured after the stream was joined still names the connection (see FlowTable).
+    if (this.synSeq === -1) this.synSeq = seq;
     if (this.started) return;
-    this.synSeq = seq;
     this.started = true;
-    this.nextSeq = (seq + 1) >>> 0;
+    this.nextSeq = this.startSeq = (seq + 1) >>> 0;
   }
 
   noteAck(ack: number): void {
@@ -87,7 +98,7 @@ export class StreamDirection {
         return;
       }
       this.started = true;
-      this.nextSeq = seq;
+      this.nextSeq = this.startSeq = seq;
     }
     const rel = seqDiff(seq, this.nextSeq);
     if (rel > 0) return this.hold(seq, b, off, have, wireLen, tsUs);
@@ -119,7 +130,7 @@ export class StreamDirection {
     this.finSeq = finSeq;
     if (!this.started) {
       this.started = true;
-      this.nextSeq = finSeq;
+      this.nextSeq = this.startSeq = finSeq;
     }
   }
 

@@ -1,14 +1,13 @@
 /**
  * A capture's order is not always the wire's: two tapped directions merged with a little skew,
- * `tcpdump -i any` writing from several CPUs, a FIN stamped before the last data. So when a
- * packet shows that bytes were sent which the capture has not delivered yet (the peer
- * acknowledges them, or a FIN lies past them), those bytes are not declared lost at once: the
- * connection waits. Packets of the direction with the hole go on (one of them may fill it);
- * packets of the other direction are kept, in capture order, so that replies never reach the
- * analysis ahead of the requests they answer. The wait ends when the hole fills, when the
- * reorder window has passed in capture time, when the kept packets reach their limit, or when
- * the connection ends; only then is a hole that did not fill a gap. Kept packets then go
- * through in their order.
+ * `tcpdump -i any` writing from several CPUs, a FIN stamped before the last data. So a packet
+ * is applied only when what it depends on has been: the bytes its ACK acknowledges (a reply
+ * comes after the request it answers) and, while the connection waits, the bytes before its
+ * own (nothing overtakes a kept packet). A packet that is not ready is kept, in capture order,
+ * and every packet applied may make kept ones ready. The wait ends when nothing is kept, or
+ * when the reorder window has passed in capture time, the kept packets reach their limit, or
+ * the connection ends: then what blocks the first kept packet is declared missing (a gap), and
+ * so on until all are applied.
  */
 import type { StreamDirection } from './reassembly.js';
 
@@ -25,10 +24,31 @@ export interface SegmentView {
   readonly wireLen: number;
 }
 
-/** A packet kept during a wait: what replaying it needs, its payload copied. */
+/** A packet kept during a wait: what applying it later needs, its payload copied. */
 export interface KeptPacket extends SegmentView {
   fromClient: boolean;
   tsUs: number;
+}
+
+/** TCP flag bits used here (RFC 9293). */
+const FIN = 0x01;
+const SYN = 0x02;
+const ACK = 0x10;
+
+/** Signed distance a - b in sequence space. */
+export function seqDiff(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+/** Whether sequence number a is after b, and not absurdly far (see MAX_ACK_AHEAD). */
+function seqAfter(a: number, b: number, maxAhead: number): boolean {
+  const d = seqDiff(a, b);
+  return d > 0 && d <= maxAhead;
+}
+
+/** Sequence number of a segment's first data byte (a SYN takes one). */
+export function dataSeq(s: SegmentView): number {
+  return (s.flags & SYN) !== 0 ? (s.seq + 1) >>> 0 : s.seq;
 }
 
 export class Wait {
@@ -36,17 +56,79 @@ export class Wait {
   keptBytes = 0;
 
   constructor(
-    /** The direction with bytes missing, up to holeTo. */
-    readonly holed: StreamDirection,
-    public holeTo: number,
-    /** Capture time of the packet that showed the hole: the gap's time if it never fills. */
+    /** Capture time the wait began: the gaps it declares are stamped with it. */
     readonly sinceTs: number,
   ) {}
 
   keep(fromClient: boolean, s: SegmentView, tsUs: number): void {
     const len = s.payloadLen;
-    const data = s.data.slice(s.payloadOff, s.payloadOff + len);
+    // A copy: the capture reuses its buffer for the next frame (and Buffer.slice is a view).
+    const data = new Uint8Array(len);
+    data.set(s.data.subarray(s.payloadOff, s.payloadOff + len));
     this.kept.push({ fromClient, flags: s.flags, seq: s.seq, ack: s.ack, data, payloadOff: 0, payloadLen: len, wireLen: s.wireLen, tsUs });
     this.keptBytes += len;
   }
+
+  /** Takes out kept packet i. */
+  take(i: number): KeptPacket {
+    const k = this.kept.splice(i, 1)[0]!;
+    this.keptBytes -= k.payloadLen;
+    return k;
+  }
+
+  /** Whether a kept packet of one direction carries a FIN that ends at seq (nothing before it missing). */
+  finAt(fromClient: boolean, seq: number): boolean {
+    for (const k of this.kept) if (k.fromClient === fromClient && (k.flags & FIN) !== 0 && ((dataSeq(k) + k.wireLen) >>> 0) === seq) return true;
+    return false;
+  }
+
+  /** Whether a kept ACK packet of one direction acknowledges less than ack. */
+  lowerAck(fromClient: boolean, ack: number): boolean {
+    for (const k of this.kept) if (k.fromClient === fromClient && (k.flags & ACK) !== 0 && seqDiff(k.ack, ack) < 0) return true;
+    return false;
+  }
+
+  /** Lowest sequence number among the kept packets of one direction, or -1 if none. */
+  lowestSeq(fromClient: boolean): number {
+    let low = -1;
+    for (const k of this.kept) if (k.fromClient === fromClient && (low === -1 || seqDiff(k.seq, low) < 0)) low = k.seq;
+    return low;
+  }
+}
+
+/**
+ * Whether a packet of direction d (peer o) can be applied now. `wait` is the connection's
+ * wait, if any: while there is one, data must also follow on from what was delivered.
+ */
+export function isReady(d: StreamDirection, o: StreamDirection, s: SegmentView, fromClient: boolean, wait: Wait | null, maxAhead: number): boolean {
+  const flags = s.flags;
+  if ((flags & ACK) !== 0 && (flags & SYN) === 0 && !ackReady(d, o, s.seq, s.ack, !fromClient, wait, maxAhead)) return false;
+  const carries = s.wireLen > 0 || (flags & FIN) !== 0;
+  if (!carries) return true;
+  // Without a wait, data past a hole is held by reassembly as always; a FIN waits for it.
+  if (wait === null && (flags & FIN) === 0) return true;
+  if (d.started) return seqDiff(dataSeq(s), d.nextSeq) <= 0;
+  // Not started: the lowest kept packet of the direction goes first.
+  const low = wait === null ? -1 : wait.lowestSeq(fromClient);
+  return low === -1 || seqDiff(s.seq, low) <= 0;
+}
+
+/** Whether the bytes of o an ACK acknowledges have all been delivered (or never will be). */
+function ackReady(d: StreamDirection, o: StreamDirection, seq: number, ack: number, oFromClient: boolean, wait: Wait | null, maxAhead: number): boolean {
+  if (o.started) {
+    const missing = o.missingUpTo(ack);
+    if (missing === null) return true;
+    // One past the last byte acknowledges a FIN: fine if that FIN is kept, nothing else missing.
+    return wait !== null && seqDiff(missing, o.nextSeq) === 1 && wait.finAt(oFromClient, o.nextSeq);
+  }
+  if (o.silent) return true;
+  // d saw its own SYN, so a packet at d's first byte acknowledges o's SYN and starts o
+  // (FlowTable.apply): the lowest such ACK kept goes first.
+  if (d.synSeq !== -1 && seq === d.startSeq) return wait === null || !wait.lowerAck(!oFromClient, ack);
+  // o not started: what it acknowledges is known only against a packet of o seen or kept.
+  const kept = wait === null ? -1 : wait.lowestSeq(oFromClient);
+  const base = kept !== -1 && (o.seqHint === -1 || seqDiff(kept, o.seqHint) < 0) ? kept : o.seqHint;
+  if (base !== -1) return !seqAfter(ack, base, maxAhead);
+  // Nothing of o seen yet: an ACK that is news may be of bytes captured later.
+  return d.ackValid && !seqAfter(ack, d.ackSent, maxAhead);
 }
