@@ -130,6 +130,30 @@ describe('request/reply pairing', () => {
     expect(r.raw.map((d) => d.db)).toEqual([null, 4, 4]);
   });
 
+  test.each<[string, Step[], Array<number | null>]>([
+    ['pipelined: a refused SELECT then a good one ends on the good one',
+      [['C', cmd('SELECT', '99') + cmd('SELECT', '3') + cmd('GET', 'k')], ['S', '-ERR DB index is out of range\r\n+OK\r\n$-1\r\n'], ['C', cmd('GET', 'k')], ['S', '$-1\r\n']],
+      [99, 3, 3, 3]],
+    ['pipelined: two refused SELECTs go back to the db before both',
+      [['C', cmd('SELECT', '2')], ['S', '+OK\r\n'], ['C', cmd('SELECT', '98') + cmd('SELECT', '99')], ['S', '-ERR DB index is out of range\r\n-ERR DB index is out of range\r\n'], ['C', cmd('GET', 'k')], ['S', '$-1\r\n']],
+      [2, 98, 99, 2]],
+    ['arguments Redis does not parse as an integer change nothing',
+      [['C', ['05', '+4', '1e0', ' 2', '3 ', '0x1', '9.0', '-1'].map((a) => cmd('SELECT', a)).join('') + cmd('GET', 'k')],
+        ['S', '-ERR value is not an integer or out of range\r\n'.repeat(7) + '-ERR DB index is out of range\r\n$-1\r\n']],
+      [0, 0, 0, 0, 0, 0, 0, 0, 0]],
+    ['SELECT inside a discarded transaction changes nothing',
+      [['C', cmd('MULTI') + cmd('SELECT', '4') + cmd('DISCARD') + cmd('GET', 'k')], ['S', '+OK\r\n+QUEUED\r\n+OK\r\n$-1\r\n']],
+      [0, 0, 0, 0]],
+    ['SELECT inside a transaction takes effect at EXEC',
+      [['C', cmd('MULTI') + cmd('SELECT', '4') + cmd('EXEC') + cmd('GET', 'k')], ['S', '+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n$-1\r\n']],
+      [0, 0, 4, 4]],
+    ['an aborted transaction changes nothing',
+      [['C', cmd('MULTI') + cmd('SELECT', '4') + cmd('EXEC')], ['S', '+OK\r\n+QUEUED\r\n-EXECABORT Transaction discarded\r\n'], ['C', cmd('GET', 'k')], ['S', '$-1\r\n']],
+      [0, 0, 4, 0]],
+  ])('db as MONITOR shows it: %s', (_name, steps, dbs) => {
+    expect(run(steps).raw.map((d) => d.db)).toEqual(dbs);
+  });
+
   test('a refused SELECT keeps the old db', () => {
     const r = run([['C', cmd('SELECT', '2')], ['S', '+OK\r\n'], ['C', cmd('SELECT', '99')], ['S', '-ERR DB index is out of range\r\n'], ['C', cmd('GET', 'k')], ['S', '$-1\r\n']]);
     expect(r.raw.map((d) => d.db)).toEqual([2, 99, 2]);

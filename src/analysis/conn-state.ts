@@ -6,8 +6,15 @@ import type { TrackedRequest } from './tracked-request.js';
 export interface ConnState {
   /** Selected database; null when unknown (joined mid-stream, or a gap hid a SELECT). */
   db: number | null;
-  /** db before the last SELECT, restored if the server refuses it. */
-  dbBeforeSelect: number | null;
+  /**
+   * The db before each SELECT (or EXEC of a transaction holding one) still unanswered, oldest
+   * first: a refused one is undone, unless a later SELECT has set the db since.
+   */
+  selects: Array<{ frame: RequestFrame; before: number | null; after: number }>;
+  /** Inside MULTI: a SELECT is queued, and takes effect at EXEC (not at all after DISCARD). */
+  inMulti: boolean;
+  /** The db the queued SELECTs of the transaction would set, or undefined if none. */
+  multiDb: number | undefined;
   /** CLIENT REPLY OFF in force. */
   replyOff: boolean;
   /** CLIENT REPLY SKIP: the next command gets no reply. */
@@ -35,7 +42,9 @@ const MAX_TRACKED_NAMES = 10_000;
 export function newConnState(seenFromStart: boolean): ConnState {
   return {
     db: seenFromStart ? 0 : null,
-    dbBeforeSelect: null,
+    selects: [],
+    inMulti: false,
+    multiDb: undefined,
     replyOff: false,
     skipNext: false,
     monitoring: false,
@@ -84,11 +93,33 @@ export function applyRequestState(s: ConnState, info: CommandInfo, frame: Reques
       if (info.sub === 'REPLY') applyClientReply(s, frame.args[2]?.toUpperCase());
       break;
     case 'SELECT': {
-      const db = Number(frame.args[1]);
-      s.dbBeforeSelect = s.db;
-      if (Number.isInteger(db) && db >= 0) s.db = db;
+      const db = dbIndex(frame.args[1]);
+      if (s.inMulti) {
+        if (db !== null) s.multiDb = db;
+        break;
+      }
+      // A db Redis would refuse to parse changes nothing; a bad index is undone at its error.
+      if (db === null) break;
+      s.selects.push({ frame, before: s.db, after: db });
+      s.db = db;
       break;
     }
+    case 'MULTI':
+      s.inMulti = true;
+      s.multiDb = undefined;
+      break;
+    case 'DISCARD':
+      s.inMulti = false;
+      s.multiDb = undefined;
+      break;
+    case 'EXEC':
+      s.inMulti = false;
+      if (s.multiDb !== undefined) {
+        s.selects.push({ frame, before: s.db, after: s.multiDb });
+        s.db = s.multiDb;
+        s.multiDb = undefined;
+      }
+      break;
     case 'MONITOR':
       s.monitoring = true;
       break;
@@ -114,6 +145,28 @@ function trackSubscriptions(names: Set<string>, unsubscribe: boolean, frame: Req
   }
 }
 
+/** A SELECT (or an EXEC that held one) was answered: undo it if refused and not superseded. */
+function settleSelect(s: ConnState, refused: boolean): void {
+  const sel = s.selects.shift();
+  if (sel === undefined || !refused) return;
+  // A later SELECT still unanswered set the db since: if it is refused too, the db goes back
+  // to what it was before this one.
+  const next = s.selects[0];
+  if (next !== undefined) next.before = sel.before;
+  else if (s.db === sel.after) s.db = sel.before;
+}
+
+/**
+ * The db a SELECT argument names, parsed as Redis parses integers (string2ll: no sign but '-',
+ * no spaces, no leading zeros, no exponent), or null if Redis would refuse it. An index past the
+ * server's `databases` is refused by the server's answer instead.
+ */
+function dbIndex(arg: string | undefined): number | null {
+  if (arg === undefined || !/^(0|[1-9][0-9]{0,9})$/.test(arg)) return null;
+  const n = Number(arg);
+  return n <= 2 ** 31 - 1 ? n : null;
+}
+
 function applyClientReply(s: ConnState, mode: string | undefined): void {
   if (mode === 'OFF') s.replyOff = true;
   else if (mode === 'ON') s.replyOff = false;
@@ -132,9 +185,8 @@ export function applyReplyState(s: ConnState, r: TrackedRequest, reply: ReplyFra
     const version = r.frame.args[1];
     if (version === '2' || version === '3') s.resp3 = version === '3';
   }
+  if (s.selects[0]?.frame === r.frame) settleSelect(s, reply.error !== null);
   if (reply.error === null) return;
-  // A refused SELECT or MONITOR changed nothing.
-  if (r.info.name === 'SELECT') s.db = s.dbBeforeSelect;
   if (r.info.name === 'MONITOR') s.monitoring = false;
 }
 

@@ -84,6 +84,8 @@ export class Session {
   }
 
   private failPending(): void {
+    // Their answers will not be seen: a SELECT among them stays as it was sent.
+    this.state.selects.length = 0;
     for (let r = this.pending.shift(); r !== undefined; r = this.pending.shift()) {
       r.outcome = 'unanswered';
       this.events.complete(r);
