@@ -91,6 +91,23 @@ describe.skipIf(skipReason !== null)('live command', () => {
     expect([report.totals.commands, report.totals.unanswered, report.totals.kernelDrops]).toEqual([300, 0, 0]);
   });
 
+  test('--duration is a window of capture time: frames after it are not analysed, however late the reader', async () => {
+    const { child, exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '--json', '--duration', '2']);
+    await sleep(1000);
+    await sets(redis.port, 100, 'inside');
+    // Stopped past the window's end: on waking, the ring holds frames from after it, and the
+    // reader's drain timer comes due before the duration timer does.
+    child.kill('SIGSTOP');
+    await sleep(2000);
+    await sets(redis.port, 100, 'after');
+    child.kill('SIGCONT');
+    const r = await exited;
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect([report.totals.commands, report.totals.kernelDrops]).toEqual([100, 0]);
+    expect(report.span.seconds).toBeLessThanOrEqual(2);
+  });
+
   test('without chrt the capture runs at normal priority and the report warns', async () => {
     const { child, exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '--json'], { ...process.env, PATH: '/nonexistent' });
     await sleep(1000);

@@ -137,7 +137,7 @@ function openError(message: string, iface: string, names: string[], extraFilter:
     );
   }
   if (/no such device/i.test(message)) return unknownInterface(iface, names);
-  if (extraFilter?.trim() && /filter|syntax|parse|illegal|unknown|expression/i.test(message)) {
+  if (extraFilter?.trim() && /filter|syntax|parse|illegal|unknown|expression|invalid/i.test(message)) {
     return new UserError(`bad capture filter '${extraFilter}': ${message}`);
   }
   return new UserError(`live capture on ${iface} failed: ${message}`);

@@ -59,6 +59,8 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
   let halted = false;
   /** Frames stamped after this are not analysed. */
   let stopTsUs = Infinity;
+  /** End of the --duration window in capture time, once the capture is open. */
+  let windowEndTsUs = Infinity;
   let capture: LiveCapture | null = null;
   let finish: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (finish = resolve));
@@ -89,6 +91,13 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
   let captureError: UserError | null = null;
   const onPacket = (p: Packet) => {
     if (halted) return;
+    // Past the stop time (a --duration window whose timer a long read of the ring delayed, or a
+    // stop that has not reached the reader yet): not analysed, and the run stops there.
+    if (p.tsUs > stopTsUs) return;
+    if (p.tsUs > windowEndTsUs) {
+      stopAt(windowEndTsUs);
+      return;
+    }
     capStats.packets++;
     capStats.bytes += p.capLen;
     if (writer !== null) {
@@ -146,7 +155,8 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
   const timers: NodeJS.Timeout[] = [];
   if (job.durationSec !== undefined) {
     // The window is the duration from now in capture time, however late the timer fires.
-    const endTsUs = Date.now() * 1000 + job.durationSec * 1e6;
+    windowEndTsUs = Date.now() * 1000 + job.durationSec * 1e6;
+    const endTsUs = windowEndTsUs;
     timers.push(setTimeout(() => stopAt(endTsUs), job.durationSec * 1000));
   }
   if (job.onInterval && job.intervalSec !== undefined) {
