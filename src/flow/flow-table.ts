@@ -8,7 +8,7 @@ import { DECODE, TCP_FLAG, TcpSegment, decodeTcp } from './decode.js';
 import { DEFAULT_FLOW_LIMITS, type FlowLimits } from './limits.js';
 import { FlowEntry, ipText, LATE_SYN_BYTES, RECENT_SYNS, tupleHash } from './flow-entry.js';
 import { MAX_ACK_AHEAD, type ReassemblyContext, type StreamDirection } from './reassembly.js';
-import { dataSeq, isReady, seqDiff, Wait, type KeptPacket, type SegmentView } from './reorder.js';
+import { dataSeq, isReady, seqDiff, Wait, WaitQueue, type KeptPacket, type SegmentView } from './reorder.js';
 import type { FlowHandler, FlowStats, TcpConn } from './types.js';
 
 export type { FlowLimits } from './limits.js';
@@ -40,11 +40,10 @@ export class FlowTable {
   private openCount = 0;
   /** Set by find(): whether the packet found goes from client to server. */
   private fromClient = false;
-  /** Connections waiting for bytes (./reorder.ts), the earliest end of their windows, and the latest capture time seen. */
-  private readonly waiting = new Set<FlowEntry>();
-  /** Client ISNs of connections closed lately, by 4-tuple hash (at most RECENT_SYNS). */
+  /** Connections waiting for bytes (./reorder.ts) by the end of their windows, and the latest capture time seen. */
+  private readonly deadlines = new WaitQueue<{ e: FlowEntry; w: Wait }>();
+  /** Client ISNs (-1: not seen) of connections closed lately, by 4-tuple hash (at most RECENT_SYNS). */
   private readonly recentSyns = new Map<number, number>();
-  private nextDeadline = Infinity;
   private nowTs = -Infinity;
   /** Payload bytes kept over all waits (bounded by maxKeptBytesTotal). */
   private keptBytes = 0;
@@ -88,7 +87,7 @@ export class FlowTable {
     }
     e.lastTsUs = p.tsUs;
     this.take(e, this.fromClient, seg, p.tsUs);
-    if (this.nowTs >= this.nextDeadline) this.expireWaits();
+    if (this.nowTs >= this.deadlines.first()) this.expireWaits();
   }
 
   /** Every open connection, in the order they were first seen. */
@@ -178,7 +177,7 @@ export class FlowTable {
     if ((s.flags & TCP_FLAG.SYN) === 0) return false;
     const isn = this.recentSyns.get(hash);
     const clientIsn = (s.flags & TCP_FLAG.ACK) !== 0 ? (s.ack - 1) >>> 0 : s.seq;
-    if (isn === undefined || isn !== clientIsn) return false;
+    if (isn === undefined || isn === -1 || isn !== clientIsn) return false;
     this.stats.duplicateBytes += s.payloadLen;
     return true;
   }
@@ -186,9 +185,9 @@ export class FlowTable {
   private create(hash: number, s: TcpSegment, tsUs: number): FlowEntry | null {
     const f = s.flags;
     const syn = (f & TCP_FLAG.SYN) !== 0;
-    // Bare ACKs and RSTs of connections not followed start nothing. A FIN does: it may have been
-    // captured ahead of the connection's last data.
-    if (!syn && s.wireLen === 0 && (f & TCP_FLAG.FIN) === 0) return null;
+    // Bare ACKs and RSTs of connections not followed start nothing. A FIN does (it may have been
+    // captured ahead of the connection's last data), unless its connection has just closed.
+    if (!syn && s.wireLen === 0 && ((f & TCP_FLAG.FIN) === 0 || this.recentSyns.has(hash))) return null;
     if ((f & TCP_FLAG.RST) !== 0) return null;
     const srcIsClient = syn ? (f & TCP_FLAG.ACK) === 0 : this.sourceIsClient(s.srcPort, s.dstPort);
     const v6 = s.ipVersion === 6;
@@ -241,8 +240,7 @@ export class FlowTable {
       }
       if (!e.joining && isReady(d, o, s, fromClient, null, MAX_ACK_AHEAD)) return this.apply(e, fromClient, s, tsUs);
       e.wait = new Wait(tsUs);
-      this.waiting.add(e);
-      this.nextDeadline = Math.min(this.nextDeadline, tsUs + this.ctx.limits.reorderWindowUs);
+      this.deadlines.push(tsUs + this.ctx.limits.reorderWindowUs, { e, w: e.wait });
     }
     const w = e.wait;
     w.keep(fromClient, s, tsUs);
@@ -273,7 +271,6 @@ export class FlowTable {
     if (w.kept.length > 0 && !e.closed) return;
     for (let i = w.kept.length - 1; i >= 0; i--) this.stats.duplicateBytes += this.release(w, i).payloadLen; // behind a reset: TCP discards them too
     e.wait = null;
-    this.waiting.delete(e);
     if (!e.closed && e.toServer.done && e.toClient.done) this.close(e, 'fin', lastTs);
   }
 
@@ -310,15 +307,21 @@ export class FlowTable {
       return true;
     }
     if ((k.flags & TCP_FLAG.ACK) !== 0 && (k.flags & TCP_FLAG.SYN) === 0) {
-      if (!o.started && !o.silent) {
+      if (!o.seen && !o.silent) {
         o.silent = true;
         return true;
       }
       const missing = o.started ? o.missingUpTo(k.ack) : null;
       if (missing !== null) {
         const before = o.nextSeq;
-        o.declareLost(missing, w.sinceTs);
-        if (o.nextSeq !== before) return true;
+        // Bytes of o held past the ACK were sent after this packet: it goes first, then they.
+        o.declareLost(missing, w.sinceTs, true);
+        if (isReady(d, o, k, k.fromClient, w, MAX_ACK_AHEAD)) {
+          this.release(w, 0);
+          this.apply(e, k.fromClient, k, k.tsUs);
+        }
+        o.deliverHeld();
+        if (o.nextSeq !== before || w.kept[0] !== k) return true;
       }
     }
     if ((k.wireLen > 0 || (k.flags & TCP_FLAG.FIN) !== 0) && d.started && seqDiff(dataSeq(k), d.nextSeq) > 0) {
@@ -331,10 +334,9 @@ export class FlowTable {
 
   /** Too many bytes kept over all connections: the oldest wait ends first. */
   private settleOldest(): void {
-    while (this.keptBytes > this.ctx.limits.maxKeptBytesTotal && this.waiting.size > 0) {
-      let oldest: FlowEntry | null = null;
-      for (const e of this.waiting) if (oldest === null || e.wait!.sinceTs < oldest.wait!.sinceTs) oldest = e;
-      this.settle(oldest!);
+    while (this.keptBytes > this.ctx.limits.maxKeptBytesTotal && this.deadlines.size > 0) {
+      const { e, w } = this.deadlines.pop();
+      if (e.wait === w) this.settle(e);
     }
   }
 
@@ -348,6 +350,7 @@ export class FlowTable {
       // where the peer starts, even if its SYN-ACK comes later in the file.
       if (!o.started && d.synSeq !== -1 && (flags & TCP_FLAG.SYN) === 0 && seq === d.startSeq) o.syn((ack - 1) >>> 0);
     }
+    d.seen = true;
     if (!d.started) d.seqHint = seq;
     let at = seq;
     if ((flags & TCP_FLAG.SYN) !== 0) {
@@ -371,13 +374,10 @@ export class FlowTable {
 
   /** Ends the waits whose reorder window has passed in capture time. */
   private expireWaits(): void {
-    const window = this.ctx.limits.reorderWindowUs;
-    for (const e of [...this.waiting]) {
-      if (e.wait !== null && e.wait.sinceTs + window <= this.nowTs) this.settle(e);
+    while (this.deadlines.first() <= this.nowTs) {
+      const { e, w } = this.deadlines.pop();
+      if (e.wait === w) this.settle(e);
     }
-    let next = Infinity;
-    for (const e of this.waiting) next = Math.min(next, e.wait!.sinceTs + window);
-    this.nextDeadline = next;
   }
 
   /**
@@ -386,7 +386,7 @@ export class FlowTable {
    */
   tick(nowUs: number): void {
     if (nowUs > this.nowTs) this.nowTs = nowUs;
-    if (this.nowTs >= this.nextDeadline) this.expireWaits();
+    if (this.nowTs >= this.deadlines.first()) this.expireWaits();
   }
 
   private close(e: FlowEntry, how: 'fin' | 'rst' | 'end', tsUs: number): void {
@@ -395,11 +395,9 @@ export class FlowTable {
     e.closed = true;
     this.unlink(e);
     this.openCount--;
-    if (e.toServer.synSeq !== -1) {
-      // Remembered a while, so a SYN or SYN-ACK captured after the close opens nothing (lateSyn).
-      if (this.recentSyns.size >= RECENT_SYNS) this.recentSyns.delete(this.recentSyns.keys().next().value!);
-      this.recentSyns.set(e.hash, e.toServer.synSeq);
-    }
+    // Remembered a while, so a SYN, SYN-ACK or FIN captured after the close opens nothing.
+    if (this.recentSyns.size >= RECENT_SYNS) this.recentSyns.delete(this.recentSyns.keys().next().value!);
+    this.recentSyns.set(e.hash, e.toServer.synSeq);
     this.ctx.handler.onClose(e.conn, tsUs, how);
   }
 

@@ -55,8 +55,14 @@ export class StreamDirection {
    * capture.
    */
   seqHint = -1;
-  /** Not started, and a wait for its bytes ran out: the peer's new ACKs no longer wait for it. */
+  /**
+   * No packet of this direction applied yet (it may have been started by the peer's handshake
+   * ACK), and a wait for its bytes ran out: the peer's ACKs no longer wait for it. A capture of
+   * one direction only (a `dst port` filter) never sees the other.
+   */
   silent = false;
+  /** A packet of this direction has been applied. */
+  seen = false;
   private held: HeldSegment[] | null = null;
   private heldBytes = 0;
 
@@ -65,10 +71,6 @@ export class StreamDirection {
     readonly conn: TcpConn,
     readonly fromClient: boolean,
   ) {}
-
-  hasHeld(): boolean {
-    return this.held !== null;
-  }
 
   /** A SYN (or a SYN-ACK's acknowledgment, seq = ack - 1) fixes the start of the stream. */
   syn(seq: number): void {
@@ -141,16 +143,29 @@ export class StreamDirection {
   }
 
   /**
-   * Whether every byte before `to` has been delivered or declared a gap. An ACK of a FIN not
-   * seen yet is one past the last byte: once the FIN comes, its slot counts as arrived.
+   * The bytes before `to` that have not arrived will not come: they are gaps now. With
+   * `holdRest`, bytes held from `to` on stay held (deliverHeld() releases them): the packet
+   * whose ACK declared the gap was sent before them and goes first.
    */
-  reached(to: number): boolean {
-    return this.started && seqDiff(this.nextSeq, this.byteEnd(to)) >= 0;
+  declareLost(to: number, tsUs: number, holdRest = false): void {
+    if (!this.started) return;
+    const limit = this.byteEnd(to);
+    if (!holdRest) return this.flushTo(limit, tsUs);
+    while (seqDiff(limit, this.nextSeq) > 0) {
+      const first = this.held === null ? limit : this.held[0]!.seq;
+      const hole = seqDiff(first, limit) < 0 ? first : limit;
+      const missing = seqDiff(hole, this.nextSeq);
+      if (missing > 0) {
+        this.nextSeq = hole;
+        this.gap(missing, tsUs);
+      }
+      if (this.held !== null) this.drain(limit);
+    }
   }
 
-  /** The bytes before `to` that have not arrived will not come: they are gaps now. */
-  declareLost(to: number, tsUs: number): void {
-    if (this.started) this.flushTo(this.byteEnd(to), tsUs);
+  /** Delivers held bytes the stream has reached (see declareLost). */
+  deliverHeld(): void {
+    if (this.held !== null) this.drain();
   }
 
   private byteEnd(to: number): number {
@@ -225,14 +240,14 @@ export class StreamDirection {
   }
 
   /** Delivers held segments that the stream has reached. */
-  private drain(): void {
+  private drain(before?: number): void {
     const held = this.held!;
     const stats = this.ctx.stats;
     let i = 0;
     for (; i < held.length; i++) {
       const s = held[i]!;
       const rel = seqDiff(s.seq, this.nextSeq);
-      if (rel > 0) break;
+      if (rel > 0 || (before !== undefined && seqDiff(s.seq, before) >= 0)) break;
       this.heldBytes -= s.bytes.length;
       const skip = -rel;
       if (skip >= s.len) {

@@ -115,13 +115,13 @@ export function isReady(d: StreamDirection, o: StreamDirection, s: SegmentView, 
 
 /** Whether the bytes of o an ACK acknowledges have all been delivered (or never will be). */
 function ackReady(d: StreamDirection, o: StreamDirection, seq: number, ack: number, oFromClient: boolean, wait: Wait | null, maxAhead: number): boolean {
+  if (o.silent && !o.seen) return true;
   if (o.started) {
     const missing = o.missingUpTo(ack);
     if (missing === null) return true;
     // One past the last byte acknowledges a FIN: fine if that FIN is kept, nothing else missing.
     return wait !== null && seqDiff(missing, o.nextSeq) === 1 && wait.finAt(oFromClient, o.nextSeq);
   }
-  if (o.silent) return true;
   // d saw its own SYN, so a packet at d's first byte acknowledges o's SYN and starts o
   // (FlowTable.apply): the lowest such ACK kept goes first.
   if (d.synSeq !== -1 && seq === d.startSeq) return wait === null || !wait.lowerAck(!oFromClient, ack);
@@ -131,4 +131,59 @@ function ackReady(d: StreamDirection, o: StreamDirection, seq: number, ack: numb
   if (base !== -1) return !seqAfter(ack, base, maxAhead);
   // Nothing of o seen yet: an ACK that is news may be of bytes captured later.
   return d.ackValid && !seqAfter(ack, d.ackSent, maxAhead);
+}
+
+/**
+ * The waits of all connections by the end of their window, earliest first (a binary heap).
+ * A wait that ended early stays in until its turn and is then skipped (`live` says which).
+ */
+export class WaitQueue<T> {
+  private readonly at: number[] = [];
+  private readonly items: T[] = [];
+
+  get size(): number {
+    return this.at.length;
+  }
+
+  /** End of the earliest window; Infinity when empty. */
+  first(): number {
+    return this.at.length === 0 ? Infinity : this.at[0]!;
+  }
+
+  push(at: number, item: T): void {
+    let i = this.at.length;
+    this.at.push(at);
+    this.items.push(item);
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (this.at[up]! <= at) break;
+      this.at[i] = this.at[up]!;
+      this.items[i] = this.items[up]!;
+      i = up;
+    }
+    this.at[i] = at;
+    this.items[i] = item;
+  }
+
+  pop(): T {
+    const top = this.items[0]!;
+    const lastAt = this.at.pop()!;
+    const last = this.items.pop()!;
+    const n = this.at.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const c = l + 1 < n && this.at[l + 1]! < this.at[l]! ? l + 1 : l;
+        if (this.at[c]! >= lastAt) break;
+        this.at[i] = this.at[c]!;
+        this.items[i] = this.items[c]!;
+        i = c;
+      }
+      this.at[i] = lastAt;
+      this.items[i] = last;
+    }
+    return top;
+  }
 }
