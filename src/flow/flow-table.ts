@@ -86,7 +86,12 @@ export class FlowTable {
       if (this.openCount > this.ctx.limits.maxOpenConnections) this.evictIdlest(e, p.tsUs);
     }
     e.lastTsUs = p.tsUs;
-    this.take(e, this.fromClient, seg, p.tsUs);
+    // The common case first: no wait, no FIN, and an ACK of nothing beyond what was delivered.
+    const f = seg.flags;
+    const o = this.fromClient ? e.toClient : e.toServer;
+    if (e.wait === null && !e.joining && (f & TCP_FLAG.FIN) === 0 && ((f & TCP_FLAG.ACK) === 0 || (o.started && seqDiff(seg.ack, o.nextSeq) <= 0))) {
+      this.apply(e, this.fromClient, seg, p.tsUs);
+    } else this.take(e, this.fromClient, seg, p.tsUs);
     if (this.nowTs >= this.deadlines.first()) this.expireWaits();
   }
 
@@ -233,11 +238,6 @@ export class FlowTable {
     const d = fromClient ? e.toServer : e.toClient;
     const o = fromClient ? e.toClient : e.toServer;
     if (e.wait === null) {
-      // The common case first: no FIN, and an ACK of nothing beyond what was delivered.
-      const f = s.flags;
-      if (!e.joining && (f & TCP_FLAG.FIN) === 0 && ((f & TCP_FLAG.ACK) === 0 || (o.started && seqDiff(s.ack, o.nextSeq) <= 0))) {
-        return this.apply(e, fromClient, s, tsUs);
-      }
       if (!e.joining && isReady(d, o, s, fromClient, null, MAX_ACK_AHEAD)) return this.apply(e, fromClient, s, tsUs);
       e.wait = new Wait(tsUs);
       this.deadlines.push(tsUs + this.ctx.limits.reorderWindowUs, { e, w: e.wait });
