@@ -1,21 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { F, tcpFrame, type Frame } from './helpers/frame-build.js';
+import { F, type Frame } from './helpers/frame-build.js';
+import { c, DATA, HS, s } from './helpers/tcp-conversation.js';
 import { runFrames } from './helpers/flow-recorder.js';
 import type { FlowLimits } from '../src/flow/limits.js';
-
-const CLIENT = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 6379 };
-const SERVER = { src: '10.0.0.2', dst: '10.0.0.1', sport: 6379, dport: 40000 };
-const DATA = F.ACK | F.PSH;
-
-/** Client segment; ack defaults to the server's ISN + 1 (5000). */
-function c(tsUs: number, seq: number, payload = '', flags = DATA, ack = 5000): Frame {
-  return tcpFrame({ ...CLIENT, seq, ack, flags, payload }, tsUs);
-}
-function s(tsUs: number, seq: number, payload = '', flags = DATA, ack = 1000): Frame {
-  return tcpFrame({ ...SERVER, seq, ack, flags, payload }, tsUs);
-}
-/** Three-way handshake: client ISN 999, server ISN 4999. */
-const HS: Frame[] = [c(1, 999, '', F.SYN, 0), s(2, 4999, '', F.SYN | F.ACK, 1000), c(3, 1000, '', F.ACK)];
 
 interface Case {
   name: string;

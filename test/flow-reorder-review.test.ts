@@ -1,33 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { F, tcpFrame, type Frame } from './helpers/frame-build.js';
-import { runFrames, toPacket } from './helpers/flow-recorder.js';
-import { Pipeline } from '../src/engine/pipeline.js';
-import { analyzerOptions } from '../src/engine/options.js';
+import { body, c, CLIENT, DATA, HS, pairs, s, SERVER } from './helpers/tcp-conversation.js';
+import { runFrames } from './helpers/flow-recorder.js';
 import { Wait } from '../src/flow/reorder.js';
-
-const CLIENT = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 6379 };
-const SERVER = { src: '10.0.0.2', dst: '10.0.0.1', sport: 6379, dport: 40000 };
-const DATA = F.ACK | F.PSH;
-function c(tsUs: number, seq: number, payload = '', flags = DATA, ack = 5000): Frame {
-  return tcpFrame({ ...CLIENT, seq, ack, flags, payload }, tsUs);
-}
-function s(tsUs: number, seq: number, payload = '', flags = DATA, ack = 1000): Frame {
-  return tcpFrame({ ...SERVER, seq, ack, flags, payload }, tsUs);
-}
-const HS: Frame[] = [c(1, 999, '', F.SYN, 0), s(2, 4999, '', F.SYN | F.ACK, 1000), c(3, 1000, '', F.ACK)];
-const body = (r: { plain(): string[] }) => r.plain().filter((e) => !e.startsWith('open'));
-
-function pairs(frames: Frame[]): string[] {
-  const out: string[] = [];
-  const pipe = new Pipeline(analyzerOptions({ slowMs: 10, maxKeys: 1000, top: 100 }), [6379], [{
-    complete(r) {
-      out.push(`${String(r.frame.args.join(' '))} -> ${r.outcome}`);
-    },
-  }]);
-  for (const f of frames) pipe.packet(toPacket(f));
-  pipe.finish();
-  return out;
-}
 
 /** Cases a review of the reorder logic found; each failed on its first version. */
 describe('reordering: cases found in review', () => {
