@@ -13,7 +13,7 @@ export interface AnalysisListener {
 }
 
 export interface AnalyzerOptions extends StatsOptions {
-  /** Requests awaiting replies per connection before the oldest is given up as unanswered. */
+  /** Requests awaiting replies per connection; past it every pending request becomes unanswered and replies resync. */
   maxPending: number;
   respLimits: Partial<RespLimits>;
 }

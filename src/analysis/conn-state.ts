@@ -73,7 +73,6 @@ export function expectedReplies(s: ConnState, info: CommandInfo, frame: RequestF
   if (info.name === 'RESET') return 1; // answered even under CLIENT REPLY OFF, which it ends
   if (s.replyOff || s.skipNext) return 0;
   if (SUBSCRIBE.has(info.name)) return Math.max(1, frame.argc - 1);
-  // UNSUBSCRIBE with no argument: one confirmation per subscription, or one when there is none.
   if (UNSUBSCRIBE.has(info.name)) {
     if (frame.argc > 1) return frame.argc - 1;
     // With no argument: one confirmation per subscription of that kind, or one if none: those
@@ -129,7 +128,7 @@ export function applyRequestState(s: ConnState, info: CommandInfo, frame: Reques
     case 'UNSUBSCRIBE':
     case 'PUNSUBSCRIBE':
     case 'SUNSUBSCRIBE':
-      trackSubscriptions(s.requested[SUB_KIND[info.name]!], info.name.includes('UNSUB'), frame);
+      trackSubscriptions(s.requested[SUB_KIND[info.name]!], UNSUBSCRIBE.has(info.name), frame);
       break;
     case 'RESET':
       Object.assign(s, newConnState(true));

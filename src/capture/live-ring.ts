@@ -59,7 +59,7 @@ export class LiveRing {
   private closed = false;
   private finalized = false;
   private dispatching = false;
-  /** Called after a read of the ring found it empty: everything captured so far is delivered. */
+  /** Called after a read of the ring found it empty: every frame captured more than BLOCK_TIMEOUT_MS ago has been delivered. */
   onIdle: (() => void) | undefined;
   private onError: ((err: UserError) => void) | undefined;
   /** While finishing: frames captured after this are not delivered, and say the end is reached. */

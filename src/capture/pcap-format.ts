@@ -20,7 +20,7 @@ export const PCAP = {
 
 /** Largest original length a record header may claim (a 16 MiB frame is no real frame). */
 const MAX_ORIG_BYTES = 16 * 1024 * 1024;
-/** Seconds a record may be stamped before the last good one (merged captures go backwards). */
+/** Seconds a record may be stamped before the last good one (merged captures go backwards); while resyncing, before or after it. */
 const MAX_BACKWARDS_SEC = 365 * 24 * 3600;
 
 const enum State {
@@ -42,7 +42,7 @@ export class PcapStepper implements FormatStepper {
   private linkType = 0;
   /** Seconds of the last good record, -1 before the first. */
   private lastSec = -1;
-  /** Where the damage began (absolute offset) and its header's claimed length, while resyncing. */
+  /** Absolute offset of the damaged record header, while resyncing. */
   private damageAt = 0;
   private switched = false;
 

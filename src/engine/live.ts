@@ -156,8 +156,7 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
   if (job.durationSec !== undefined) {
     // The window is the duration from now in capture time, however late the timer fires.
     windowEndTsUs = Date.now() * 1000 + job.durationSec * 1e6;
-    const endTsUs = windowEndTsUs;
-    timers.push(setTimeout(() => stopAt(endTsUs), job.durationSec * 1000));
+    timers.push(setTimeout(() => stopAt(windowEndTsUs), job.durationSec * 1000));
   }
   if (job.onInterval && job.intervalSec !== undefined) {
     let from: number | null = null;

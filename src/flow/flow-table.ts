@@ -7,7 +7,7 @@ import { endpointText } from './addr.js';
 import { DECODE, TCP_FLAG, TcpSegment, decodeTcp } from './decode.js';
 import { DEFAULT_FLOW_LIMITS, type FlowLimits } from './limits.js';
 import { FlowEntry, ipText, LATE_SYN_BYTES, RECENT_SYNS, tupleHash } from './flow-entry.js';
-import { MAX_ACK_AHEAD, type ReassemblyContext } from './reassembly.js';
+import type { ReassemblyContext } from './reassembly.js';
 import { dataSeq, isReady, seqDiff, Wait, WaitQueue, type KeptPacket, type SegmentView } from './reorder.js';
 import type { FlowHandler, FlowStats, TcpConn } from './types.js';
 
@@ -18,7 +18,6 @@ export interface FlowTableOptions {
   serverPorts: ReadonlySet<number>;
   limits?: Partial<FlowLimits>;
 }
-
 
 export function emptyFlowStats(): FlowStats {
   return {
@@ -40,10 +39,11 @@ export class FlowTable {
   private openCount = 0;
   /** Set by find(): whether the packet found goes from client to server. */
   private fromClient = false;
-  /** Connections waiting for bytes (./reorder.ts) by the end of their windows, and the latest capture time seen. */
+  /** Connections waiting for bytes (./reorder.ts), by the end of their windows. */
   private readonly deadlines = new WaitQueue<{ e: FlowEntry; w: Wait }>();
   /** Client ISNs (-1: not seen) of connections closed lately, by 4-tuple hash (at most RECENT_SYNS). */
   private readonly recentSyns = new Map<number, number>();
+  /** Latest capture time seen (packets or tick()). */
   private nowTs = -Infinity;
   /** Payload bytes kept over all waits (bounded by maxKeptBytesTotal). */
   private keptBytes = 0;
@@ -73,10 +73,7 @@ export class FlowTable {
     const clientSyn = (seg.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
     if (p.tsUs > this.nowTs) this.nowTs = p.tsUs;
     if (e !== null && clientSyn && this.isNewConnection(e, seg)) {
-      this.settle(e);
-      e.toServer.flushAll(p.tsUs);
-      e.toClient.flushAll(p.tsUs);
-      this.close(e, e.toServer.finSeen || e.toClient.finSeen ? 'fin' : 'end', p.tsUs);
+      this.end(e, p.tsUs, true);
       e = null;
     }
     if (e === null) {
@@ -91,7 +88,7 @@ export class FlowTable {
     const o = this.fromClient ? e.toClient : e.toServer;
     if (e.wait === null && !e.joining && (f & TCP_FLAG.FIN) === 0 && ((f & TCP_FLAG.ACK) === 0 || (o.started && seqDiff(seg.ack, o.nextSeq) <= 0))) {
       this.apply(e, this.fromClient, seg, p.tsUs);
-    } else this.take(e, this.fromClient, seg, p.tsUs);
+    } else this.applyOrKeep(e, this.fromClient, seg, p.tsUs);
     if (this.nowTs >= this.deadlines.first()) this.expireWaits();
   }
 
@@ -112,13 +109,7 @@ export class FlowTable {
     all.sort((a, b) => a.lastTsUs - b.lastTsUs);
     const n = Math.max(1, Math.floor(all.length / 10));
     for (let i = 0; i < n && i < all.length; i++) {
-      const e = all[i]!;
-      this.settle(e);
-      if (e.closed) continue;
-      e.toServer.flushAll(tsUs);
-      e.toClient.flushAll(tsUs);
-      this.close(e, 'end', tsUs);
-      this.stats.evictedConnections++;
+      if (this.end(all[i]!, tsUs)) this.stats.evictedConnections++;
     }
   }
 
@@ -126,13 +117,20 @@ export class FlowTable {
   finish(tsUs: number): void {
     const all = this.allOpen();
     all.sort((a, b) => a.conn.id - b.conn.id);
-    for (const e of all) {
-      this.settle(e);
-      if (e.closed) continue;
-      e.toServer.flushAll(tsUs);
-      e.toClient.flushAll(tsUs);
-      this.close(e, 'end', tsUs);
-    }
+    for (const e of all) this.end(e, tsUs);
+  }
+
+  /**
+   * Ends a connection as the capture ending would (or as its FINs did, with finIfSeen): kept
+   * packets go through, holes become gaps, held bytes are delivered. False if it was closed already.
+   */
+  private end(e: FlowEntry, tsUs: number, finIfSeen = false): boolean {
+    this.settle(e);
+    if (e.closed) return false;
+    e.toServer.flushAll(tsUs);
+    e.toClient.flushAll(tsUs);
+    this.close(e, finIfSeen && (e.toServer.finSeen || e.toClient.finSeen) ? 'fin' : 'end', tsUs);
+    return true;
   }
 
   private notTcp(r: number, linkType: number): void {
@@ -173,7 +171,10 @@ export class FlowTable {
     // comes just before where the stream was joined.
     const d = e.toServer;
     if (d.synSeq === -1 && !d.started) return false;
-    if (d.synSeq === -1) return !(seqDiff(d.startSeq, (s.seq + 1) >>> 0) >= 0 && seqDiff(d.startSeq, (s.seq + 1) >>> 0) <= LATE_SYN_BYTES);
+    if (d.synSeq === -1) {
+      const ahead = seqDiff(d.startSeq, (s.seq + 1) >>> 0);
+      return ahead < 0 || ahead > LATE_SYN_BYTES;
+    }
     return d.synSeq !== s.seq;
   }
 
@@ -234,11 +235,11 @@ export class FlowTable {
   }
 
   /** A packet of a known connection: applied now if it is ready, else kept (./reorder.ts). */
-  private take(e: FlowEntry, fromClient: boolean, s: SegmentView, tsUs: number): void {
+  private applyOrKeep(e: FlowEntry, fromClient: boolean, s: SegmentView, tsUs: number): void {
     const d = fromClient ? e.toServer : e.toClient;
     const o = fromClient ? e.toClient : e.toServer;
     if (e.wait === null) {
-      if (!e.joining && isReady(d, o, s, fromClient, null, MAX_ACK_AHEAD)) return this.apply(e, fromClient, s, tsUs);
+      if (!e.joining && isReady(d, o, s, fromClient, null)) return this.apply(e, fromClient, s, tsUs);
       e.wait = new Wait(tsUs);
       this.deadlines.push(tsUs + this.ctx.limits.reorderWindowUs, { e, w: e.wait });
     }
@@ -259,7 +260,7 @@ export class FlowTable {
       const k = w.kept[i]!;
       const d = k.fromClient ? e.toServer : e.toClient;
       const o = k.fromClient ? e.toClient : e.toServer;
-      if ((e.joining && (k.flags & TCP_FLAG.SYN) === 0) || !isReady(d, o, k, k.fromClient, w, MAX_ACK_AHEAD)) {
+      if ((e.joining && (k.flags & TCP_FLAG.SYN) === 0) || !isReady(d, o, k, k.fromClient, w)) {
         i++;
         continue;
       }
@@ -316,7 +317,7 @@ export class FlowTable {
         const before = o.nextSeq;
         // Bytes of o held past the ACK were sent after this packet: it goes first, then they.
         o.declareLost(missing, w.sinceTs, true);
-        if (isReady(d, o, k, k.fromClient, w, MAX_ACK_AHEAD)) {
+        if (isReady(d, o, k, k.fromClient, w)) {
           this.release(w, 0);
           this.apply(e, k.fromClient, k, k.tsUs);
         }

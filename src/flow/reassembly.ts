@@ -30,7 +30,7 @@ interface HeldSegment {
 }
 
 /** Signed distance a - b in sequence space. */
-function seqDiff(a: number, b: number): number {
+export function seqDiff(a: number, b: number): number {
   return (a - b) | 0;
 }
 
@@ -122,7 +122,7 @@ export class StreamDirection {
     if (!this.started) return null;
     const ahead = seqDiff(ack, this.nextSeq);
     if (ahead <= 0 || ahead > MAX_ACK_AHEAD) return null;
-    const to = this.finSeen && seqDiff(ack, this.finSeq) > 0 ? this.finSeq : ack;
+    const to = this.byteEnd(ack);
     return seqDiff(to, this.nextSeq) > 0 ? to : null;
   }
 
@@ -150,17 +150,7 @@ export class StreamDirection {
   declareLost(to: number, tsUs: number, holdRest = false): void {
     if (!this.started) return;
     const limit = this.byteEnd(to);
-    if (!holdRest) return this.flushTo(limit, tsUs);
-    while (seqDiff(limit, this.nextSeq) > 0) {
-      const first = this.held === null ? limit : this.held[0]!.seq;
-      const hole = seqDiff(first, limit) < 0 ? first : limit;
-      const missing = seqDiff(hole, this.nextSeq);
-      if (missing > 0) {
-        this.nextSeq = hole;
-        this.gap(missing, tsUs);
-      }
-      if (this.held !== null) this.drain(limit);
-    }
+    this.flushTo(limit, tsUs, holdRest ? limit : undefined);
   }
 
   /** Delivers held bytes the stream has reached (see declareLost). */
@@ -182,22 +172,22 @@ export class StreamDirection {
     while (this.held !== null) this.skipHole(this.held[0]!.seq, tsUs);
   }
 
-  /** Declares gaps and delivers held bytes until nextSeq reaches `limit`. */
-  flushTo(limit: number, tsUs: number): void {
+  /** Declares gaps and delivers held bytes (those starting before `before`, if given) until nextSeq reaches `limit`. */
+  private flushTo(limit: number, tsUs: number, before?: number): void {
     while (seqDiff(limit, this.nextSeq) > 0) {
       const first = this.held === null ? limit : this.held[0]!.seq;
-      this.skipHole(seqDiff(first, limit) < 0 ? first : limit, tsUs);
+      this.skipHole(seqDiff(first, limit) < 0 ? first : limit, tsUs, before);
     }
   }
 
   /** The bytes before `to` are lost: report them as a gap, then deliver what is held after. */
-  private skipHole(to: number, tsUs: number): void {
+  private skipHole(to: number, tsUs: number, before?: number): void {
     const missing = seqDiff(to, this.nextSeq);
     if (missing > 0) {
       this.nextSeq = to;
       this.gap(missing, tsUs);
     }
-    if (this.held !== null) this.drain();
+    if (this.held !== null) this.drain(before);
   }
 
   /** Delivers bytes [skip, wireLen) of a segment; the part past `have` was not captured. */

@@ -9,7 +9,10 @@
  * the connection ends: then what blocks the first kept packet is declared missing (a gap), and
  * so on until all are applied.
  */
-import type { StreamDirection } from './reassembly.js';
+import { TCP_FLAG } from './decode.js';
+import { MAX_ACK_AHEAD, seqDiff, type StreamDirection } from './reassembly.js';
+
+export { seqDiff };
 
 /** What the flow table applies of a TCP segment (a TcpSegment, or a kept copy). */
 export interface SegmentView {
@@ -30,20 +33,12 @@ export interface KeptPacket extends SegmentView {
   tsUs: number;
 }
 
-/** TCP flag bits used here (RFC 9293). */
-const FIN = 0x01;
-const SYN = 0x02;
-const ACK = 0x10;
+const { FIN, SYN, ACK } = TCP_FLAG;
 
-/** Signed distance a - b in sequence space. */
-export function seqDiff(a: number, b: number): number {
-  return (a - b) | 0;
-}
-
-/** Whether sequence number a is after b, and not absurdly far (see MAX_ACK_AHEAD). */
-function seqAfter(a: number, b: number, maxAhead: number): boolean {
+/** Whether sequence number a is after b, and not absurdly far. */
+function seqAfter(a: number, b: number): boolean {
   const d = seqDiff(a, b);
-  return d > 0 && d <= maxAhead;
+  return d > 0 && d <= MAX_ACK_AHEAD;
 }
 
 /** Sequence number of a segment's first data byte (a SYN takes one). */
@@ -100,9 +95,9 @@ export class Wait {
  * Whether a packet of direction d (peer o) can be applied now. `wait` is the connection's
  * wait, if any: while there is one, data must also follow on from what was delivered.
  */
-export function isReady(d: StreamDirection, o: StreamDirection, s: SegmentView, fromClient: boolean, wait: Wait | null, maxAhead: number): boolean {
+export function isReady(d: StreamDirection, o: StreamDirection, s: SegmentView, fromClient: boolean, wait: Wait | null): boolean {
   const flags = s.flags;
-  if ((flags & ACK) !== 0 && (flags & SYN) === 0 && !ackReady(d, o, s.seq, s.ack, !fromClient, wait, maxAhead)) return false;
+  if ((flags & ACK) !== 0 && (flags & SYN) === 0 && !ackReady(d, o, s.seq, s.ack, !fromClient, wait)) return false;
   const carries = s.wireLen > 0 || (flags & FIN) !== 0;
   if (!carries) return true;
   // Without a wait, data past a hole is held by reassembly as always; a FIN waits for it.
@@ -114,7 +109,7 @@ export function isReady(d: StreamDirection, o: StreamDirection, s: SegmentView, 
 }
 
 /** Whether the bytes of o an ACK acknowledges have all been delivered (or never will be). */
-function ackReady(d: StreamDirection, o: StreamDirection, seq: number, ack: number, oFromClient: boolean, wait: Wait | null, maxAhead: number): boolean {
+function ackReady(d: StreamDirection, o: StreamDirection, seq: number, ack: number, oFromClient: boolean, wait: Wait | null): boolean {
   if (o.silent && !o.seen) return true;
   if (o.started) {
     const missing = o.missingUpTo(ack);
@@ -128,14 +123,14 @@ function ackReady(d: StreamDirection, o: StreamDirection, seq: number, ack: numb
   // o not started: what it acknowledges is known only against a packet of o seen or kept.
   const kept = wait === null ? -1 : wait.lowestSeq(oFromClient);
   const base = kept !== -1 && (o.seqHint === -1 || seqDiff(kept, o.seqHint) < 0) ? kept : o.seqHint;
-  if (base !== -1) return !seqAfter(ack, base, maxAhead);
+  if (base !== -1) return !seqAfter(ack, base);
   // Nothing of o seen yet: an ACK that is news may be of bytes captured later.
-  return d.ackValid && !seqAfter(ack, d.ackSent, maxAhead);
+  return d.ackValid && !seqAfter(ack, d.ackSent);
 }
 
 /**
  * The waits of all connections by the end of their window, earliest first (a binary heap).
- * A wait that ended early stays in until its turn and is then skipped (`live` says which).
+ * A wait that ended early stays in until its turn and is then skipped (the caller checks it is still current: `e.wait === w` in FlowTable).
  */
 export class WaitQueue<T> {
   private readonly at: number[] = [];

@@ -61,11 +61,11 @@ export interface ReportInput {
   flow: FlowStats;
   source: Report['source'];
   top: number;
-  /** Capture time span in µs, from the first and last packet. */
+  /** Capture time span in µs, from the earliest and latest packet stamps. */
   firstTsUs: number | null;
   lastTsUs: number | null;
   /** Packets stamped earlier than the packet before them (a merged capture). */
-  backwardsPackets?: number;
+  backwardsPackets: number;
 }
 
 /** Log buckets for the latency histogram drawing, in µs. */
@@ -112,7 +112,7 @@ export function buildReport(input: ReportInput): Report {
   if (flow.ipFragments > 0) {
     warnings.push(`${flow.ipFragments} IP fragments skipped (fragments are not reassembled): their TCP bytes show as gaps`);
   }
-  if ((input.backwardsPackets ?? 0) > 0) {
+  if (input.backwardsPackets > 0) {
     warnings.push(`${input.backwardsPackets} packets are stamped earlier than the packet before them (a merged capture?): the span runs from the earliest to the latest`);
   }
   if (st.timeline.outside > 0) warnings.push(`${st.timeline.outside} requests fall outside the ${TIMELINE_DAYS}-day commands/s timeline (they are counted everywhere else)`);
