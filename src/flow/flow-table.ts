@@ -7,8 +7,8 @@ import { endpointText } from './addr.js';
 import { DECODE, TCP_FLAG, TcpSegment, decodeTcp } from './decode.js';
 import { DEFAULT_FLOW_LIMITS, type FlowLimits } from './limits.js';
 import { FlowEntry, ipText, LATE_SYN_BYTES, RECENT_SYNS, tupleHash } from './flow-entry.js';
-import type { ReassemblyContext } from './reassembly.js';
-import { dataSeq, isReady, seqDiff, Wait, WaitQueue, type KeptPacket, type SegmentView } from './reorder.js';
+import { seqDiff, type ReassemblyContext } from './reassembly.js';
+import { dataSeq, isReady, Wait, WaitQueue, type KeptPacket, type SegmentView } from './reorder.js';
 import type { FlowHandler, FlowStats, TcpConn } from './types.js';
 
 export type { FlowLimits } from './limits.js';

@@ -12,8 +12,6 @@
 import { TCP_FLAG } from './decode.js';
 import { MAX_ACK_AHEAD, seqDiff, type StreamDirection } from './reassembly.js';
 
-export { seqDiff };
-
 /** What the flow table applies of a TCP segment (a TcpSegment, or a kept copy). */
 export interface SegmentView {
   readonly flags: number;
