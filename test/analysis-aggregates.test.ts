@@ -140,7 +140,7 @@ describe('Stats key prefixes', () => {
   };
   const set = (key: string): TrackedRequest => ({
     conn, db: 0, expect: 0, outcome: 'ok', reply: null, replyBytes: 5, latencyUs: 10, info: commandInfo(['SET', key, 'v']),
-    frame: { argc: 3, args: ['SET', key, 'v'], argLens: [3, key.length, 1], wireBytes: 30, inline: false, startTsUs: 0, endTsUs: 0 },
+    frame: { argc: 3, args: ['SET', key, 'v'], argLens: [3, key.length, 1], wireBytes: 30, inline: false, missingBytes: 0, startTsUs: 0, endTsUs: 0 },
   });
 
   test('prefixes read before the keys count the keys still queued', () => {

@@ -148,6 +148,9 @@ describe.each(truths.map((t) => ({ capture: t.capture, t })))('$capture', ({ t }
   it('finds the gaps, and the requests they leave unanswered', () => {
     expect(report.totals.gaps).toBe(t.gaps);
     expect(report.totals.unanswered).toBe(t.unanswered.count);
+    // A hole wholly inside a value costs only that value's bytes.
+    expect(report.totals.partialValues).toBe(t.partialValues ?? 0);
+    expect(report.totals.valueGaps).toBe(t.partialValues ?? 0);
   });
 
   it('pairs every reply with its request (pushes, MONITOR lines and messages are not replies)', () => {

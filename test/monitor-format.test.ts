@@ -13,7 +13,7 @@ const conn: TcpConn = {
 function req(args: string[], db: number | null, tsUs = 1732237283123456, argLens?: number[]): TrackedRequest {
   return {
     conn, db, redacted: false, expect: 0, outcome: 'ok', reply: null, replyBytes: 0, latencyUs: -1, info: commandInfo(args),
-    frame: { argc: args.length, args, argLens: argLens ?? args.map((a) => a.length), wireBytes: 0, inline: false, startTsUs: tsUs, endTsUs: tsUs },
+    frame: { argc: args.length, args, argLens: argLens ?? args.map((a) => a.length), wireBytes: 0, inline: false, missingBytes: 0, startTsUs: tsUs, endTsUs: tsUs },
   };
 }
 
@@ -40,7 +40,7 @@ describe('MONITOR line format (redis-cli monitor, sdscatrepr quoting)', () => {
 
   test('--with-replies suffix', () => {
     const r = req(['GET', 'k'], 0);
-    r.reply = { type: 0x24, wireBytes: 9, error: null, count: 3, head: ['abc'], startTsUs: 0, endTsUs: 0 };
+    r.reply = { type: 0x24, wireBytes: 9, error: null, count: 3, head: ['abc'], innerErrors: null, missingBytes: 0, startTsUs: 0, endTsUs: 0 };
     r.replyBytes = 9;
     r.latencyUs = 120;
     expect(replySuffix(r)).toBe(' -> blob-string 9B 120us');
@@ -53,7 +53,7 @@ describe('MONITOR line format (redis-cli monitor, sdscatrepr quoting)', () => {
     const lens = args.map((a) => a.length);
     const r = { ...req(args, 0, 1732237283000000, lens), redacted: redactSecrets('ACL', args, lens) };
     const error = "ERR Error in ACL SETUSER modifier '<S3cret': The password you are trying to remove from the user does not exist";
-    r.reply = { type: 0x2d, wireBytes: error.length + 3, error, count: 0, head: [], startTsUs: 0, endTsUs: 0 };
+    r.reply = { type: 0x2d, wireBytes: error.length + 3, error, count: 0, head: [], innerErrors: null, missingBytes: 0, startTsUs: 0, endTsUs: 0 };
     r.outcome = 'error';
     r.replyBytes = error.length + 3;
     r.latencyUs = 80;

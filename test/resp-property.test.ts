@@ -73,6 +73,7 @@ function expectedRequest(r: Req, lim: Partial<RespLimits>): RequestFrame {
     argLens: kept.map((a) => a.length),
     wireBytes: r.wire.length,
     inline: r.inline,
+    missingBytes: 0,
     startTsUs: 0,
     endTsUs: 0,
   };
@@ -210,15 +211,25 @@ function headText(n: Node): string | null {
   }
 }
 
+/** The error elements of an aggregate, by index, as ReplyFrame.innerErrors has them. */
+function innerErrorsOf(items: Node[], pv: number): ReplyFrame['innerErrors'] {
+  const errors = items.flatMap((i, index) => {
+    const e = real(i);
+    return e.k === '-' || e.k === '!' ? [{ index, text: e.s.slice(0, pv) }] : [];
+  });
+  return errors.length === 0 ? null : errors;
+}
+
 function expectedReply(n: Node, pv: number): ReplyFrame {
   const r = real(n);
-  const f: ReplyFrame = { type: 0, wireBytes: encode(n).length, error: null, count: 0, head: [], startTsUs: 0, endTsUs: 0 };
+  const f: ReplyFrame = { type: 0, wireBytes: encode(n).length, error: null, count: 0, head: [], innerErrors: null, missingBytes: 0, startTsUs: 0, endTsUs: 0 };
   const text = headText(r);
   switch (r.k) {
     case 'agg':
       f.type = r.t.charCodeAt(0);
       f.count = r.items.length;
       f.head = r.items.slice(0, 3).map((i) => (headText(i) ?? '').slice(0, pv));
+      f.innerErrors = innerErrorsOf(r.items, pv);
       break;
     case 'null2':
       f.type = r.t.charCodeAt(0);

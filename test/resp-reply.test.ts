@@ -4,7 +4,7 @@ import { bytes, runReplies, threeWays } from './helpers/resp-harness.js';
 
 /** Expected reply; ts are 0 in the three-way runs. */
 function R(type: string, count: number, head: string[], wireBytes: number, error: string | null = null): ReplyFrame {
-  return { type: type.charCodeAt(0), wireBytes, error, count, head, startTsUs: 0, endTsUs: 0 };
+  return { type: type.charCodeAt(0), wireBytes, error, count, head, innerErrors: null, missingBytes: 0, startTsUs: 0, endTsUs: 0 };
 }
 const V = (offset: number, reason: string): Violation => ({ offset, reason });
 const OK = R('+', 0, ['OK'], 5);
@@ -51,7 +51,17 @@ const cases: Case[] = [
   {
     name: 'errors and nulls in an array give empty head entries',
     input: '*3\r\n-ERR x\r\n+QUEUED\r\n$-1\r\n*1\r\n_\r\n',
-    frames: [R('*', 3, ['', 'QUEUED', ''], 26), R('*', 1, [''], 7)],
+    frames: [{ ...R('*', 3, ['', 'QUEUED', ''], 26), innerErrors: [{ index: 0, text: 'ERR x' }] }, R('*', 1, [''], 7)],
+  },
+  {
+    name: 'an EXEC reply keeps each error element by index, past the three of head',
+    input: '*5\r\n+OK\r\n:1\r\n+OK\r\n-WRONGTYPE Operation\r\n!9\r\nMOVED 1 x\r\n',
+    frames: [{ ...R('*', 5, ['OK', '1', 'OK'], 55), innerErrors: [{ index: 3, text: 'WRONGTYPE Operation' }, { index: 4, text: 'MOVED 1 x' }] }],
+  },
+  {
+    name: 'errors nested deeper are not elements of the top level',
+    input: '*1\r\n*1\r\n-ERR deep\r\n',
+    frames: [R('*', 1, [''], 19)],
   },
   { name: 'empty array and map', input: '*0\r\n%0\r\n', frames: [R('*', 0, [], 4), R('%', 0, [], 4)] },
   {

@@ -10,6 +10,7 @@ function F(args: string[], wireBytes: number, more: Partial<RequestFrame> = {}):
     argLens: args.map((a) => a.length),
     wireBytes,
     inline: false,
+    missingBytes: 0,
     startTsUs: 0,
     endTsUs: 0,
     ...more,

@@ -49,6 +49,9 @@ export class Analyzer implements FlowHandler {
   firstInternalError: string | null = null;
   /** Bytes the RESP decoders could not parse, from connections already closed. */
   private closedUnparsed = 0;
+  /** Gaps wholly inside values of known length, and their bytes: those lost only the values' bytes. */
+  valueGaps = 0;
+  valueGapBytes = 0;
   private readonly conns = new Map<number, ConnContext>();
   private readonly events: SessionEvents;
   private lastTsUs = 0;
@@ -101,9 +104,12 @@ export class Analyzer implements FlowHandler {
     (conn.handlerState as ConnContext | null)?.session.data(fromClient, data, off, len, tsUs);
   }
 
-  onGap(conn: TcpConn, fromClient: boolean, _missingBytes: number, tsUs: number): void {
+  onGap(conn: TcpConn, fromClient: boolean, missingBytes: number, tsUs: number): void {
     this.lastTsUs = tsUs;
-    (conn.handlerState as ConnContext | null)?.session.gap(fromClient);
+    const ctx = conn.handlerState as ConnContext | null;
+    if (ctx === null || !ctx.session.gap(fromClient, missingBytes)) return;
+    this.valueGaps++;
+    this.valueGapBytes += missingBytes;
   }
 
   onClose(conn: TcpConn, tsUs: number): void {

@@ -62,9 +62,15 @@ export class Session {
     this.replies.push(buf, off, len, tsUs);
   }
 
-  /** Bytes of one direction were lost: nothing pending can be paired any more. */
-  gap(fromClient: boolean): void {
+  /**
+   * `missing` bytes of one direction were lost. Inside a value of known length only the value
+   * loses them (returns true: the request or reply is still framed and paired); anywhere else
+   * nothing pending can be paired any more.
+   */
+  gap(fromClient: boolean, missing: number): boolean {
+    if ((fromClient ? this.requests : this.replies).skip(missing)) return true;
     this.loseSync(fromClient);
+    return false;
   }
 
   close(): void {

@@ -51,13 +51,15 @@ export interface Counters {
   unnamedKeys: number;
   requestBytes: number;
   replyBytes: number;
+  /** Requests and replies counted whole although bytes inside their values were not captured. */
+  partialValues: number;
 }
 
 function zeroCounters(): Counters {
   return {
     connections: 0, commands: 0, replies: 0, errors: 0, unanswered: 0, noreply: 0, pushes: 0,
     pubsubMessages: 0, monitorLines: 0, unexpectedReplies: 0, violations: 0, slowRequests: 0,
-    unnamedKeys: 0, requestBytes: 0, replyBytes: 0,
+    unnamedKeys: 0, requestBytes: 0, replyBytes: 0, partialValues: 0,
   };
 }
 
@@ -131,6 +133,8 @@ export class Stats {
     c.commands++;
     c.requestBytes += r.frame.wireBytes;
     c.replyBytes += r.replyBytes;
+    if (r.frame.missingBytes > 0) c.partialValues++;
+    if (r.reply !== null && r.reply.missingBytes > 0) c.partialValues++;
     if (r.outcome === 'unanswered') c.unanswered++;
     else if (r.outcome === 'noreply') c.noreply++;
     else {
@@ -146,6 +150,7 @@ export class Stats {
   unpaired(reply: ReplyFrame, kind: UnpairedKind): void {
     const c = this.counters;
     c.replyBytes += reply.wireBytes;
+    if (reply.missingBytes > 0) c.partialValues++;
     if (kind === 'push') c.pushes++;
     else if (kind === 'message') c.pubsubMessages++;
     else if (kind === 'monitor') c.monitorLines++;

@@ -85,6 +85,16 @@ function peerRow(e: PeerEntry, total: number): PeerRow {
 
 const sec = (us: number) => us / 1e6;
 
+/** What the gaps cost: only values' bytes where a hole fell inside a value of known length. */
+function gapWarning(flow: FlowStats, analyzer: Analyzer, partialValues: number): string {
+  const head = `${flow.gaps} gaps (${flow.gapBytes} bytes never captured)`;
+  const framing = flow.gaps - analyzer.valueGaps;
+  const atFraming = `requests pending at ${framing === flow.gaps ? 'a gap' : `the other ${framing}`} are counted as unanswered`;
+  if (analyzer.valueGaps === 0) return `${head}: ${atFraming}`;
+  const inValues = `${analyzer.valueGaps} fell inside values of known length (${analyzer.valueGapBytes} bytes): ${partialValues} requests or replies counted, paired and timed with their values partially captured`;
+  return framing === 0 ? `${head}: ${inValues}` : `${head}: ${inValues}; ${atFraming}`;
+}
+
 export function buildReport(input: ReportInput): Report {
   const { analyzer, capture, flow, top } = input;
   const st = input.stats ?? analyzer.stats;
@@ -116,7 +126,7 @@ export function buildReport(input: ReportInput): Report {
     warnings.push(`${input.backwardsPackets} packets are stamped earlier than the packet before them (a merged capture?): the span runs from the earliest to the latest`);
   }
   if (st.timeline.outside > 0) warnings.push(`${st.timeline.outside} requests fall outside the ${TIMELINE_DAYS}-day commands/s timeline (they are counted everywhere else)`);
-  if (flow.gaps > 0) warnings.push(`${flow.gaps} gaps (${flow.gapBytes} bytes never captured): requests pending at a gap are counted as unanswered`);
+  if (flow.gaps > 0) warnings.push(gapWarning(flow, analyzer, c.partialValues));
   const timeline = st.timeline.series();
   const keyRow = (k: { key: string; count: number; bytes: number; error: number }) => ({ ...k, key: displayString(k.key) });
   return {
@@ -133,7 +143,7 @@ export function buildReport(input: ReportInput): Report {
       nonTcpPackets: flow.nonTcpPackets, otherPortPackets: flow.otherPortPackets, malformedPackets: flow.malformedPackets,
       ipFragments: flow.ipFragments, snappedPackets: capture.snappedPackets, truncatedRecords: capture.truncatedRecords,
       skippedBytes: capture.skippedBytes, kernelDrops: capture.kernelDrops, interfaceDrops: capture.interfaceDrops, shedFrames: capture.shedFrames,
-      unnamedKeys: c.unnamedKeys,
+      unnamedKeys: c.unnamedKeys, valueGaps: analyzer.valueGaps, valueGapBytes: analyzer.valueGapBytes, partialValues: c.partialValues,
     },
     latencyUs: { ...latency(st.commands.all), histogram: st.commands.all.logBuckets(HISTOGRAM_BOUNDS).map(([leUs, count]) => ({ leUs, count })) },
     commands: st.commands.sorted().slice(0, Math.max(top, 1000)).map((e) => ({

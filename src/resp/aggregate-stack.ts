@@ -40,7 +40,7 @@ export class AggregateStack {
     return this.depth > 0 && this.left[this.depth - 1]! < 0;
   }
 
-  /** Values seen so far by the innermost level (counted for streamed levels only). */
+  /** Values seen so far by the innermost level: the index of the value in progress. */
   topSeen(): number {
     return this.depth > 0 ? this.seen[this.depth - 1]! : 0;
   }
@@ -61,10 +61,8 @@ export class AggregateStack {
       if (depth === 0) return !attr;
       if (attr) return false;
       const i = depth - 1;
-      if (this.left[i]! < 0) {
-        this.seen[i]!++;
-        return false;
-      }
+      this.seen[i]!++;
+      if (this.left[i]! < 0) return false;
       if (--this.left[i]! > 0) return false;
       attr = this.types[i] === PIPE;
       this.depth = i;

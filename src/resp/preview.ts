@@ -23,6 +23,11 @@ export class Preview {
     this.left -= k;
   }
 
+  /** Bytes of the value were not captured: what follows them is not kept (the text stays a prefix). */
+  stop(): void {
+    this.left = 0;
+  }
+
   /** The text kept, handed over and forgotten. */
   take(): string {
     const t = this.text;

@@ -1,9 +1,11 @@
 import { RESP_TYPES } from './constants.js';
 import { HEAD_TYPE, KIND, K_AGG } from './reply-grammar.js';
-import type { ReplyFrame } from './types.js';
+import type { InnerError, ReplyFrame } from './types.js';
 
 /** Values kept in ReplyFrame.head. */
 const HEAD_MAX = 3;
+/** Element errors kept per reply (an EXEC of a long transaction); the rest are not named. */
+export const MAX_INNER_ERRORS = 1024;
 /** head of a reply until it turns out to be an aggregate; never filled. */
 const NO_HEAD: string[] = [];
 
@@ -17,6 +19,9 @@ export class ReplyBuilder {
   startTs = 0;
   type = 0;
   count = 0;
+  /** Bytes of the reply's values not captured (ReplyDecoder.skip). */
+  missing = 0;
+  private inner: InnerError[] | null = null;
   private head: string[] = NO_HEAD;
 
   begin(start: number, ts: number): void {
@@ -24,6 +29,8 @@ export class ReplyBuilder {
     this.start = start;
     this.startTs = ts;
     this.count = 0;
+    this.missing = 0;
+    this.inner = null;
     this.head = NO_HEAD;
   }
 
@@ -48,10 +55,17 @@ export class ReplyBuilder {
     this.head.push(text);
   }
 
+  /** An error is element `index` of the top-level aggregate. */
+  addInnerError(index: number, text: string): void {
+    const inner = (this.inner ??= []);
+    if (inner.length < MAX_INNER_ERRORS) inner.push({ index, text });
+  }
+
   /** Preview characters held for the open reply. */
   heldBytes(): number {
     let n = 0;
     for (const h of this.head) n += h.length;
+    if (this.inner !== null) for (const e of this.inner) n += e.text.length;
     return n;
   }
 
@@ -69,6 +83,6 @@ export class ReplyBuilder {
       head = t === RESP_TYPES.NULL || this.count === -1 ? [] : [text];
     }
     this.open = false;
-    return { type: t, wireBytes, error, count: this.count, head, startTsUs: this.startTs, endTsUs: endTs };
+    return { type: t, wireBytes, error, count: this.count, head, innerErrors: this.inner, missingBytes: this.missing, startTsUs: this.startTs, endTsUs: endTs };
   }
 }

@@ -47,6 +47,8 @@ export class ReplyDecoder {
   // The value in progress.
   private vType = 0;
   private capture = false;
+  /** The value in progress is an error element of the top-level aggregate. */
+  private elemError = false;
   private readonly pre = new Preview();
   private lineLen = 0;
   private lineFirst = 0;
@@ -72,6 +74,21 @@ export class ReplyDecoder {
     let p = s;
     while (p < e) p = this.step(data, p, e);
     this.guard.rethrow();
+  }
+
+  /**
+   * The next n bytes of the stream were never captured. When they lie wholly inside a bulk
+   * value (or streamed-string chunk) of known length, they are skipped and the reply is still
+   * framed, with them in `missingBytes`. False when the hole reaches framing: resync().
+   */
+  skip(n: number): boolean {
+    if (this.state !== DATA || n <= 0 || n > this.bulkLeft) return false;
+    this.bulkLeft -= n;
+    this.pos += n;
+    this.reply.missing += n;
+    this.pre.stop();
+    if (this.bulkLeft === 0) this.state = DATA_CR;
+    return true;
   }
 
   /** Drops any partial reply and discards every byte until resume(). */
@@ -164,6 +181,7 @@ export class ReplyDecoder {
       if (c !== PIPE) this.reply.type = c;
       // A top-level scalar keeps its text: head for values, `error` for errors.
       this.capture = KIND[c] !== K_AGG && c !== UNDERSCORE;
+      this.elemError = false;
       return true;
     }
     if (KIND[c] === K_AGG && depth >= this.lim.maxDepth) {
@@ -174,8 +192,11 @@ export class ReplyDecoder {
       this.violate(p, 'too many elements');
       return false;
     }
-    // Elements of the top-level value (an attribute is not one) fill head.
-    this.capture = depth === 1 && this.stack.bottom() !== PIPE && c !== PIPE && this.reply.wantsText(c);
+    // Elements of the top-level value (an attribute is not one) fill head; its error
+    // elements (an EXEC reply's) are kept by index.
+    const element = depth === 1 && this.stack.bottom() !== PIPE && c !== PIPE;
+    this.elemError = element && (c === MINUS || c === T.BLOB_ERROR);
+    this.capture = element && (this.reply.wantsText(c) || this.elemError);
     return true;
   }
 
@@ -364,7 +385,10 @@ export class ReplyDecoder {
     if (this.stack.depth > 0) {
       // Only a top-level scalar keeps its text until the frame is emitted.
       const text = this.pre.take();
-      if (this.capture && this.stack.depth === 1) this.reply.addText(text);
+      if (this.capture && this.stack.depth === 1) {
+        if (this.elemError) this.reply.addInnerError(this.stack.topSeen(), text);
+        else this.reply.addText(text);
+      }
     }
     return this.valueDone(next, false);
   }
@@ -396,6 +420,7 @@ export class ReplyDecoder {
 
   private reset(): void {
     this.reply.open = false;
+    this.elemError = false;
     this.stack.clear();
     this.pre.clear();
     this.capture = false;

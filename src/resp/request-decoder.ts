@@ -70,6 +70,8 @@ export class RequestDecoder {
   // The bulk argument in progress.
   private bulkLen = 0;
   private bulkLeft = 0;
+  /** Bytes of the frame in progress lost inside its values (see skip()). */
+  private missing = 0;
   private readonly pre = new Preview();
   /** An inline line split across pushes. */
   private readonly line: LineBuffer;
@@ -97,6 +99,22 @@ export class RequestDecoder {
     let p = s;
     while (p < e) p = this.step(data, p, e);
     this.guard.rethrow();
+  }
+
+  /**
+   * The next n bytes of the stream were never captured. When they lie wholly inside the value
+   * of the bulk argument being read (its length is known and its framing is intact), they are
+   * skipped: the request is still framed, and reports them in `missingBytes`. Returns false
+   * when the hole reaches framing (a header, a length, a CRLF): the caller must resync().
+   */
+  skip(n: number): boolean {
+    if (this.state !== DATA || n <= 0 || n > this.bulkLeft) return false;
+    this.bulkLeft -= n;
+    this.pos += n;
+    this.missing += n;
+    this.pre.stop();
+    if (this.bulkLeft === 0) this.state = DATA_CR;
+    return true;
   }
 
   /** Drops any partial request and scans for the next `*<n>\r\n$` boundary. */
@@ -190,6 +208,7 @@ export class RequestDecoder {
 
   private beginArray(argc: number, next: number): number {
     this.argc = argc;
+    this.missing = 0;
     this.argsSeen = 0;
     const k = argc < this.lim.maxArgsKept ? argc : this.lim.maxArgsKept;
     // Sized up front when small (most requests); a huge declared count cannot make the
@@ -244,6 +263,7 @@ export class RequestDecoder {
       argLens: this.argLens,
       wireBytes: this.base + next - this.fStart,
       inline: false,
+      missingBytes: this.missing,
       startTsUs: this.fTs,
       endTsUs: this.ts,
     });
@@ -358,6 +378,7 @@ export class RequestDecoder {
         argLens: r.argLens,
         wireBytes: wire,
         inline: true,
+        missingBytes: 0,
         startTsUs: this.fTs,
         endTsUs: this.ts,
       });

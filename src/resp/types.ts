@@ -15,6 +15,8 @@ export interface RequestFrame {
   /** Bytes the request took on the wire. */
   wireBytes: number;
   inline: boolean;
+  /** Bytes inside its values that were never captured (a gap skipped by skip()); 0 when whole. */
+  missingBytes: number;
   /** Timestamp of the chunk holding the first byte, and of the chunk completing the frame. */
   startTsUs: number;
   endTsUs: number;
@@ -38,8 +40,22 @@ export interface ReplyFrame {
    * Enough to see QUEUED, OK, and pub/sub kinds ("message", "subscribe", ...).
    */
   head: string[];
+  /**
+   * Errors among the elements of a top-level aggregate (an EXEC reply answering each queued
+   * command), by element index, at most MAX_INNER_ERRORS; null when there are none.
+   */
+  innerErrors: InnerError[] | null;
+  /** Bytes inside its values that were never captured (a gap skipped by skip()); 0 when whole. */
+  missingBytes: number;
   startTsUs: number;
   endTsUs: number;
+}
+
+export interface InnerError {
+  /** Position of the element in the top-level aggregate. */
+  index: number;
+  /** The error text, cut to `argPreviewBytes`. */
+  text: string;
 }
 
 export interface Violation {

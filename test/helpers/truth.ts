@@ -55,6 +55,8 @@ export interface Truth {
   incidentalSlow: Omit<SlowTruth, 'minLatencyUs'>[];
   secrets: string[];
   gaps: number;
+  /** Requests and replies whose values had a hole wholly inside them (dropped.pcap: 1). */
+  partialValues?: number;
   /** Requests left without a reply (a reply lost in a gap); every other request was answered. */
   unanswered: { count: number; requests: { command: string; key: string; client: string }[] };
   replies: {
