@@ -1,12 +1,14 @@
 import { Analyzer, type AnalysisListener, type AnalyzerOptions } from '../analysis/analyzer.js';
 import type { Stats } from '../analysis/stats.js';
 import type { CaptureStats, Packet } from '../capture/packet.js';
-import { FlowTable } from '../flow/flow-table.js';
+import { emptyFlowStats, FlowTable } from '../flow/flow-table.js';
+import { KindSniffer } from '../flow/sniff.js';
 import { buildReport, type Report } from '../output/report.js';
 
 /**
- * The layers wired once: packets in (from a file, a replay or an interface), flows, analysis,
- * and the capture's time span; a report out whenever asked.
+ * The layers wired once: packets in (from a file, a replay or an interface), flows, the kind of
+ * each connection (TLS and the Cluster bus stop there), analysis of the RESP ones, and the
+ * capture's time span; a report out whenever asked.
  */
 export class Pipeline {
   readonly analyzer: Analyzer;
@@ -20,7 +22,8 @@ export class Pipeline {
 
   constructor(opts: AnalyzerOptions, ports: readonly number[], listeners: AnalysisListener[] = []) {
     this.analyzer = new Analyzer(opts, listeners);
-    this.flows = new FlowTable({ serverPorts: new Set(ports) }, this.analyzer);
+    const stats = emptyFlowStats();
+    this.flows = new FlowTable({ serverPorts: new Set(ports), stats }, new KindSniffer(this.analyzer, stats));
   }
 
   /** Feeds one packet (bound, so it can be handed to a capture source as is). */

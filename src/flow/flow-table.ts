@@ -9,7 +9,7 @@ import { DEFAULT_FLOW_LIMITS, type FlowLimits } from './limits.js';
 import { FlowEntry, ipText, LATE_SYN_BYTES, RECENT_SYNS, tupleHash } from './flow-entry.js';
 import { seqDiff, type ReassemblyContext } from './reassembly.js';
 import { dataSeq, isReady, Wait, WaitQueue, type KeptPacket, type SegmentView } from './reorder.js';
-import type { FlowHandler, FlowStats, TcpConn } from './types.js';
+import { CONN_KIND, type FlowHandler, type FlowStats, type TcpConn } from './types.js';
 
 export type { FlowLimits } from './limits.js';
 
@@ -17,6 +17,8 @@ export interface FlowTableOptions {
   /** Ports of the servers to follow (Redis, proxies); other TCP traffic is only counted. */
   serverPorts: ReadonlySet<number>;
   limits?: Partial<FlowLimits>;
+  /** Count into this object rather than a new one (shared with a KindSniffer in front of the handler). */
+  stats?: FlowStats;
 }
 
 export function emptyFlowStats(): FlowStats {
@@ -24,11 +26,12 @@ export function emptyFlowStats(): FlowStats {
     packets: 0, nonTcpPackets: 0, otherPortPackets: 0, malformedPackets: 0, unknownLinkTypes: {},
     ipFragments: 0, connections: 0, payloadBytes: 0, deliveredBytes: 0, duplicateBytes: 0,
     outOfOrderSegments: 0, gaps: 0, gapBytes: 0, evictedConnections: 0,
+    tlsConnections: 0, tlsBytes: 0, clusterBusConnections: 0, clusterBusBytes: 0,
   };
 }
 
 export class FlowTable {
-  readonly stats: FlowStats = emptyFlowStats();
+  readonly stats: FlowStats;
   /** 1 at the index of each watched port. */
   private readonly watched = new Uint8Array(65536);
   /** Connections by a direction-independent hash of their 4-tuple; collisions chain via `next`. */
@@ -49,6 +52,7 @@ export class FlowTable {
   private keptBytes = 0;
 
   constructor(opts: FlowTableOptions, handler: FlowHandler) {
+    this.stats = opts.stats ?? emptyFlowStats();
     for (const port of opts.serverPorts) if (port >= 0 && port < 65536) this.watched[port] = 1;
     this.ctx = { stats: this.stats, handler, limits: { ...DEFAULT_FLOW_LIMITS, ...opts.limits } };
   }
@@ -211,6 +215,7 @@ export class FlowTable {
       // has it before the client's SYN (reordered) or without it still saw the stream begin.
       midstream: !syn,
       firstTsUs: tsUs,
+      kind: CONN_KIND.UNKNOWN,
       handlerState: null,
     };
     const e = srcIsClient

@@ -1,3 +1,20 @@
+/**
+ * What a connection carries, decided once from its first payload bytes (./sniff.ts). Only RESP
+ * connections reach the analysis; the others are counted in FlowStats.
+ */
+export const CONN_KIND = {
+  /** No payload seen yet (or no KindSniffer in front of the handler). */
+  UNKNOWN: 0,
+  /** Anything that is neither of the below: handed to the RESP decoder. */
+  RESP: 1,
+  /** TLS records: encrypted, never decoded. */
+  TLS: 2,
+  /** Redis Cluster bus (port + 10000): binary "RCmb" messages between nodes. */
+  CLUSTER_BUS: 3,
+} as const;
+
+export type ConnKind = (typeof CONN_KIND)[keyof typeof CONN_KIND];
+
 /** The flow layer's view of one TCP connection to a Redis server. */
 export interface TcpConn {
   /** Small integer, unique within one analysis, in order of first packet. */
@@ -13,6 +30,8 @@ export interface TcpConn {
   readonly midstream: boolean;
   /** Microseconds since the epoch of the first packet seen. */
   readonly firstTsUs: number;
+  /** CONN_KIND.UNKNOWN until a KindSniffer sets it, once. */
+  kind: ConnKind;
   /**
    * The handler's own state for this connection, null until it sets one: reached with the
    * connection on every call, so the handler needs no lookup per segment.
@@ -60,4 +79,10 @@ export interface FlowStats {
   gapBytes: number;
   /** Connections closed early because more than maxOpenConnections were open. */
   evictedConnections: number;
+  /** Connections recognised as TLS (./sniff.ts), never decoded, and their payload bytes. */
+  tlsConnections: number;
+  tlsBytes: number;
+  /** Connections recognised as the Redis Cluster bus, never decoded, and their payload bytes. */
+  clusterBusConnections: number;
+  clusterBusBytes: number;
 }

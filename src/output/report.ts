@@ -125,6 +125,12 @@ export function buildReport(input: ReportInput): Report {
   if (input.backwardsPackets > 0) {
     warnings.push(`${input.backwardsPackets} packets are stamped earlier than the packet before them (a merged capture?): the span runs from the earliest to the latest`);
   }
+  if (flow.tlsConnections > 0) {
+    warnings.push(`${flow.tlsConnections} TLS connections on watched ports (${flow.tlsBytes} bytes): their contents are encrypted and cannot be decoded; their commands are not in this report`);
+  }
+  if (flow.clusterBusConnections > 0) {
+    warnings.push(`${flow.clusterBusConnections} Redis Cluster bus connections (${flow.clusterBusBytes} bytes) recognised and skipped`);
+  }
   if (st.timeline.outside > 0) warnings.push(`${st.timeline.outside} requests fall outside the ${TIMELINE_DAYS}-day commands/s timeline (they are counted everywhere else)`);
   if (flow.gaps > 0) warnings.push(gapWarning(flow, analyzer, c.partialValues));
   const timeline = st.timeline.series();
@@ -141,7 +147,9 @@ export function buildReport(input: ReportInput): Report {
       gaps: flow.gaps, gapBytes: flow.gapBytes, violations: c.violations, unparsedBytes: analyzer.unparsedBytes,
       duplicateBytes: flow.duplicateBytes, outOfOrderSegments: flow.outOfOrderSegments, evictedConnections: flow.evictedConnections,
       nonTcpPackets: flow.nonTcpPackets, otherPortPackets: flow.otherPortPackets, malformedPackets: flow.malformedPackets,
-      ipFragments: flow.ipFragments, snappedPackets: capture.snappedPackets, truncatedRecords: capture.truncatedRecords,
+      ipFragments: flow.ipFragments,
+      tlsConnections: flow.tlsConnections, tlsBytes: flow.tlsBytes, clusterBusConnections: flow.clusterBusConnections, clusterBusBytes: flow.clusterBusBytes,
+      snappedPackets: capture.snappedPackets, truncatedRecords: capture.truncatedRecords,
       skippedBytes: capture.skippedBytes, kernelDrops: capture.kernelDrops, interfaceDrops: capture.interfaceDrops, shedFrames: capture.shedFrames,
       unnamedKeys: c.unnamedKeys, valueGaps: analyzer.valueGaps, valueGapBytes: analyzer.valueGapBytes, partialValues: c.partialValues,
     },
