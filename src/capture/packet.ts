@@ -34,6 +34,11 @@ export interface CaptureStats {
   interfaceDrops: number | null;
   /** Frames a live capture threw away on purpose because the reader fell too far behind. */
   shedFrames: number;
+  /**
+   * Interfaces the frames came from: a pcapng file counts those (of every section) that carried
+   * frames, so a merge shows; a pcap file or a live capture is one.
+   */
+  interfaces: number;
   /** One-line descriptions of anything odd, shown once in the report. */
   warnings: string[];
 }
@@ -50,6 +55,7 @@ export function emptyCaptureStats(format: string): CaptureStats {
     kernelDrops: null,
     interfaceDrops: null,
     shedFrames: 0,
+    interfaces: 1,
     warnings: [],
   };
 }

@@ -62,6 +62,7 @@ export class PcapngStepper implements FormatStepper {
 
   constructor(private readonly ctx: StepContext) {
     ctx.stats.format = 'pcapng';
+    ctx.stats.interfaces = 0;
   }
 
   step(b: Uint8Array, off: number, end: number): number {
@@ -136,6 +137,10 @@ export class PcapngStepper implements FormatStepper {
     stats.packets++;
     stats.bytes += capLen;
     if (capLen < origLen) stats.snappedPackets++;
+    if (!iface.carried) {
+      iface.carried = true;
+      stats.interfaces++;
+    }
     ctx.onPacket(p);
   }
 

@@ -28,6 +28,8 @@ export class PcapngInterface {
   /** Latest isb_ifdrop / isb_osdrop from an ISB, if any. */
   ifDrop: number | null = null;
   osDrop: number | null = null;
+  /** A frame has come from this interface (counted in CaptureStats.interfaces). */
+  carried = false;
   /** Cache for tsUs(): the high timestamp word last converted and its exact microseconds. */
   private lastHi = -1;
   private baseWholeUs = 0;

@@ -16,8 +16,12 @@ export class Pipeline {
   /** Earliest and latest packet times: a merged capture's timestamps may go backwards. */
   firstTsUs: number | null = null;
   lastTsUs: number | null = null;
-  /** Packets stamped earlier than the packet before them. */
+  /**
+   * Packets stamped earlier than the packet before them, and the largest such step back in µs:
+   * one interface's capture has sub-millisecond disorder between CPUs; a merge may have hours.
+   */
   backwardsPackets = 0;
+  maxBackwardsUs = 0;
   private prevTsUs = -Infinity;
 
   constructor(opts: AnalyzerOptions, ports: readonly number[], listeners: AnalysisListener[] = []) {
@@ -29,12 +33,17 @@ export class Pipeline {
   /** Feeds one packet (bound, so it can be handed to a capture source as is). */
   readonly packet = (p: Packet): void => {
     const ts = p.tsUs;
-    if (ts < this.prevTsUs) this.backwardsPackets++;
+    if (ts < this.prevTsUs) this.backwards(this.prevTsUs - ts);
     this.prevTsUs = ts;
     if (this.firstTsUs === null || ts < this.firstTsUs) this.firstTsUs = ts;
     if (this.lastTsUs === null || ts > this.lastTsUs) this.lastTsUs = ts;
     this.flows.packet(p);
   };
+
+  private backwards(stepUs: number): void {
+    this.backwardsPackets++;
+    if (stepUs > this.maxBackwardsUs) this.maxBackwardsUs = stepUs;
+  }
 
   /** Capture time passed without packets (a quiet live capture): see FlowTable.tick. */
   tick(nowUs: number): void {
@@ -58,6 +67,7 @@ export class Pipeline {
       firstTsUs: fromTsUs ?? this.firstTsUs,
       lastTsUs: this.lastTsUs,
       backwardsPackets: this.backwardsPackets,
+      maxBackwardsUs: this.maxBackwardsUs,
       ...(stats === undefined ? {} : { stats }),
     });
   }

@@ -64,8 +64,9 @@ export interface ReportInput {
   /** Capture time span in µs, from the earliest and latest packet stamps. */
   firstTsUs: number | null;
   lastTsUs: number | null;
-  /** Packets stamped earlier than the packet before them (a merged capture). */
+  /** Packets stamped earlier than the packet before them (a merged capture), and the largest step back. */
   backwardsPackets: number;
+  maxBackwardsUs: number;
 }
 
 /** Log buckets for the latency histogram drawing, in µs. */
@@ -84,6 +85,9 @@ function peerRow(e: PeerEntry, total: number): PeerRow {
 }
 
 const sec = (us: number) => us / 1e6;
+
+/** A step back in packet time larger than this (µs) is no CPU disorder: warned about. */
+const MISLEADING_BACKWARDS_US = 1000;
 
 /** What the gaps cost: only values' bytes where a hole fell inside a value of known length. */
 function gapWarning(flow: FlowStats, analyzer: Analyzer, partialValues: number): string {
@@ -122,8 +126,11 @@ export function buildReport(input: ReportInput): Report {
   if (flow.ipFragments > 0) {
     warnings.push(`${flow.ipFragments} IP fragments skipped (fragments are not reassembled): their TCP bytes show as gaps`);
   }
-  if (input.backwardsPackets > 0) {
-    warnings.push(`${input.backwardsPackets} packets are stamped earlier than the packet before them (a merged capture?): the span runs from the earliest to the latest`);
+  // One interface's capture steps back by microseconds (CPUs stamp in parallel): worth a word
+  // only past a millisecond, or when interfaces were merged.
+  if (input.backwardsPackets > 0 && (input.maxBackwardsUs > MISLEADING_BACKWARDS_US || capture.interfaces > 1)) {
+    const ms = Number((input.maxBackwardsUs / 1000).toFixed(3));
+    warnings.push(`${input.backwardsPackets} packets are stamped earlier than the packet before them, by up to ${ms} ms (a merged capture?): the span runs from the earliest to the latest`);
   }
   if (flow.tlsConnections > 0) {
     warnings.push(`${flow.tlsConnections} TLS connections on watched ports (${flow.tlsBytes} bytes): their contents are encrypted and cannot be decoded; their commands are not in this report`);
@@ -147,7 +154,7 @@ export function buildReport(input: ReportInput): Report {
       gaps: flow.gaps, gapBytes: flow.gapBytes, violations: c.violations, unparsedBytes: analyzer.unparsedBytes,
       duplicateBytes: flow.duplicateBytes, outOfOrderSegments: flow.outOfOrderSegments, evictedConnections: flow.evictedConnections,
       nonTcpPackets: flow.nonTcpPackets, otherPortPackets: flow.otherPortPackets, malformedPackets: flow.malformedPackets,
-      ipFragments: flow.ipFragments,
+      ipFragments: flow.ipFragments, backwardsPackets: input.backwardsPackets, maxBackwardsUs: input.maxBackwardsUs,
       tlsConnections: flow.tlsConnections, tlsBytes: flow.tlsBytes, clusterBusConnections: flow.clusterBusConnections, clusterBusBytes: flow.clusterBusBytes,
       snappedPackets: capture.snappedPackets, truncatedRecords: capture.truncatedRecords,
       skippedBytes: capture.skippedBytes, kernelDrops: capture.kernelDrops, interfaceDrops: capture.interfaceDrops, shedFrames: capture.shedFrames,
