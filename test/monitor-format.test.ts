@@ -12,7 +12,7 @@ const conn: TcpConn = {
 
 function req(args: string[], db: number | null, tsUs = 1732237283123456, argLens?: number[]): TrackedRequest {
   return {
-    conn, db, redacted: false, expect: 0, outcome: 'ok', reply: null, replyBytes: 0, latencyUs: -1, info: commandInfo(args),
+    conn, db, redacted: false, expect: 0, outcome: 'ok', reply: null, replyBytes: 0, latencyUs: -1, queued: null, info: commandInfo(args),
     frame: { argc: args.length, args, argLens: argLens ?? args.map((a) => a.length), wireBytes: 0, inline: false, missingBytes: 0, startTsUs: tsUs, endTsUs: tsUs },
   };
 }

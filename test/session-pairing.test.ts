@@ -26,7 +26,7 @@ function run(steps: Step[], midstream = false) {
   let ts = 1_000_000;
   for (const st of steps) {
     ts += 100;
-    if (st[0] === 'gapC' || st[0] === 'gapS') s.gap(st[0] === 'gapC');
+    if (st[0] === 'gapC' || st[0] === 'gapS') s.gap(st[0] === 'gapC', 1 << 30);
     else {
       const b = Buffer.from(st[1], 'latin1');
       s.data(st[0] === 'C', b, 0, b.length, ts);

@@ -1,3 +1,4 @@
+import { ErrorCodes } from './error-codes.js';
 import { LatencyHistogram } from './histogram.js';
 import type { TrackedRequest } from './tracked-request.js';
 
@@ -5,6 +6,8 @@ export interface CommandEntry {
   name: string;
   count: number;
   errors: number;
+  /** Its errors by code, those inside EXEC replies included. */
+  errorCodes: ErrorCodes;
   unanswered: number;
   noreply: number;
   /** Requests that block by design (BLPOP, XREAD BLOCK, WAIT ...). */
@@ -26,7 +29,8 @@ export class CommandStats {
   /** Latency of every answered request, for the overall histogram. */
   all = new LatencyHistogram();
 
-  add(r: TrackedRequest): void {
+  /** `code`: the error code of its reply when the outcome is 'error'. */
+  add(r: TrackedRequest, code: string | null): void {
     const e = this.entry(r.info.name);
     e.count++;
     e.requestBytes += r.frame.wireBytes;
@@ -39,6 +43,7 @@ export class CommandStats {
     switch (r.outcome) {
       case 'error':
         e.errors++;
+        if (code !== null) e.errorCodes.add(code);
         break;
       case 'unanswered':
         e.unanswered++;
@@ -51,6 +56,13 @@ export class CommandStats {
     }
     e.latency.record(r.latencyUs);
     this.all.record(r.latencyUs);
+  }
+
+  /** An error inside an EXEC reply, credited to the queued command it answers. */
+  addError(name: string, code: string): void {
+    const e = this.entry(name);
+    e.errors++;
+    e.errorCodes.add(code);
   }
 
   sorted(): CommandEntry[] {
@@ -74,6 +86,7 @@ export class CommandStats {
         name,
         count: 0,
         errors: 0,
+        errorCodes: new ErrorCodes(),
         unanswered: 0,
         noreply: 0,
         blocking: 0,

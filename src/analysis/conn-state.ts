@@ -15,6 +15,10 @@ export interface ConnState {
   inMulti: boolean;
   /** The db the queued SELECTs of the transaction would set, or undefined if none. */
   multiDb: number | undefined;
+  /** Requests sent inside MULTI, for the EXEC that answers them (at most MAX_QUEUED). */
+  queued: TrackedRequest[];
+  /** Whether `queued` holds the whole transaction (false when joined or resynced inside one). */
+  queuedWhole: boolean;
   /** CLIENT REPLY OFF in force. */
   replyOff: boolean;
   /** CLIENT REPLY SKIP: the next command gets no reply. */
@@ -36,6 +40,9 @@ export interface ConnState {
 
 type SubKind = 'channels' | 'patterns' | 'shardChannels';
 
+/** Requests of one transaction remembered for its EXEC; past it their errors are not named. */
+export const MAX_QUEUED = 10_000;
+
 /** Subscription names remembered per kind and connection; past it the confirmed counts rule. */
 const MAX_TRACKED_NAMES = 10_000;
 
@@ -45,6 +52,8 @@ export function newConnState(seenFromStart: boolean): ConnState {
     selects: [],
     inMulti: false,
     multiDb: undefined,
+    queued: [],
+    queuedWhole: seenFromStart,
     replyOff: false,
     skipNext: false,
     monitoring: false,

@@ -1,4 +1,5 @@
 import type { TcpConn } from '../flow/types.js';
+import { ErrorCodes } from './error-codes.js';
 import type { TrackedRequest } from './tracked-request.js';
 
 /** Load attributed to one client IP, one server endpoint, or one connection. */
@@ -12,10 +13,12 @@ export interface PeerEntry {
   replyBytes: number;
   latencySumUs: number;
   latencyCount: number;
+  /** Errors by code: kept for server endpoints only (null for clients and connections). */
+  errorCodes: ErrorCodes | null;
 }
 
-function newPeer(id: string): PeerEntry {
-  return { id, connections: 0, commands: 0, errors: 0, requestBytes: 0, replyBytes: 0, latencySumUs: 0, latencyCount: 0 };
+function newPeer(id: string, codes: boolean): PeerEntry {
+  return { id, connections: 0, commands: 0, errors: 0, requestBytes: 0, replyBytes: 0, latencySumUs: 0, latencyCount: 0, errorCodes: codes ? new ErrorCodes() : null };
 }
 
 /** Peers kept per table: past it, new peers are folded into "(other)" so memory stays bounded. */
@@ -25,6 +28,9 @@ export class PeerTable {
   readonly byId = new Map<string, PeerEntry>();
   overflowed = false;
 
+  /** `errorCodes`: whether its entries count errors by code. */
+  constructor(private readonly errorCodes = false) {}
+
   get(id: string): PeerEntry {
     let e = this.byId.get(id);
     if (e === undefined) {
@@ -33,7 +39,7 @@ export class PeerTable {
       if (key !== id) this.overflowed = true;
       e = this.byId.get(key);
       if (e === undefined) {
-        e = newPeer(key);
+        e = newPeer(key, this.errorCodes);
         this.byId.set(key, e);
       }
     }
@@ -46,7 +52,7 @@ export class PeerTable {
 
   /** Zeroes every entry in place (callers hold references to them). */
   clear(): void {
-    for (const e of this.byId.values()) Object.assign(e, newPeer(e.id));
+    for (const e of this.byId.values()) Object.assign(e, newPeer(e.id, this.errorCodes));
   }
 }
 
@@ -98,7 +104,7 @@ export interface ConnPeers {
 /** Client IPs, server endpoints and connections. */
 export class PeerStats {
   readonly clients = new PeerTable();
-  readonly servers = new PeerTable();
+  readonly servers = new PeerTable(true);
   readonly connections = new PeerTable();
 
   open(conn: TcpConn): ConnPeers {
@@ -113,10 +119,20 @@ export class PeerStats {
     return peers;
   }
 
-  add(peers: ConnPeers, r: TrackedRequest): void {
+  /** `code`: the error code of its reply when the outcome is 'error'. */
+  add(peers: ConnPeers, r: TrackedRequest, code: string | null): void {
     addRequest(peers.client, r);
     addRequest(peers.server, r);
     addRequest(peers.connection, r);
+    if (code !== null) peers.server.errorCodes?.add(code);
+  }
+
+  /** An error inside an EXEC reply: one more error for the peers of its connection. */
+  addError(peers: ConnPeers, code: string): void {
+    peers.client.errors++;
+    peers.server.errors++;
+    peers.connection.errors++;
+    peers.server.errorCodes?.add(code);
   }
 
   clear(): void {

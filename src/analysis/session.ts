@@ -4,7 +4,7 @@ import { RESP_TYPES } from '../resp/constants.js';
 import type { ReplyFrame, RequestFrame, RespLimits, Violation } from '../resp/types.js';
 import { commandInfo, redactSecrets } from './command-info.js';
 import { PendingQueue } from './pending-queue.js';
-import { expectedReplies, applyRequestState, applyReplyState, type ConnState, newConnState } from './conn-state.js';
+import { expectedReplies, applyRequestState, applyReplyState, type ConnState, MAX_QUEUED, newConnState } from './conn-state.js';
 import type { TrackedRequest } from './tracked-request.js';
 
 /** What a session reports upward; the analyzer fans it out to aggregators and outputs. */
@@ -90,6 +90,9 @@ export class Session {
   }
 
   private failPending(): void {
+    // Replies that said which requests were queued are lost with them.
+    this.state.queued = [];
+    this.state.queuedWhole = false;
     // Their answers will not be seen: a SELECT among them stays as it was sent.
     this.state.selects.length = 0;
     for (let r = this.pending.shift(); r !== undefined; r = this.pending.shift()) {
@@ -106,7 +109,8 @@ export class Session {
     applyRequestState(this.state, info, frame);
     // The db after the command, as MONITOR shows it: SELECT 5 is printed as [5 ...].
     const db = this.state.db;
-    const r: TrackedRequest = { conn: this.conn, frame, info, redacted, db, expect, outcome: 'noreply', reply: null, replyBytes: 0, latencyUs: -1 };
+    const r: TrackedRequest = { conn: this.conn, frame, info, redacted, db, expect, outcome: 'noreply', reply: null, replyBytes: 0, latencyUs: -1, queued: null };
+    this.trackTransaction(r);
     this.events.request(r);
     if (r.expect === 0) {
       this.events.complete(r);
@@ -117,6 +121,22 @@ export class Session {
     // Past the limit nothing can be paired safely any more (dropping only the oldest would
     // shift every later reply by one): all pending become unanswered and replies resync.
     if (this.pending.length > this.maxPending) this.loseSync(false);
+  }
+
+  /** Inside MULTI requests are kept for the EXEC whose reply answers each of them. */
+  private trackTransaction(r: TrackedRequest): void {
+    const s = this.state;
+    const name = r.info.name;
+    if (name === 'MULTI') {
+      s.queued = [];
+      s.queuedWhole = true;
+    } else if (name === 'EXEC' || name === 'DISCARD') {
+      if (name === 'EXEC' && s.queuedWhole) r.queued = s.queued;
+      s.queued = [];
+    } else if (s.inMulti) {
+      if (s.queued.length < MAX_QUEUED) s.queued.push(r);
+      else s.queuedWhole = false;
+    }
   }
 
   private onReply(reply: ReplyFrame): void {

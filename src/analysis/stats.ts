@@ -4,6 +4,7 @@ import type { ReplyFrame } from '../resp/types.js';
 import { BigValues } from './big-values.js';
 import { requestKeys } from './command-info.js';
 import { CommandStats } from './command-stats.js';
+import { ErrorCodes, errorCode } from './error-codes.js';
 import { LargestN } from './bounded.js';
 import { PeerStats, type ConnPeers } from './peer-stats.js';
 import { Timeline } from './timeline.js';
@@ -89,6 +90,8 @@ function largestNonKey(argLens: readonly number[], keyPos: readonly number[], nK
 export class Stats {
   counters = zeroCounters();
   readonly commands = new CommandStats();
+  /** Every error reply by code: paired, unexpected, and inside EXEC replies. */
+  readonly errorCodes = new ErrorCodes();
   readonly keys: TopKeys;
   private readonly prefixTable: TopKeys;
   readonly bigValues: BigValues;
@@ -141,8 +144,11 @@ export class Stats {
       c.replies++;
       if (r.outcome === 'error') c.errors++;
     }
-    this.commands.add(r);
-    this.peers.add(peers, r);
+    const code = r.outcome === 'error' && r.reply !== null ? errorCode(r.reply.error ?? '') : null;
+    if (code !== null) this.errorCodes.add(code);
+    this.commands.add(r, code);
+    this.peers.add(peers, r, code);
+    if (r.info.name === 'EXEC' && r.reply !== null && r.reply.innerErrors !== null) this.execErrors(r, peers);
     this.addKeysAndValues(r);
     if (r.latencyUs >= this.opts.slowUs) this.addSlow(r);
   }
@@ -156,19 +162,39 @@ export class Stats {
     else if (kind === 'monitor') c.monitorLines++;
     else {
       c.unexpectedReplies++;
-      if (reply.error !== null) c.errors++;
+      if (reply.error !== null) {
+        c.errors++;
+        this.errorCodes.add(errorCode(reply.error));
+      }
     }
   }
 
   clear(): void {
     this.counters = zeroCounters();
     this.commands.clear();
+    this.errorCodes.clear();
     this.keys.clear();
     this.prefixTable.clear();
     this.bigValues.clear();
     this.slow.clear();
     this.peers.clear();
     this.timeline.clear();
+  }
+
+  /**
+   * Errors inside an EXEC reply, each credited to the queued command it answers: the n-th
+   * element answers the n-th request that was answered QUEUED (EXEC itself when the
+   * transaction was not seen whole).
+   */
+  private execErrors(r: TrackedRequest, peers: ConnPeers): void {
+    const queued = r.queued === null ? null : r.queued.filter((q) => q.reply !== null && q.reply.head[0] === 'QUEUED');
+    for (const e of r.reply!.innerErrors!) {
+      const code = errorCode(e.text);
+      this.counters.errors++;
+      this.errorCodes.add(code);
+      this.commands.addError(queued?.[e.index]?.info.name ?? r.info.name, code);
+      this.peers.addError(peers, code);
+    }
   }
 
   private addKeysAndValues(r: TrackedRequest): void {

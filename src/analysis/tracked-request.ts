@@ -34,4 +34,9 @@ export interface TrackedRequest {
   replyBytes: number;
   /** First reply's first packet minus the request's last packet; -1 when there was none. */
   latencyUs: number;
+  /**
+   * For EXEC: the requests sent since MULTI, in order (those answered QUEUED are the ones its
+   * reply answers, element by element); null otherwise.
+   */
+  queued: TrackedRequest[] | null;
 }

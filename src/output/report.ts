@@ -20,10 +20,11 @@ export interface Report {
     cpuPriority?: 'idle' | 'normal';
   };
   span: { startTs: number | null; endTs: number | null; seconds: number };
+  /** Counters by name; also `errorsByCode` (an object: read it with errorsByCodeOf). */
   totals: Record<string, number | null>;
   latencyUs: LatencySummary & { histogram: Array<{ leUs: number; count: number }> };
   commands: Array<{
-    name: string; count: number; errors: number; unanswered: number; blocking: number;
+    name: string; count: number; errors: number; errorsByCode: Record<string, number>; unanswered: number; blocking: number;
     requestBytes: number; replyBytes: number; perSec: number; share: number;
     subcommands: Record<string, number>; latencyUs: LatencySummary;
   }>;
@@ -36,7 +37,7 @@ export interface Report {
   bigKeys: Array<{ key: string; bytes: number; command: string; direction: string; count: number; ts: number; client: string }>;
   slow: Array<{ ts: number; client: string; server: string; db: number | null; command: string; latencyUs: number; blocking: boolean }>;
   clients: Array<PeerRow & { ip: string }>;
-  servers: Array<PeerRow & { endpoint: string }>;
+  servers: Array<PeerRow & { endpoint: string; errorsByCode: Record<string, number> }>;
   connections: Array<PeerRow & { connection: string }>;
   skew: { clients: Skew | null; servers: Skew | null; connections: Skew | null };
   timeline: { startTs: number | null; perSecond: number[] };
@@ -67,6 +68,11 @@ export interface ReportInput {
   /** Packets stamped earlier than the packet before them (a merged capture), and the largest step back. */
   backwardsPackets: number;
   maxBackwardsUs: number;
+}
+
+/** `totals.errorsByCode`, the one object among the totals' numbers. */
+export function errorsByCodeOf(r: Report): Record<string, number> {
+  return (r.totals as unknown as { errorsByCode?: Record<string, number> }).errorsByCode ?? {};
 }
 
 /** Log buckets for the latency histogram drawing, in µs. */
@@ -158,13 +164,15 @@ export function buildReport(input: ReportInput): Report {
       tlsConnections: flow.tlsConnections, tlsBytes: flow.tlsBytes, clusterBusConnections: flow.clusterBusConnections, clusterBusBytes: flow.clusterBusBytes,
       snappedPackets: capture.snappedPackets, truncatedRecords: capture.truncatedRecords,
       skippedBytes: capture.skippedBytes, kernelDrops: capture.kernelDrops, interfaceDrops: capture.interfaceDrops, shedFrames: capture.shedFrames,
+      // Error replies by code (the first word of the text), those inside EXEC replies included.
+      ...({ errorsByCode: st.errorCodes.snapshot() } as unknown as Record<string, number>),
       unnamedKeys: c.unnamedKeys, valueGaps: analyzer.valueGaps, valueGapBytes: analyzer.valueGapBytes, partialValues: c.partialValues,
     },
     latencyUs: { ...latency(st.commands.all), histogram: st.commands.all.logBuckets(HISTOGRAM_BOUNDS).map(([leUs, count]) => ({ leUs, count })) },
     commands: st.commands.sorted().slice(0, Math.max(top, 1000)).map((e) => ({
-      name: e.name, count: e.count, errors: e.errors, unanswered: e.unanswered, blocking: e.blocking,
+      name: displayString(e.name), count: e.count, errors: e.errors, errorsByCode: e.errorCodes.snapshot(), unanswered: e.unanswered, blocking: e.blocking,
       requestBytes: e.requestBytes, replyBytes: e.replyBytes, perSec: perSec(e.count), share: c.commands === 0 ? 0 : e.count / c.commands,
-      subcommands: Object.fromEntries([...e.subs.entries()].sort((a, b) => b[1] - a[1])), latencyUs: latency(e.latency),
+      subcommands: Object.fromEntries([...e.subs.entries()].sort((a, b) => b[1] - a[1]).map(([sub, n]) => [displayString(sub), n])), latencyUs: latency(e.latency),
     })),
     hotKeys: st.keys.top(top, 'count').map(keyRow),
     hotKeysByBytes: st.keys.top(top, 'bytes').map(keyRow),
@@ -172,13 +180,13 @@ export function buildReport(input: ReportInput): Report {
     hotKeysErrorBound: st.keys.exact ? 0 : st.keys.errorBound,
     prefixes: st.prefixes.top(top, 'count').map((p) => ({ prefix: displayString(p.key), count: p.count, bytes: p.bytes })),
     bigKeys: st.bigValues.sorted().slice(0, top).map((b) => ({
-      key: b.key === '' ? '(no key)' : displayString(b.key), bytes: b.bytes, command: b.command, direction: b.direction, count: b.count, ts: sec(b.tsUs), client: b.client,
+      key: b.key === '' ? '(no key)' : displayString(b.key), bytes: b.bytes, command: displayString(b.command), direction: b.direction, count: b.count, ts: sec(b.tsUs), client: b.client,
     })),
     slow: st.slow.sorted().slice(0, top).map((s) => ({
       ts: sec(s.tsUs), client: s.client, server: s.server, db: s.db, command: commandLine(s.args, s.argc, null), latencyUs: s.latencyUs, blocking: s.blocking,
     })),
     clients: clients.map((e) => ({ ip: e.id, ...peerRow(e, c.commands) })),
-    servers: servers.map((e) => ({ endpoint: e.id, ...peerRow(e, c.commands) })),
+    servers: servers.map((e) => ({ endpoint: e.id, ...peerRow(e, c.commands), errorsByCode: e.errorCodes?.snapshot() ?? {} })),
     connections: conns.slice(0, top).map((e) => ({ connection: e.id, ...peerRow(e, c.commands) })),
     skew: { clients: skewOf(clients), servers: skewOf(servers), connections: skewOf(conns) },
     timeline: { startTs: timeline.startSec < 0 ? null : timeline.startSec, perSecond: timeline.perSecond },

@@ -1,5 +1,5 @@
 import type { Skew } from '../analysis/peer-stats.js';
-import type { Report } from './report.js';
+import { errorsByCodeOf, type Report } from './report.js';
 import { ANSI, PLAIN, bar, bytes, cut, dur, num, pct, rate, sparkline, table, type Style } from './text-format.js';
 
 export interface TextOptions {
@@ -18,6 +18,7 @@ export function renderText(r: Report, o: TextOptions): string {
   overall(r, s, out);
   latencyHistogram(r, s, out);
   commands(r, s, out, o.top);
+  errorCodes(r, s, out, o.top);
   keys(r, s, out);
   bigValues(r, s, out);
   slow(r, s, out);
@@ -81,6 +82,17 @@ function commands(r: Report, s: Style, out: string[], top: number): void {
   const cols = ['command', 'count', 'share', '/s', 'errors', 'p50', 'p99', 'max', 'req bytes', 'reply bytes', 'detail'];
   out.push(...table(cols.map((t, i) => ({ title: t, right: i > 0 && i < 10 })), rows, s));
   if (r.commands.length > top) out.push(s.dim(`  ... ${r.commands.length - top} more commands`));
+}
+
+function errorCodes(r: Report, s: Style, out: string[], top: number): void {
+  const codes = Object.entries(errorsByCodeOf(r));
+  if (codes.length === 0) return;
+  section('Errors by code (inside EXEC replies included)', s, out);
+  const rows = codes.slice(0, top).map(([code, n]) => {
+    const by = r.commands.filter((c) => (c.errorsByCode[code] ?? 0) > 0).sort((a, b) => b.errorsByCode[code]! - a.errorsByCode[code]!);
+    return [code, num(n), by.slice(0, 4).map((c) => `${c.name} ${num(c.errorsByCode[code]!)}`).join(', ')];
+  });
+  out.push(...table([{ title: 'code' }, { title: 'count', right: true }, { title: 'commands' }], rows, s));
 }
 
 function keys(r: Report, s: Style, out: string[]): void {
