@@ -66,6 +66,10 @@ export class Analyzer implements FlowHandler {
       complete: (r) => this.onComplete(r),
       unpaired: (conn, reply, kind) => this.onUnpaired(conn, reply, kind),
       violation: (conn, fromClient, v) => this.onViolation(conn, fromClient, v),
+      linkRequest: (r) => this.toStats((st) => st.replication.linkRequest(r.info.name, r.info.sub ?? r.frame.args[1]?.toUpperCase() ?? null)),
+      linkStart: () => this.toStats((st) => st.replication.links++),
+      rdb: (_conn, bytes, missing) => this.toStats((st) => st.replication.rdb(bytes, missing)),
+      propagated: (_conn, f) => this.toStats((st) => st.replication.propagated(f)),
     };
   }
 
@@ -175,6 +179,16 @@ export class Analyzer implements FlowHandler {
       } catch (e) {
         this.fail(e);
       }
+    }
+  }
+
+  /** Feeds the whole-run and the interval aggregates; an exception is counted, not thrown. */
+  private toStats(fn: (st: Stats) => void): void {
+    try {
+      fn(this.stats);
+      if (this.intervalStats !== null) fn(this.intervalStats);
+    } catch (e) {
+      this.fail(e);
     }
   }
 

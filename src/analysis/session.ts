@@ -5,6 +5,7 @@ import type { ReplyFrame, RequestFrame, RespLimits, Violation } from '../resp/ty
 import { commandInfo, redactSecrets } from './command-info.js';
 import { PendingQueue } from './pending-queue.js';
 import { expectedReplies, applyRequestState, applyReplyState, type ConnState, MAX_QUEUED, newConnState } from './conn-state.js';
+import { ReplicationLink } from './replication-link.js';
 import type { TrackedRequest } from './tracked-request.js';
 
 /** What a session reports upward; the analyzer fans it out to aggregators and outputs. */
@@ -14,7 +15,19 @@ export interface SessionEvents {
   /** A reply that answers no request: RESP3 push, pub/sub message, MONITOR line, or unexpected. */
   unpaired(conn: TcpConn, reply: ReplyFrame, kind: UnpairedKind): void;
   violation(conn: TcpConn, fromClient: boolean, v: Violation): void;
+  /**
+   * Replication links, apart from client traffic: a request of a replica's handshake or an
+   * ACK (done: never among client commands, latencies or slow requests), a link starting
+   * (joined: seen mid-stream), an RDB transfer, a command the master propagated.
+   */
+  linkRequest(r: TrackedRequest): void;
+  linkStart(conn: TcpConn, joined: boolean): void;
+  rdb(conn: TcpConn, bytes: number, missing: number): void;
+  propagated(conn: TcpConn, f: RequestFrame): void;
 }
+
+/** Requests only replicas send: never client commands. */
+const LINK_COMMANDS = new Set(['REPLCONF', 'PSYNC', 'SYNC']);
 
 export type UnpairedKind = 'push' | 'message' | 'monitor' | 'unexpected';
 
@@ -30,6 +43,11 @@ export class Session {
   private readonly replies: ReplyDecoder;
   private readonly pending: PendingQueue<TrackedRequest>;
   readonly state: ConnState;
+  /** The PSYNC or SYNC after whose answer the server's bytes are a replication link's. */
+  private linkStart: TrackedRequest | null = null;
+  /** Set once the server's bytes are a replication link (./replication-link.ts). */
+  private link: ReplicationLink | null = null;
+  private readonly limits: Partial<RespLimits>;
   /** Replies are skipped until a request decoded after the last sync loss has been seen. */
   private replySync: 'synced' | 'waitRequest' | 'waitChunk' = 'synced';
 
@@ -42,12 +60,13 @@ export class Session {
     this.requests = new RequestDecoder((f) => this.onRequest(f), (v) => events.violation(conn, true, v), limits);
     this.replies = new ReplyDecoder((f) => this.onReply(f), (v) => this.onReplyViolation(v), limits);
     this.pending = new PendingQueue();
+    this.limits = limits;
     this.state = newConnState(!conn.midstream);
     if (conn.midstream) this.loseSync(true);
   }
 
   get unparsedBytes(): number {
-    return this.requests.unparsedBytes + this.replies.unparsedBytes;
+    return this.requests.unparsedBytes + this.replies.unparsedBytes + (this.link?.unparsedBytes ?? 0);
   }
 
   data(fromClient: boolean, buf: Uint8Array, off: number, len: number, tsUs: number): void {
@@ -55,11 +74,16 @@ export class Session {
       this.requests.push(buf, off, len, tsUs);
       return;
     }
+    if (this.link === null && this.linkStart !== null && this.pending.peek() === this.linkStart) this.startLink(tsUs);
+    if (this.link !== null) return this.link.push(buf, off, len, tsUs);
     if (this.replySync === 'waitChunk') {
       this.replies.resume();
       this.replySync = 'synced';
     }
-    this.replies.push(buf, off, len, tsUs);
+    const used = this.replies.push(buf, off, len, tsUs);
+    // The handshake's last reply came in this chunk: the rest is the link's (see startLink).
+    const link = this.link as ReplicationLink | null;
+    if (used < len && link !== null) link.push(buf, off + used, len - used, tsUs);
   }
 
   /**
@@ -68,6 +92,7 @@ export class Session {
    * nothing pending can be paired any more.
    */
   gap(fromClient: boolean, missing: number): boolean {
+    if (!fromClient && this.link !== null) return this.link.gap(missing);
     if ((fromClient ? this.requests : this.replies).skip(missing)) return true;
     this.loseSync(fromClient);
     return false;
@@ -76,6 +101,7 @@ export class Session {
   close(): void {
     this.requests.end();
     this.replies.end();
+    this.link?.end();
     this.failPending();
   }
 
@@ -97,8 +123,15 @@ export class Session {
     this.state.selects.length = 0;
     for (let r = this.pending.shift(); r !== undefined; r = this.pending.shift()) {
       r.outcome = 'unanswered';
-      this.events.complete(r);
+      this.finish(r);
     }
+    this.linkStart = null;
+  }
+
+  /** A request is done: to the client aggregates, or to the replication ones. */
+  private finish(r: TrackedRequest): void {
+    if (LINK_COMMANDS.has(r.info.name)) this.events.linkRequest(r);
+    else this.events.complete(r);
   }
 
   private onRequest(frame: RequestFrame): void {
@@ -110,6 +143,7 @@ export class Session {
     // The db after the command, as MONITOR shows it: SELECT 5 is printed as [5 ...].
     const db = this.state.db;
     const r: TrackedRequest = { conn: this.conn, frame, info, redacted, db, expect, outcome: 'noreply', reply: null, replyBytes: 0, latencyUs: -1, queued: null };
+    if (LINK_COMMANDS.has(info.name) || this.link !== null || this.linkStart !== null) return this.onLinkRequest(r);
     this.trackTransaction(r);
     this.events.request(r);
     if (r.expect === 0) {
@@ -121,6 +155,64 @@ export class Session {
     // Past the limit nothing can be paired safely any more (dropping only the oldest would
     // shift every later reply by one): all pending become unanswered and replies resync.
     if (this.pending.length > this.maxPending) this.loseSync(false);
+  }
+
+  /**
+   * REPLCONF, PSYNC, SYNC, and whatever a replica sends once its link is up (REPLCONF ACK,
+   * never answered). A REPLCONF ACK with no PSYNC before it: the capture joined the link.
+   */
+  private onLinkRequest(r: TrackedRequest): void {
+    const linked = this.link !== null || this.linkStart !== null;
+    if (!linked && r.info.name === 'REPLCONF' && r.frame.args[1]?.toUpperCase() === 'ACK') {
+      this.failPending();
+      this.replies.handOver();
+      this.link = this.newLink('stream');
+      this.events.linkStart(this.conn, true);
+    }
+    if (linked || this.link !== null || r.expect === 0) {
+      r.expect = 0;
+      this.events.linkRequest(r);
+      return;
+    }
+    if (r.info.name === 'PSYNC' || r.info.name === 'SYNC') {
+      this.linkStart = r;
+      this.events.linkStart(this.conn, false);
+    }
+    if (this.replySync === 'waitRequest') this.replySync = 'waitChunk';
+    this.pending.push(r);
+  }
+
+  private newLink(awaiting: 'psync' | 'sync' | 'stream'): ReplicationLink {
+    return new ReplicationLink(awaiting, {
+      answer: (text, error, _full, tsUs) => this.linkAnswered(text, error, tsUs),
+      rdb: (bytes, missing) => this.events.rdb(this.conn, bytes, missing),
+      command: (f) => this.events.propagated(this.conn, f),
+      violation: (v) => this.events.violation(this.conn, false, v),
+    }, this.limits);
+  }
+
+  /** PSYNC (or SYNC) is the oldest pending request: the server's bytes are now the link's. */
+  private startLink(tsUs: number): void {
+    const r = this.linkStart!;
+    this.replies.handOver();
+    this.link = this.newLink(r.info.name === 'SYNC' ? 'sync' : 'psync');
+    // SYNC has no answer line: the RDB transfer is its answer.
+    if (r.info.name === 'SYNC') this.linkAnswered('', false, tsUs);
+  }
+
+  private linkAnswered(text: string, error: boolean, tsUs: number): void {
+    const r = this.linkStart;
+    if (r === null || this.pending.peek() !== r) return;
+    this.linkStart = null;
+    this.pending.shift();
+    r.outcome = error ? 'error' : 'ok';
+    r.latencyUs = Math.max(0, tsUs - r.frame.endTsUs);
+    r.reply = {
+      type: error ? RESP_TYPES.SIMPLE_ERROR : RESP_TYPES.SIMPLE_STRING, wireBytes: text.length + 3, error: error ? text : null,
+      count: 0, head: error ? [] : [text], innerErrors: null, missingBytes: 0, startTsUs: tsUs, endTsUs: tsUs,
+    };
+    r.replyBytes = r.reply.wireBytes;
+    this.events.linkRequest(r);
   }
 
   /** Inside MULTI requests are kept for the EXEC whose reply answers each of them. */
@@ -155,7 +247,9 @@ export class Session {
     applyReplyState(this.state, r, reply);
     if (--r.expect > 0) return;
     this.pending.shift();
-    this.events.complete(r);
+    this.finish(r);
+    // What follows the handshake's last reply is PSYNC's answer, then the link.
+    if (this.linkStart !== null && this.pending.peek() === this.linkStart) this.startLink(reply.endTsUs);
   }
 
   /** Why a reply answers no request, or null when it pairs with the oldest pending one. */

@@ -7,6 +7,7 @@ import { CommandStats } from './command-stats.js';
 import { ErrorCodes, errorCode } from './error-codes.js';
 import { LargestN } from './bounded.js';
 import { PeerStats, type ConnPeers } from './peer-stats.js';
+import { ReplicationStats } from './replication-stats.js';
 import { Timeline } from './timeline.js';
 import { TopKeys } from './top-keys.js';
 import type { TrackedRequest } from './tracked-request.js';
@@ -98,6 +99,8 @@ export class Stats {
   readonly slow: LargestN<SlowRequest>;
   readonly peers = new PeerStats();
   readonly timeline = new Timeline();
+  /** Replication links: counted apart, never as client commands or replies. */
+  readonly replication: ReplicationStats;
   private readonly keyPos: number[] = [];
   /** Scratch marks of key positions, reused so finding the biggest value stays O(argc). */
   private readonly isKey = new Uint8Array(65536);
@@ -108,6 +111,7 @@ export class Stats {
     // The prefix is cut once per tracked key, not once per occurrence.
     this.keys.onCounted = (e, bytes) => this.prefixTable.add((e.tag ??= keyPrefix(e.key)), bytes);
     this.bigValues = new BigValues(opts.keepBig);
+    this.replication = new ReplicationStats(opts.maxKeys);
     this.slow = new LargestN(opts.keepSlow, (s) => s.latencyUs);
   }
 
@@ -179,6 +183,7 @@ export class Stats {
     this.slow.clear();
     this.peers.clear();
     this.timeline.clear();
+    this.replication.clear();
   }
 
   /**

@@ -22,6 +22,7 @@ export function renderText(r: Report, o: TextOptions): string {
   keys(r, s, out);
   bigValues(r, s, out);
   slow(r, s, out);
+  replication(r, s, out);
   peers(r, s, out);
   problems(r, s, out);
   return out.join('\n') + '\n';
@@ -121,6 +122,16 @@ function slow(r: Report, s: Style, out: string[]): void {
     r.slow.map((x) => [isoTime(x.ts).slice(11), x.client, dur(x.latencyUs), x.blocking ? 'blocking' : 'slow', cut(x.command, 70)]),
     s,
   ));
+}
+
+function replication(r: Report, s: Style, out: string[]): void {
+  const l = r.replication;
+  if (l.links === 0) return;
+  section('Replication (links to replicas: counted apart from client commands)', s, out);
+  const missing = l.missingRdbBytes > 0 ? ` (${bytes(l.missingRdbBytes)} of it not captured)` : '';
+  out.push(`  links ${num(l.links)}   RDB transfers ${num(l.rdbTransfers)} (${bytes(l.rdbBytes)}${missing})   propagated commands ${num(l.commands.reduce((n, c) => n + c.count, 0))} (${bytes(l.streamBytes)})   acks ${num(l.acks)}`);
+  if (l.commands.length > 0) out.push('  propagated  ' + l.commands.slice(0, 8).map((c) => `${c.name} ${num(c.count)}`).join(', '));
+  if (l.hotKeys.length > 0) out.push('  keys written  ' + l.hotKeys.slice(0, 5).map((k) => `${cut(k.key, 40)} ${num(k.count)}`).join(', '));
 }
 
 function skewLine(name: string, k: Skew | null, s: Style): string {

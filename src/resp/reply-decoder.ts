@@ -26,6 +26,8 @@ const DATA = 5;
 const DATA_CR = 6;
 const DATA_LF = 7;
 const DISCARD = 8;
+// HANDED: a callback handed the rest of the stream to another parser (see handOver()).
+const HANDED = 9;
 
 /**
  * Frames server -> client bytes into replies, every RESP2 and RESP3 type. Nesting is an
@@ -63,17 +65,32 @@ export class ReplyDecoder {
     this.lim = resolveLimits(limits);
   }
 
-  /** Decodes data[off..off+len), received at tsUs. The bytes are not kept after the call. */
-  push(data: Uint8Array, off: number, len: number, tsUs: number): void {
+  /**
+   * Decodes data[off..off+len), received at tsUs. The bytes are not kept after the call.
+   * Returns how many were consumed: all of them, unless a reply callback called handOver().
+   */
+  push(data: Uint8Array, off: number, len: number, tsUs: number): number {
     const s = chunkStart(data, off);
     const e = chunkEnd(data, s, len);
-    if (s >= e) return;
+    if (s >= e || this.state === HANDED) return 0;
     this.ts = tsUs;
     this.base = this.pos - s;
     this.pos += e - s;
     let p = s;
-    while (p < e) p = this.step(data, p, e);
+    while (p < e && this.state !== HANDED) p = this.step(data, p, e);
+    this.pos -= e - p; // bytes left to the parser the stream was handed to
     this.guard.rethrow();
+    return p - s;
+  }
+
+  /**
+   * Called from a reply callback: the bytes after that reply are not replies (a replication
+   * link's RDB transfer and command stream follow PSYNC's answer). push() stops there and
+   * returns what it consumed; nothing more is decoded until resume().
+   */
+  handOver(): void {
+    this.reset();
+    this.state = HANDED;
   }
 
   /**
