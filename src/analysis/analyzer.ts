@@ -16,6 +16,11 @@ export interface AnalyzerOptions extends StatsOptions {
   /** Requests awaiting replies per connection; past it every pending request becomes unanswered and replies resync. */
   maxPending: number;
   respLimits: Partial<RespLimits>;
+  /**
+   * Ports where a proxy (Twemproxy) listens: its clients' connections are the 'client' hop,
+   * its own connections to the servers behind it the 'backend' hop, counted apart.
+   */
+  proxyPorts?: number[];
 }
 
 /** Protocol violations kept for the report (the count covers all of them). */
@@ -31,6 +36,8 @@ export interface ViolationNote {
 
 interface ConnContext {
   session: Session;
+  /** The aggregates its requests count in: the analysis's, or the proxy backend hop's. */
+  stats: Stats;
   peers: ConnPeers;
   intervalPeers: ConnPeers | null;
 }
@@ -53,6 +60,14 @@ export class Analyzer implements FlowHandler {
   valueGaps = 0;
   valueGapBytes = 0;
   private readonly conns = new Map<number, ConnContext>();
+  /** With --proxy-port: what the proxies' own connections to the servers behind them carry. */
+  readonly backendStats: Stats | null;
+  readonly proxyPorts: ReadonlySet<number>;
+  /** IPs seen serving a proxy port: their connections to other watched ports are backend hops. */
+  private readonly proxyIps = new Set<string>();
+  /** Server IPs by port seen, and connections whose client is a server of another port (a proxy?). */
+  private readonly serverPorts = new Map<string, number>();
+  readonly suspectedProxies = new Map<string, number>();
   private readonly events: SessionEvents;
   private lastTsUs = 0;
 
@@ -61,6 +76,8 @@ export class Analyzer implements FlowHandler {
     private readonly listeners: AnalysisListener[] = [],
   ) {
     this.stats = new Stats(opts);
+    this.proxyPorts = new Set(opts.proxyPorts ?? []);
+    this.backendStats = this.proxyPorts.size > 0 ? new Stats(opts) : null;
     this.events = {
       request: (r) => this.onRequest(r),
       complete: (r) => this.onComplete(r),
@@ -88,6 +105,7 @@ export class Analyzer implements FlowHandler {
     try {
       this.stats.flush();
       this.intervalStats?.flush();
+      this.backendStats?.flush();
     } catch (e) {
       this.fail(e);
     }
@@ -95,12 +113,33 @@ export class Analyzer implements FlowHandler {
 
   onOpen(conn: TcpConn, tsUs: number): void {
     this.lastTsUs = tsUs;
-    const peers = this.stats.open(conn);
-    const intervalPeers = this.intervalStats?.open(conn) ?? null;
+    const backend = this.isBackendHop(conn);
+    const stats = backend ? this.backendStats! : this.stats;
+    const peers = stats.open(conn);
+    const intervalPeers = backend ? null : this.intervalStats?.open(conn) ?? null;
     const session = new Session(conn, this.events, this.opts.respLimits, this.opts.maxPending);
-    const ctx: ConnContext = { session, peers, intervalPeers };
+    const ctx: ConnContext = { session, stats, peers, intervalPeers };
     conn.handlerState = ctx;
     this.conns.set(conn.id, ctx);
+  }
+
+  /**
+   * A proxy's own connection to a server behind it (its IP serves a --proxy-port, the port it
+   * connects to is another). Without --proxy-port such connections are noted as suspects.
+   */
+  private isBackendHop(conn: TcpConn): boolean {
+    if (this.proxyPorts.has(conn.serverPort)) {
+      this.proxyIps.add(conn.serverIp);
+      return false;
+    }
+    if (this.proxyPorts.size > 0) return this.proxyIps.has(conn.clientIp);
+    if (this.serverPorts.size < 1024 && !this.serverPorts.has(conn.serverIp)) this.serverPorts.set(conn.serverIp, conn.serverPort);
+    const port = this.serverPorts.get(conn.clientIp);
+    if (port !== undefined && port !== conn.serverPort && this.suspectedProxies.size < 16) {
+      const key = `${conn.clientIp} (serving port ${port}) -> port ${conn.serverPort}`;
+      this.suspectedProxies.set(key, (this.suspectedProxies.get(key) ?? 0) + 1);
+    }
+    return false;
   }
 
   onData(conn: TcpConn, fromClient: boolean, data: Uint8Array, off: number, len: number, tsUs: number): void {
@@ -129,9 +168,10 @@ export class Analyzer implements FlowHandler {
   // Each consumer runs in its own try: a bug in one aggregator or output never unwinds the
   // decoder nor starves the others.
   private onRequest(r: TrackedRequest): void {
+    const ctx = r.conn.handlerState as ConnContext | null;
     try {
-      this.stats.request(r);
-      this.intervalStats?.request(r);
+      (ctx?.stats ?? this.stats).request(r);
+      if (ctx?.stats !== this.backendStats) this.intervalStats?.request(r);
     } catch (e) {
       this.fail(e);
     }
@@ -148,8 +188,8 @@ export class Analyzer implements FlowHandler {
     const ctx = r.conn.handlerState as ConnContext | null;
     try {
       if (ctx !== null) {
-        this.stats.complete(r, ctx.peers);
-        if (this.intervalStats !== null) {
+        ctx.stats.complete(r, ctx.peers);
+        if (this.intervalStats !== null && ctx.stats === this.stats) {
           ctx.intervalPeers ??= this.intervalStats.open(r.conn);
           this.intervalStats.complete(r, ctx.intervalPeers);
         }
@@ -167,9 +207,10 @@ export class Analyzer implements FlowHandler {
   }
 
   private onUnpaired(conn: TcpConn, reply: ReplyFrame, kind: UnpairedKind): void {
+    const ctx = conn.handlerState as ConnContext | null;
     try {
-      this.stats.unpaired(reply, kind);
-      this.intervalStats?.unpaired(reply, kind);
+      (ctx?.stats ?? this.stats).unpaired(reply, kind);
+      if (ctx?.stats !== this.backendStats) this.intervalStats?.unpaired(reply, kind);
     } catch (e) {
       this.fail(e);
     }

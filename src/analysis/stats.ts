@@ -5,6 +5,7 @@ import { BigValues } from './big-values.js';
 import { requestKeys } from './command-info.js';
 import { CommandStats } from './command-stats.js';
 import { ErrorCodes, errorCode } from './error-codes.js';
+import { SlotCounts } from './hash-slots.js';
 import { LargestN } from './bounded.js';
 import { PeerStats, type ConnPeers } from './peer-stats.js';
 import { ReplicationStats } from './replication-stats.js';
@@ -22,7 +23,13 @@ export interface StatsOptions {
   keepSlow: number;
   /** Biggest values kept. */
   keepBig: number;
+  /** Redis Cluster given (--cluster): hot keys are also counted per node. */
+  cluster?: boolean;
 }
+
+/** Nodes whose hot keys are counted apart (--cluster), and keys counted exactly per node. */
+const MAX_NODES = 256;
+const NODE_KEYS = 1000;
 
 export interface SlowRequest {
   tsUs: number;
@@ -99,6 +106,10 @@ export class Stats {
   readonly slow: LargestN<SlowRequest>;
   readonly peers = new PeerStats();
   readonly timeline = new Timeline();
+  /** Key occurrences by Redis Cluster hash slot (exact, whatever the deployment). */
+  readonly slots = new SlotCounts();
+  /** With --cluster: hot keys per server endpoint (node). */
+  readonly nodeKeys = new Map<string, TopKeys>();
   /** Replication links: counted apart, never as client commands or replies. */
   readonly replication: ReplicationStats;
   private readonly keyPos: number[] = [];
@@ -184,6 +195,8 @@ export class Stats {
     this.peers.clear();
     this.timeline.clear();
     this.replication.clear();
+    this.slots.clear();
+    this.nodeKeys.clear();
   }
 
   /**
@@ -214,6 +227,8 @@ export class Stats {
         continue;
       }
       const key = args[p]!;
+      this.slots.add(key);
+      if (this.opts.cluster === true) this.nodeKey(r.conn.server, key, per);
       if (this.keys.capacity > 0) this.keys.queue(key, per);
       else this.prefixTable.add(keyPrefix(key), per);
     }
@@ -225,6 +240,16 @@ export class Stats {
     const big = this.bigValues;
     if (big.wants(sent)) big.add(key, sent, 'request', r.info.name, r.frame.endTsUs, r.conn.client);
     if (big.wants(returned)) big.add(key, returned, 'reply', r.info.name, r.frame.endTsUs, r.conn.client);
+  }
+
+  private nodeKey(server: string, key: string, bytes: number): void {
+    let t = this.nodeKeys.get(server);
+    if (t === undefined) {
+      if (this.nodeKeys.size >= MAX_NODES) return;
+      t = new TopKeys(Math.min(NODE_KEYS, this.opts.maxKeys));
+      this.nodeKeys.set(server, t);
+    }
+    t.add(key, bytes);
   }
 
   private addSlow(r: TrackedRequest): void {

@@ -18,6 +18,8 @@ interface AnalyzeOpts {
   color: boolean;
   tui?: boolean;
   speed: number;
+  cluster?: boolean;
+  proxyPort?: number[];
 }
 
 function speedArg(value: string): number {
@@ -25,6 +27,16 @@ function speedArg(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`'${value}' is not a speed factor (> 0, or 'max').`);
   return n;
+}
+
+/** -p ports, and the proxy ports (watched too). */
+function watchedPorts(opts: AnalyzeOpts): number[] {
+  const ports = opts.port ?? (opts.proxyPort === undefined ? [DEFAULTS.port] : []);
+  return [...new Set([...ports, ...(opts.proxyPort ?? [])])];
+}
+
+function deployment(opts: AnalyzeOpts): { cluster: boolean; proxyPorts: number[] } {
+  return { cluster: opts.cluster === true, proxyPorts: opts.proxyPort ?? [] };
 }
 
 export function commandAnalyze(program: Command): void {
@@ -37,14 +49,16 @@ export function commandAnalyze(program: Command): void {
     .option('--top <n>', 'rows per section', positiveInt, DEFAULTS.top)
     .option('--slow <ms>', 'slow-request threshold in milliseconds', nonNegativeNumber, DEFAULTS.slowMs)
     .option('--max-keys <n>', 'distinct keys counted exactly (then Space-Saving top-K)', positiveInt, DEFAULTS.maxKeys)
+    .option('--cluster', 'Redis Cluster: hot hash slots and hot keys per node (slots are also shown when cluster traffic is seen)')
+    .option('--proxy-port <port>', 'a proxy (Twemproxy) port, repeatable: its clients and its backend connections are counted as two hops', portArg)
     .option('--no-color', 'no colour even on a terminal')
     .option('--tui', 'replay the capture into the full-screen live view')
     .option('--speed <x>', "with --tui: replay speed, 1 = capture speed, 'max' = at once", speedArg, 1)
     .action(async (file: string, opts: AnalyzeOpts) => {
       const color = opts.color && process.stdout.isTTY === true;
       if (opts.tui === true) {
-        const analyzer = analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: Math.max(opts.top, 50) });
-        const run = replayFile({ path: file, ports: opts.port ?? [DEFAULTS.port], top: Math.max(opts.top, 50), analyzer, speed: opts.speed });
+        const analyzer = analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: Math.max(opts.top, 50), ...deployment(opts) });
+        const run = replayFile({ path: file, ports: watchedPorts(opts), top: Math.max(opts.top, 50), analyzer, speed: opts.speed });
         const report = await viewRun({ ...run, title: file }, true);
         await writeOut(renderText(report, { color, top: opts.top }));
         return;
@@ -52,9 +66,9 @@ export function commandAnalyze(program: Command): void {
       const progress = process.stderr.isTTY ? new ProgressLine(process.stderr) : null;
       const report = analyzeFile({
         path: file,
-        ports: opts.port ?? [DEFAULTS.port],
+        ports: watchedPorts(opts),
         top: opts.top,
-        analyzer: analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top }),
+        analyzer: analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top, ...deployment(opts) }),
         ...(progress ? { onProgress: (read: number, total: number, packets: number) => progress.update(read, total, packets) } : {}),
       });
       progress?.done();

@@ -5,7 +5,7 @@ import { renderJson } from '../output/json.js';
 import { LineWriter } from '../output/line-writer.js';
 import type { Report } from '../output/report.js';
 import { renderText } from '../output/text.js';
-import { nonNegativeNumber, positiveInt } from './args.js';
+import { nonNegativeNumber, portArg, positiveInt } from './args.js';
 import { addCaptureOptions, captureJob, onSignals, type CaptureOpts } from './capture-options.js';
 import { writeOut } from './io.js';
 import { viewRun, wantsTui } from './tui-run.js';
@@ -18,6 +18,8 @@ interface LiveOpts extends CaptureOpts {
   maxKeys: number;
   color: boolean;
   tui?: boolean;
+  cluster?: boolean;
+  proxyPort?: number[];
 }
 
 /** One line per interval: what an operator tails or a script parses. */
@@ -38,6 +40,8 @@ export function commandLive(program: Command): void {
     .option('--top <n>', 'rows per section', positiveInt, DEFAULTS.top)
     .option('--slow <ms>', 'slow-request threshold in milliseconds', nonNegativeNumber, DEFAULTS.slowMs)
     .option('--max-keys <n>', 'distinct keys counted exactly', positiveInt, DEFAULTS.maxKeys)
+    .option('--cluster', 'Redis Cluster: hot hash slots and hot keys per node')
+    .option('--proxy-port <port>', 'a proxy (Twemproxy) port, repeatable (also watched): its clients and its backend connections are two hops', portArg)
     .option('--no-color', 'no colour even on a terminal')
     .option('--tui', 'full-screen live view (default when stdout is a terminal)')
     .option('--no-tui', 'no live view: print the report at the end')
@@ -46,10 +50,13 @@ export function commandLive(program: Command): void {
       let haltRun = () => undefined as void;
       const out = new LineWriter(process.stdout, () => haltRun());
       const intervals = opts.interval !== undefined && opts.interval > 0;
+      const job = captureJob(opts);
+      const proxyPorts = opts.proxyPort ?? [];
       const run = await runLive({
-        ...captureJob(opts),
+        ...job,
+        ports: [...new Set([...(opts.port === undefined && proxyPorts.length > 0 ? [] : job.ports), ...proxyPorts])],
         top: opts.top,
-        analyzer: analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top }),
+        analyzer: analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top, cluster: opts.cluster === true, proxyPorts }),
         ...(intervals ? { intervalSec: opts.interval!, onInterval: (r: Report) => out.write(opts.json ? renderJson(r, false) : intervalText(r)) } : {}),
         onOpen: (c) => {
           if (process.stderr.isTTY && !tui) process.stderr.write(`redis-tap: capturing on ${c.iface} (${c.filter}); Ctrl-C for the report\n`);

@@ -14,8 +14,10 @@ export const DEFAULTS = {
   maxPending: 10_000,
 } as const;
 
-export function analyzerOptions(o: { slowMs: number; maxKeys: number; top: number; argPreviewBytes?: number }): AnalyzerOptions {
+export function analyzerOptions(o: { slowMs: number; maxKeys: number; top: number; argPreviewBytes?: number; cluster?: boolean; proxyPorts?: number[] }): AnalyzerOptions {
   return {
+    cluster: o.cluster === true,
+    proxyPorts: o.proxyPorts ?? [],
     slowUs: Math.round(o.slowMs * 1000),
     maxKeys: o.maxKeys,
     keepSlow: Math.max(DEFAULTS.keepSlow, o.top),

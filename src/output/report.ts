@@ -42,6 +42,21 @@ export interface Report {
   connections: Array<PeerRow & { connection: string }>;
   skew: { clients: Skew | null; servers: Skew | null; connections: Skew | null };
   timeline: { startTs: number | null; perSecond: number[] };
+  /**
+   * With --proxy-port: the 'client' hop (everything but the proxies' own connections to the
+   * servers behind them: what applications sent, as the totals count it) and the 'backend'
+   * hop (what the proxies forwarded), each counted once.
+   */
+  hops: Array<{
+    hop: 'client' | 'backend'; ports: number[]; connections: number; commandCount: number; errors: number;
+    commands: Array<{ name: string; count: number }>; hotKeys: Array<{ key: string; count: number }>;
+  }>;
+  /** Redis Cluster traffic seen (redirections, CLUSTER/ASKING, the bus) or --cluster given. */
+  cluster: boolean;
+  /** Key occurrences by hash slot, busiest first (--top rows; counted whatever the deployment, shown when `cluster`). */
+  hotSlots: Array<{ slot: number; count: number }>;
+  /** With --cluster: the hottest keys of each node (server endpoint). */
+  hotKeysByNode: Array<{ server: string; hotKeys: Array<{ key: string; count: number; bytes: number; error: number }> }>;
   /** Replication links: propagated commands and the replicas' requests are never in `commands` or `totals.commands`. */
   replication: ReplicationSnapshot;
   violations: Array<{ ts: number; connection: string; direction: string; offset: number; reason: string }>;
@@ -108,6 +123,32 @@ function gapWarning(flow: FlowStats, analyzer: Analyzer, partialValues: number):
   return framing === 0 ? `${head}: ${inValues}` : `${head}: ${inValues}; ${atFraming}`;
 }
 
+function hopRow(hop: 'client' | 'backend', ports: number[], st: Stats, top: number): Report['hops'][number] {
+  const c = st.counters;
+  return {
+    hop, ports, connections: c.connections, commandCount: c.commands, errors: c.errors,
+    commands: st.commands.sorted().map((e) => ({ name: displayString(e.name), count: e.count })),
+    hotKeys: st.keys.top(top).map((k) => ({ key: displayString(k.key), count: k.count })),
+  };
+}
+
+function hopRows(analyzer: Analyzer, st: Stats, ports: number[], top: number): Report['hops'] {
+  const backend = analyzer.backendStats;
+  if (backend === null || st !== analyzer.stats) return [];
+  const proxy = [...analyzer.proxyPorts];
+  return [hopRow('client', proxy, st, top), hopRow('backend', ports.filter((p) => !analyzer.proxyPorts.has(p)), backend, top)];
+}
+
+/** Error codes and commands that only a Redis Cluster gives or takes. */
+const CLUSTER_CODES = ['MOVED', 'ASK', 'CLUSTERDOWN', 'CROSSSLOT', 'TRYAGAIN'];
+const CLUSTER_COMMANDS = ['ASKING', 'CLUSTER', 'READONLY', 'READWRITE'];
+
+function clusterSeen(st: Stats, flow: FlowStats): boolean {
+  if (flow.clusterBusConnections > 0) return true;
+  if (CLUSTER_CODES.some((c) => (st.errorCodes.counts.get(c) ?? 0) > 0)) return true;
+  return CLUSTER_COMMANDS.some((c) => (st.commands.byName.get(c)?.count ?? 0) > 0);
+}
+
 export function buildReport(input: ReportInput): Report {
   const { analyzer, capture, flow, top } = input;
   const st = input.stats ?? analyzer.stats;
@@ -149,6 +190,12 @@ export function buildReport(input: ReportInput): Report {
   }
   if (st.timeline.outside > 0) warnings.push(`${st.timeline.outside} requests fall outside the ${TIMELINE_DAYS}-day commands/s timeline (they are counted everywhere else)`);
   if (flow.gaps > 0) warnings.push(gapWarning(flow, analyzer, c.partialValues));
+  // --cluster: hash slots (and hot keys per node) even when no cluster traffic is seen.
+  const cluster = st.opts.cluster === true || clusterSeen(st, flow);
+  if (analyzer.suspectedProxies.size > 0) {
+    const list = [...analyzer.suspectedProxies.entries()].slice(0, 3).map(([k, n]) => `${n} from ${k}`).join(', ');
+    warnings.push(`connections from a watched server's own IP to another watched port (${list}): a proxy in front of the servers? Every command through it is counted twice, once per hop; give its port with --proxy-port to count the hops apart`);
+  }
   const timeline = st.timeline.series();
   const keyRow = (k: { key: string; count: number; bytes: number; error: number }) => ({ ...k, key: displayString(k.key) });
   return {
@@ -193,6 +240,10 @@ export function buildReport(input: ReportInput): Report {
     connections: conns.slice(0, top).map((e) => ({ connection: e.id, ...peerRow(e, c.commands) })),
     skew: { clients: skewOf(clients), servers: skewOf(servers), connections: skewOf(conns) },
     timeline: { startTs: timeline.startSec < 0 ? null : timeline.startSec, perSecond: timeline.perSecond },
+    hops: hopRows(analyzer, st, input.source.ports, top),
+    cluster,
+    hotSlots: cluster ? st.slots.top(top) : [],
+    hotKeysByNode: [...st.nodeKeys.entries()].map(([server, t]) => ({ server, hotKeys: t.top(top).map(keyRow) })),
     replication: st.replication.snapshot(top, displayString),
     violations: analyzer.violations.map((v) => ({ ts: sec(v.tsUs), connection: v.connection, direction: v.direction, offset: v.offset, reason: v.reason })),
     warnings,

@@ -23,6 +23,8 @@ export function renderText(r: Report, o: TextOptions): string {
   bigValues(r, s, out);
   slow(r, s, out);
   replication(r, s, out);
+  cluster(r, s, out);
+  hops(r, s, out);
   peers(r, s, out);
   problems(r, s, out);
   return out.join('\n') + '\n';
@@ -132,6 +134,25 @@ function replication(r: Report, s: Style, out: string[]): void {
   out.push(`  links ${num(l.links)}   RDB transfers ${num(l.rdbTransfers)} (${bytes(l.rdbBytes)}${missing})   propagated commands ${num(l.commands.reduce((n, c) => n + c.count, 0))} (${bytes(l.streamBytes)})   acks ${num(l.acks)}`);
   if (l.commands.length > 0) out.push('  propagated  ' + l.commands.slice(0, 8).map((c) => `${c.name} ${num(c.count)}`).join(', '));
   if (l.hotKeys.length > 0) out.push('  keys written  ' + l.hotKeys.slice(0, 5).map((k) => `${cut(k.key, 40)} ${num(k.count)}`).join(', '));
+}
+
+function cluster(r: Report, s: Style, out: string[]): void {
+  if (!r.cluster || r.hotSlots.length === 0) return;
+  section('Cluster: hot hash slots (CRC16 of the key or its {hashtag}, mod 16384)', s, out);
+  out.push('  ' + r.hotSlots.slice(0, 10).map((x) => `${x.slot} ${num(x.count)}`).join(', '));
+  for (const n of r.hotKeysByNode.slice(0, 16)) {
+    out.push(`  ${n.server}  ` + n.hotKeys.slice(0, 5).map((k) => `${cut(k.key, 30)} ${num(k.count)}`).join(', '));
+  }
+}
+
+function hops(r: Report, s: Style, out: string[]): void {
+  if (r.hops.length === 0) return;
+  section('Proxy hops (each command counted once per hop; the totals above are the client hop)', s, out);
+  out.push(...table(
+    [{ title: 'hop' }, { title: 'ports' }, { title: 'conns', right: true }, { title: 'commands', right: true }, { title: 'errors', right: true }, { title: 'hot keys' }],
+    r.hops.map((h) => [h.hop, h.ports.join(','), num(h.connections), num(h.commandCount), num(h.errors), h.hotKeys.slice(0, 3).map((k) => `${cut(k.key, 24)} ${num(k.count)}`).join(', ')]),
+    s,
+  ));
 }
 
 function skewLine(name: string, k: Skew | null, s: Style): string {
