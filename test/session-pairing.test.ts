@@ -159,3 +159,25 @@ describe('request/reply pairing', () => {
     expect(r.raw.map((d) => d.db)).toEqual([2, 99, 2]);
   });
 });
+
+describe('joined subscribers and protocol errors', () => {
+  const msg = (ch: string, body: string) => `*3\r\n$7\r\nmessage\r\n$${ch.length}\r\n${ch}\r\n$${body.length}\r\n${body}\r\n`;
+
+  test.each<[string, Step[], UnpairedKind[]]>([
+    ['RESP2 messages on a subscriber joined mid-stream are counted',
+      [['S', 'llo\r\n'], ['S', msg('__sentinel__:hello', 'a')], ['S', msg('__sentinel__:hello', 'b') + msg('c', 'd')]],
+      ['message', 'message', 'message']],
+    ['a pattern message opens it too', [['S', `*4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nc1\r\n$1\r\nx\r\n`], ['S', msg('c1', 'y')]], ['message', 'message']],
+    ['a joined connection that is no subscriber stays unsynced until a request', [['S', '$3\r\nabc\r\n+OK\r\n']], []],
+  ])('%s', (_name, steps, kinds) => {
+    const r = run(steps, true);
+    expect(r.unpaired).toEqual(kinds);
+    expect(r.done).toEqual([]);
+  });
+
+  test('after an inline line Redis rejects, nothing the client sent is a command', () => {
+    const r = run([['C', 'GET a\r\nSET "b 1\r\nPING\r\n' + cmd('SET', 'c', '1')], ['S', '$-1\r\n-ERR Protocol error: unbalanced quotes in request\r\n']]);
+    expect(r.done).toEqual(['GET:ok']);
+    expect(r.unpaired).toEqual(['unexpected']);
+  });
+});

@@ -57,7 +57,7 @@ export class Session {
     limits: Partial<RespLimits>,
     private readonly maxPending: number,
   ) {
-    this.requests = new RequestDecoder((f) => this.onRequest(f), (v) => events.violation(conn, true, v), limits);
+    this.requests = new RequestDecoder((f) => this.onRequest(f), (v) => this.onRequestViolation(v), limits);
     this.replies = new ReplyDecoder((f) => this.onReply(f), (v) => this.onReplyViolation(v), limits);
     this.pending = new PendingQueue();
     this.limits = limits;
@@ -76,6 +76,12 @@ export class Session {
     }
     if (this.link === null && this.linkStart !== null && this.pending.peek() === this.linkStart) this.startLink(tsUs);
     if (this.link !== null) return this.link.push(buf, off, len, tsUs);
+    if (this.replySync === 'waitRequest' && this.pending.length === 0 && startsPubSubMessage(buf, off, len)) {
+      // Joined (or resynced) on a subscriber connection: it sends no requests, so the
+      // server's messages are what show where a value starts.
+      this.state.channels = Math.max(1, this.state.channels);
+      this.replySync = 'waitChunk';
+    }
     if (this.replySync === 'waitChunk') {
       this.replies.resume();
       this.replySync = 'synced';
@@ -271,12 +277,33 @@ export class Session {
     return front === undefined ? 'unexpected' : null;
   }
 
+  private onRequestViolation(v: Violation): void {
+    this.events.violation(this.conn, true, v);
+    // Redis answers such a line `-ERR Protocol error` and closes the connection: what the
+    // client sent after it was never read as commands.
+    if (v.reason.startsWith('unbalanced quotes')) this.requests.halt();
+  }
+
   private onReplyViolation(v: Violation): void {
     this.events.violation(this.conn, false, v);
     // The reply stream is lost until a fresh request shows where its reply starts.
     this.failPending();
     this.replySync = 'waitRequest';
   }
+}
+
+/** How a pub/sub message begins on the wire, RESP2 arrays and RESP3 pushes. */
+const MESSAGE_STARTS = ['*3\r\n$7\r\nmessage\r\n', '*4\r\n$8\r\npmessage\r\n', '*3\r\n$8\r\nsmessage\r\n',
+  '>3\r\n$7\r\nmessage\r\n', '>4\r\n$8\r\npmessage\r\n', '>3\r\n$8\r\nsmessage\r\n'].map((t) => Buffer.from(t, 'latin1'));
+
+function startsPubSubMessage(buf: Uint8Array, off: number, len: number): boolean {
+  for (const m of MESSAGE_STARTS) {
+    if (len < m.length) continue;
+    let i = 0;
+    while (i < m.length && buf[off + i] === m[i]) i++;
+    if (i === m.length) return true;
+  }
+  return false;
 }
 
 function subscribed(s: ConnState): boolean {

@@ -30,6 +30,9 @@ const DATA_CR = 7;
 const DATA_LF = 8;
 const INLINE = 9;
 const SCAN = 10;
+// HALTED: the server closes the connection after this (a protocol error it answered):
+// nothing after it is a request, every byte is unparsed.
+const HALTED = 11;
 
 /** Redis ignores any count <= 0 (`*0`, `*-1`); a longer negative number is nonsense. */
 const MAX_NEGATIVE_COUNT = 2 ** 31;
@@ -117,8 +120,20 @@ export class RequestDecoder {
     return true;
   }
 
+  /**
+   * Redis rejects what came before (an inline line with unbalanced quotes: `-ERR Protocol
+   * error`) and closes the connection: no later byte is a request. May be called from a
+   * violation callback; takes effect at the next byte.
+   */
+  halt(): void {
+    this.unparsed += this.partialFrameBytes;
+    this.dropPartial();
+    this.state = HALTED;
+  }
+
   /** Drops any partial request and scans for the next `*<n>\r\n$` boundary. */
   resync(): void {
+    if (this.state === HALTED) return;
     this.unparsed += this.partialFrameBytes;
     this.enterScan(true);
   }
@@ -161,6 +176,7 @@ export class RequestDecoder {
    */
   get partialFrameBytes(): number {
     if (this.state === SCAN) return this.scanner.partialBytes(this.pos);
+    if (this.state === HALTED) return 0;
     return this.state === START ? 0 : this.pos - this.fStart;
   }
 
@@ -177,6 +193,9 @@ export class RequestDecoder {
       case DATA_CR:
       case DATA_LF: return this.atDataEnd(d, p);
       case INLINE: return this.inInline(d, p, e);
+      case HALTED:
+        this.unparsed += e - p;
+        return e;
       default: return this.scan(d, p, e);
     }
   }
