@@ -1,6 +1,6 @@
 /** The header (what is watched, totals, rates now, the commands/s sparkline) and the footer. */
 
-import type { Report } from '../report.js';
+import { errorsByCodeOf, type Report } from '../report.js';
 import { bytes, cut, num, rate, sparkline } from '../text-format.js';
 import { esc, narrow } from './fit.js';
 import type { Rates } from './rates.js';
@@ -32,7 +32,7 @@ export function headerLines(h: HeaderInput): string[] {
   const drops = t['kernelDrops'];
   const facts = [
     `up ${elapsed(h.elapsedMs)}`, `packets ${num(t['packets'] ?? 0)}`, `drops ${drops === null || drops === undefined ? 'n/a' : num(drops)}`,
-    `gaps ${num(t['gaps'] ?? 0)}`, `conns ${num(h.openConnections)}`,
+    `gaps ${num(t['gaps'] ?? 0)}`, `conns ${num(h.openConnections)}`, ...deploymentFacts(h.report),
   ].join('  ');
   const name = 'redis-tap ';
   const paused = h.paused ? ' PAUSED ' : '';
@@ -44,6 +44,16 @@ export function headerLines(h: HeaderInput): string[] {
   const line1 = `{bold}${name}{/bold}${esc(title)}${paused ? '{black-fg}{yellow-bg}' + paused + '{/yellow-bg}{/black-fg}' : ''}` +
     gap + (lossy ? `{yellow-fg}${esc(facts)}{/yellow-fg}` : esc(facts));
   return [clip(line1, h.width, name + title + paused + gap + facts), rateLine(h)];
+}
+
+/** Replication links and the commonest error codes, when there are any. */
+function deploymentFacts(r: Report): string[] {
+  const facts: string[] = [];
+  const l = r.replication;
+  if (l.links > 0) facts.push(`repl ${num(l.links)} (${num(l.commands.reduce((n, c) => n + c.count, 0))} propagated)`);
+  const codes = Object.entries(errorsByCodeOf(r)).slice(0, 2);
+  if (codes.length > 0) facts.push('err ' + codes.map(([code, n]) => `${code} ${num(n)}`).join(' '));
+  return facts;
 }
 
 /** Cuts a tagged line whose visible text is `visible` when it is wider than the screen. */
