@@ -114,7 +114,9 @@ describe.each([
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(cols);
     expect(lines[0]).toContain('redis-tap');
     const t = demo.totals;
-    expect(lines[0]).toMatch(new RegExp(`up 0:00:00  packets ${num(t['packets']!)}  drops n/a  gaps 0  conns 3$`));
+    // The error codes (WRONGTYPE 2, ERR 1) show where they fit beside the facts that always do.
+    const codes = cols >= 100 ? '  err WRONGTYPE 2 ERR 1' : '';
+    expect(lines[0]).toMatch(new RegExp(`up 0:00:00  packets ${num(t['packets']!)}  drops n/a  gaps 0  conns 3${codes}$`));
     // First refresh: the whole run's averages.
     expect(lines[1]).toMatch(new RegExp(`^cmd/s ${rate(t['commands']! / demo.span.seconds)}  bytes/s \\d`));
     expect(paneRows(lines, 'Hot keys')[1]).toMatch(/^user:1\s+232\b/);

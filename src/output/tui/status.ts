@@ -30,11 +30,14 @@ export function elapsed(ms: number): string {
 export function headerLines(h: HeaderInput): string[] {
   const t = h.report.totals;
   const drops = t['kernelDrops'];
-  const facts = [
-    `up ${elapsed(h.elapsedMs)}`, `packets ${num(t['packets'] ?? 0)}`, `drops ${drops === null || drops === undefined ? 'n/a' : num(drops)}`,
-    `gaps ${num(t['gaps'] ?? 0)}`, `conns ${num(h.openConnections)}`, ...deploymentFacts(h.report),
-  ].join('  ');
   const name = 'redis-tap ';
+  const base = [
+    `up ${elapsed(h.elapsedMs)}`, `packets ${num(t['packets'] ?? 0)}`, `drops ${drops === null || drops === undefined ? 'n/a' : num(drops)}`,
+    `gaps ${num(t['gaps'] ?? 0)}`, `conns ${num(h.openConnections)}`,
+  ];
+  // Replication and error codes only where they fit beside the facts that always show.
+  const wide = [...base, ...deploymentFacts(h.report)].join('  ');
+  const facts = name.length + wide.length + (h.paused ? 8 : 0) <= h.width ? wide : base.join('  ');
   const paused = h.paused ? ' PAUSED ' : '';
   // The title gives way first: the facts and PAUSED always show.
   const titleRoom = h.width - name.length - facts.length - paused.length - 2;
