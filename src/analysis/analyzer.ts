@@ -2,6 +2,7 @@ import type { FlowHandler, TcpConn } from '../flow/types.js';
 import type { ReplyFrame, RespLimits, Violation } from '../resp/types.js';
 import type { ConnPeers } from './peer-stats.js';
 import { Session, type SessionEvents, type UnpairedKind } from './session.js';
+import { AppNamer } from './apps/app-namer.js';
 import { Stats, type StatsOptions } from './stats.js';
 import type { TrackedRequest } from './tracked-request.js';
 
@@ -16,6 +17,8 @@ export interface AnalyzerOptions extends StatsOptions {
   /** Requests awaiting replies per connection; past it every pending request becomes unanswered and replies resync. */
   maxPending: number;
   respLimits: Partial<RespLimits>;
+  /** Who clients are (--clients, --resolve); without it, names connections give themselves, then IPs. */
+  apps?: AppNamer;
   /**
    * Ports where a proxy (Twemproxy) listens: its clients' connections are the 'client' hop,
    * its own connections to the servers behind it the 'backend' hop, counted apart.
@@ -62,6 +65,7 @@ export class Analyzer implements FlowHandler {
   private readonly conns = new Map<number, ConnContext>();
   /** With --proxy-port: what the proxies' own connections to the servers behind them carry. */
   readonly backendStats: Stats | null;
+  readonly apps: AppNamer;
   readonly proxyPorts: ReadonlySet<number>;
   /** IPs seen serving a proxy port: their connections to other watched ports are backend hops. */
   private readonly proxyIps = new Set<string>();
@@ -76,6 +80,7 @@ export class Analyzer implements FlowHandler {
     private readonly listeners: AnalysisListener[] = [],
   ) {
     this.stats = new Stats(opts);
+    this.apps = opts.apps ?? new AppNamer(null, null);
     this.proxyPorts = new Set(opts.proxyPorts ?? []);
     this.backendStats = this.proxyPorts.size > 0 ? new Stats(opts) : null;
     this.events = {
@@ -87,6 +92,7 @@ export class Analyzer implements FlowHandler {
       linkStart: () => this.toStats((st) => st.replication.links++),
       rdb: (_conn, bytes, missing) => this.toStats((st) => st.replication.rdb(bytes, missing)),
       propagated: (_conn, f) => this.toStats((st) => st.replication.propagated(f)),
+      clientInfo: (conn, field, value) => this.onClientInfo(conn, field, value),
     };
   }
 
@@ -114,6 +120,7 @@ export class Analyzer implements FlowHandler {
   onOpen(conn: TcpConn, tsUs: number): void {
     this.lastTsUs = tsUs;
     const backend = this.isBackendHop(conn);
+    this.apps.seen(conn.clientIp, conn.clientPort);
     const stats = backend ? this.backendStats! : this.stats;
     const peers = stats.open(conn);
     const intervalPeers = backend ? null : this.intervalStats?.open(conn) ?? null;
@@ -221,6 +228,12 @@ export class Analyzer implements FlowHandler {
         this.fail(e);
       }
     }
+  }
+
+  private onClientInfo(conn: TcpConn, field: 'name' | 'lib' | 'libVer', value: string): void {
+    const ctx = conn.handlerState as ConnContext | null;
+    if (ctx === null) return;
+    for (const who of [ctx.peers.connection.who, ctx.intervalPeers?.connection.who]) if (who != null) who[field] = value;
   }
 
   /** Feeds the whole-run and the interval aggregates; an exception is counted, not thrown. */

@@ -15,10 +15,21 @@ export interface PeerEntry {
   latencyCount: number;
   /** Errors by code: kept for server endpoints only (null for clients and connections). */
   errorCodes: ErrorCodes | null;
+  /** Connections only: who the client is (its address, and what it says of itself). */
+  who: ClientIdentity | null;
 }
 
-function newPeer(id: string, codes: boolean): PeerEntry {
-  return { id, connections: 0, commands: 0, errors: 0, requestBytes: 0, replyBytes: 0, latencySumUs: 0, latencyCount: 0, errorCodes: codes ? new ErrorCodes() : null };
+/** A connection's client: its address, and the name and library it gave (CLIENT SETNAME, SETINFO). */
+export interface ClientIdentity {
+  ip: string;
+  port: number;
+  name: string | null;
+  lib: string | null;
+  libVer: string | null;
+}
+
+function newPeer(id: string, codes: boolean, who: ClientIdentity | null = null): PeerEntry {
+  return { id, connections: 0, commands: 0, errors: 0, requestBytes: 0, replyBytes: 0, latencySumUs: 0, latencyCount: 0, errorCodes: codes ? new ErrorCodes() : null, who };
 }
 
 /** Peers kept per table: past it, new peers are folded into "(other)" so memory stays bounded. */
@@ -52,7 +63,7 @@ export class PeerTable {
 
   /** Zeroes every entry in place (callers hold references to them). */
   clear(): void {
-    for (const e of this.byId.values()) Object.assign(e, newPeer(e.id, this.errorCodes));
+    for (const e of this.byId.values()) Object.assign(e, newPeer(e.id, this.errorCodes, e.who));
   }
 }
 
@@ -116,6 +127,7 @@ export class PeerStats {
     peers.client.connections++;
     peers.server.connections++;
     peers.connection.connections++;
+    peers.connection.who ??= { ip: conn.clientIp, port: conn.clientPort, name: null, lib: null, libVer: null };
     return peers;
   }
 

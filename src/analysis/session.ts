@@ -24,6 +24,8 @@ export interface SessionEvents {
   linkStart(conn: TcpConn, joined: boolean): void;
   rdb(conn: TcpConn, bytes: number, missing: number): void;
   propagated(conn: TcpConn, f: RequestFrame): void;
+  /** What a client said of itself and the server accepted: CLIENT SETNAME, HELLO ... SETNAME, CLIENT SETINFO. */
+  clientInfo(conn: TcpConn, field: 'name' | 'lib' | 'libVer', value: string): void;
 }
 
 /** Requests only replicas send: never client commands. */
@@ -136,8 +138,37 @@ export class Session {
 
   /** A request is done: to the client aggregates, or to the replication ones. */
   private finish(r: TrackedRequest): void {
-    if (LINK_COMMANDS.has(r.info.name)) this.events.linkRequest(r);
-    else this.events.complete(r);
+    if (LINK_COMMANDS.has(r.info.name)) return this.events.linkRequest(r);
+    if (r.info.name === 'CLIENT' || r.info.name === 'HELLO') this.selfNamed(r);
+    this.events.complete(r);
+  }
+
+  /**
+   * What a connection says of itself: a name the server accepted (a refused one is not its
+   * name), and its client library as the client states it (a server older than 7.2 refuses
+   * CLIENT SETINFO, but the library is what it is).
+   */
+  private selfNamed(r: TrackedRequest): void {
+    const a = r.frame.args;
+    const sub = r.info.sub;
+    const accepted = r.outcome === 'ok' || r.outcome === 'noreply';
+    if (sub === 'SETNAME' && a.length > 2) {
+      if (accepted) this.events.clientInfo(this.conn, 'name', a[2]!);
+      return;
+    }
+    if (sub === 'SETINFO' && a.length > 3) {
+      const what = a[2]!.toUpperCase();
+      if (what === 'LIB-NAME') this.events.clientInfo(this.conn, 'lib', a[3]!);
+      else if (what === 'LIB-VER') this.events.clientInfo(this.conn, 'libVer', a[3]!);
+      return;
+    }
+    if (r.info.name !== 'HELLO' || !accepted) return;
+    // HELLO [protover [AUTH user pass] [SETNAME name]]
+    for (let i = 2; i < a.length; ) {
+      const word = a[i]!.toUpperCase();
+      if (word === 'SETNAME' && i + 1 < a.length) return this.events.clientInfo(this.conn, 'name', a[i + 1]!);
+      i += word === 'AUTH' ? 3 : 1;
+    }
   }
 
   private onRequest(frame: RequestFrame): void {

@@ -1,5 +1,7 @@
 import type { Analyzer } from '../analysis/analyzer.js';
 import type { LatencyHistogram } from '../analysis/histogram.js';
+import type { NameSource } from '../analysis/apps/app-namer.js';
+import { appEntries } from '../analysis/apps/app-rows.js';
 import type { ReplicationSnapshot } from '../analysis/replication-stats.js';
 import type { Stats } from '../analysis/stats.js';
 import { skewOf, type PeerEntry, type Skew } from '../analysis/peer-stats.js';
@@ -39,8 +41,14 @@ export interface Report {
   slow: Array<{ ts: number; client: string; server: string; db: number | null; command: string; latencyUs: number; blocking: boolean }>;
   clients: Array<PeerRow & { ip: string }>;
   servers: Array<PeerRow & { endpoint: string; errorsByCode: Record<string, number> }>;
-  connections: Array<PeerRow & { connection: string }>;
-  skew: { clients: Skew | null; servers: Skew | null; connections: Skew | null };
+  /** Connections, with the name and client library each gave itself (CLIENT SETNAME, SETINFO), or null. */
+  connections: Array<PeerRow & { connection: string; name: string | null; lib: string | null }>;
+  /**
+   * Clients by application: the name a connection gives itself, else --clients, else reverse
+   * DNS (--resolve), else its IP; busiest first, at most max(--top, 1000) rows.
+   */
+  apps: Array<PeerRow & { name: string; source: NameSource; ips: string[]; libs: string[] }>;
+  skew: { clients: Skew | null; servers: Skew | null; connections: Skew | null; apps: Skew | null };
   timeline: { startTs: number | null; perSecond: number[] };
   /**
    * With --proxy-port: the 'client' hop (everything but the proxies' own connections to the
@@ -139,6 +147,12 @@ function hopRows(analyzer: Analyzer, st: Stats, ports: number[], top: number): R
   return [hopRow('client', proxy, st, top), hopRow('backend', ports.filter((p) => !analyzer.proxyPorts.has(p)), backend, top)];
 }
 
+function connectionName(e: PeerEntry): { name: string | null; lib: string | null } {
+  const who = e.who;
+  const lib = who?.lib == null ? null : who.libVer === null ? who.lib : `${who.lib} ${who.libVer}`;
+  return { name: who?.name == null ? null : displayString(who.name), lib: lib === null ? null : displayString(lib) };
+}
+
 /** Error codes and commands that only a Redis Cluster gives or takes. */
 const CLUSTER_CODES = ['MOVED', 'ASK', 'CLUSTERDOWN', 'CROSSSLOT', 'TRYAGAIN'];
 const CLUSTER_COMMANDS = ['ASKING', 'CLUSTER', 'READONLY', 'READWRITE'];
@@ -158,6 +172,7 @@ export function buildReport(input: ReportInput): Report {
   const clients = st.peers.clients.sorted();
   const servers = st.peers.servers.sorted();
   const conns = st.peers.connections.sorted();
+  const apps = appEntries(st.peers.connections, analyzer.apps);
   const warnings = [...capture.warnings];
   if (analyzer.internalErrors > 0) warnings.push(`${analyzer.internalErrors} internal errors in aggregators (first: ${analyzer.firstInternalError})`);
   if (!st.keys.exact) warnings.push(`more than ${st.keys.capacity} distinct keys: hot-key counts are Space-Saving estimates, each at most ${st.keys.errorBound} high`);
@@ -237,8 +252,11 @@ export function buildReport(input: ReportInput): Report {
     })),
     clients: clients.map((e) => ({ ip: e.id, ...peerRow(e, c.commands) })),
     servers: servers.map((e) => ({ endpoint: e.id, ...peerRow(e, c.commands), errorsByCode: e.errorCodes?.snapshot() ?? {} })),
-    connections: conns.slice(0, top).map((e) => ({ connection: e.id, ...peerRow(e, c.commands) })),
-    skew: { clients: skewOf(clients), servers: skewOf(servers), connections: skewOf(conns) },
+    connections: conns.slice(0, top).map((e) => ({ connection: e.id, ...peerRow(e, c.commands), ...connectionName(e) })),
+    apps: apps.slice(0, Math.max(top, 1000)).map((a) => ({
+      name: displayString(a.name), source: a.source, ips: a.ips, libs: a.libs.map(displayString), ...peerRow(a.peer, c.commands),
+    })),
+    skew: { clients: skewOf(clients), servers: skewOf(servers), connections: skewOf(conns), apps: skewOf(apps.map((a) => ({ ...a.peer, id: displayString(a.name) }))) },
     timeline: { startTs: timeline.startSec < 0 ? null : timeline.startSec, perSecond: timeline.perSecond },
     hops: hopRows(analyzer, st, input.source.ports, top),
     cluster,

@@ -161,25 +161,39 @@ function skewLine(name: string, k: Skew | null, s: Style): string {
   return k.peers > 1 && k.maxOverMean >= SKEW_MARK ? s.warn(text + '  <- skew') : text;
 }
 
+interface PeerLike { commands: number; share: number; connections: number; errors: number; meanLatencyUs: number }
+
+/**
+ * One table of peers: a name column, `extra` columns (before the share bar, which stays last),
+ * and a skew mark on rows carrying more than twice their fair share among `of` peers.
+ */
+function peerTable<T extends PeerLike>(title: string, rows: T[], of: number, name: (x: T) => string, s: Style, extra: Array<[string, (x: T) => string]> = []): string[] {
+  const m = rows.reduce((mx, x) => Math.max(mx, x.share), 0);
+  const fair = of > 1 ? SKEW_MARK / of : Infinity;
+  const cols = [{ title }, ...['commands', 'share', 'conns', 'errors', 'mean lat'].map((t) => ({ title: t, right: true })), ...extra.map(([t]) => ({ title: t })), { title: '' }];
+  const cells = rows.map((x) => [name(x), num(x.commands), pct(x.share), num(x.connections), num(x.errors), dur(x.meanLatencyUs), ...extra.map(([, f]) => f(x)), bar(x.share, m, 20)]);
+  return table(cols, cells, s, rows.map((x) => x.share > fair));
+}
+
 function peers(r: Report, s: Style, out: string[]): void {
-  const cols = [{ title: 'commands', right: true }, { title: 'share', right: true }, { title: 'conns', right: true }, { title: 'errors', right: true }, { title: 'mean lat', right: true }, { title: '' }];
-  const fair = (n: number) => (n > 1 ? SKEW_MARK / n : Infinity);
-  const maxShare = (rows: ReadonlyArray<{ share: number }>) => rows.reduce((m, x) => Math.max(m, x.share), 0);
-  const rowsOf = <T extends { commands: number; share: number; connections: number; errors: number; meanLatencyUs: number }>(list: T[], m: number) =>
-    list.map((c) => [num(c.commands), pct(c.share), num(c.connections), num(c.errors), dur(c.meanLatencyUs), bar(c.share, m, 20)]);
   section('Clients (by IP)', s, out);
-  const clients = r.clients.slice(0, 20);
-  out.push(...table([{ title: 'client ip' }, ...cols], rowsOf(clients, maxShare(clients)).map((row, i) => [clients[i]!.ip, ...row]), s,
-    clients.map((c) => c.share > fair(r.clients.length))));
+  out.push(...peerTable('client ip', r.clients.slice(0, 20), r.clients.length, (c) => c.ip, s));
+  // By application only when something names them: otherwise it repeats the IPs.
+  if (r.apps.some((a) => a.source !== 'ip')) {
+    section('Clients by application (the name a connection gives itself, else --clients, reverse DNS with --resolve, else its IP)', s, out);
+    out.push(...peerTable('application', r.apps.slice(0, 20), r.apps.length, (a) => cut(a.name, 40), s,
+      [['ips', (a) => cut(a.ips.join(','), 40)], ['library', (a) => cut(a.libs.join(','), 30)]]));
+  }
   section('Servers', s, out);
-  out.push(...table([{ title: 'endpoint' }, ...cols], rowsOf(r.servers, maxShare(r.servers)).map((row, i) => [r.servers[i]!.endpoint, ...row]), s,
-    r.servers.map((c) => c.share > fair(r.servers.length))));
+  out.push(...peerTable('endpoint', r.servers, r.servers.length, (x) => x.endpoint, s));
   section('Busiest connections', s, out);
   const conns = r.connections.slice(0, 10);
-  out.push(...table([{ title: 'connection' }, ...cols], rowsOf(conns, maxShare(conns)).map((row, i) => [conns[i]!.connection, ...row]), s,
-    conns.map((c) => c.share > fair(r.totals['connections'] ?? 0))));
+  const named = conns.some((c) => c.name !== null);
+  out.push(...peerTable('connection', conns, r.totals['connections'] ?? 0, (c) => c.connection, s, named ? [['name', (c) => cut(c.name ?? '', 30)]] : []));
   section('Skew', s, out);
-  out.push(skewLine('client IPs', r.skew.clients, s), skewLine('connections', r.skew.connections, s), skewLine('servers', r.skew.servers, s));
+  out.push(skewLine('client IPs', r.skew.clients, s));
+  if (r.apps.some((a) => a.source !== 'ip')) out.push(skewLine('applications', r.skew.apps, s));
+  out.push(skewLine('connections', r.skew.connections, s), skewLine('servers', r.skew.servers, s));
 }
 
 function problems(r: Report, s: Style, out: string[]): void {
