@@ -1,14 +1,18 @@
 import type { Command } from 'commander';
+import { analyzeFile } from '../engine/analyze-file.js';
 import { runLive } from '../engine/live.js';
 import { analyzerOptions, DEFAULTS } from '../engine/options.js';
 import { LineWriter } from '../output/line-writer.js';
 import { monitorListener } from '../output/monitor.js';
 import { positiveInt } from './args.js';
+import { UserError } from '../errors.js';
+import type { Report } from '../output/report.js';
 import { addCaptureOptions, captureJob, onSignals, type CaptureOpts } from './capture-options.js';
 
 interface MonitorOpts extends CaptureOpts {
   withReplies?: boolean;
   maxArgBytes: number;
+  read?: string;
 }
 
 /** Arguments are shown whole up to this size, like MONITOR; longer ones are cut and marked. */
@@ -21,19 +25,23 @@ export function commandMonitor(program: Command): void {
   addCaptureOptions(cmd)
     .option('--with-replies', 'append reply type, size and latency to each line')
     .option('--max-arg-bytes <n>', 'longest argument shown whole', positiveInt, MONITOR_ARG_BYTES)
+    .option('-r, --read <file>', 'read a capture file instead of an interface (as tcpdump -r): the same lines live monitor prints')
     .action(async (opts: MonitorOpts) => {
       let haltRun = () => undefined as void;
       const out = new LineWriter(process.stdout, () => haltRun());
-      const run = await runLive({
-        ...captureJob(opts),
-        top: DEFAULTS.top,
-        analyzer: analyzerOptions({ slowMs: DEFAULTS.slowMs, maxKeys: 10_000, top: DEFAULTS.top, argPreviewBytes: opts.maxArgBytes }),
-        listeners: [monitorListener(out, opts.withReplies === true)],
-      });
-      haltRun = run.halt;
-      const unhook = onSignals(run.stop);
-      const report = await run.done;
-      unhook();
+      const analyzer = analyzerOptions({ slowMs: DEFAULTS.slowMs, maxKeys: 10_000, top: DEFAULTS.top, argPreviewBytes: opts.maxArgBytes });
+      const listeners = [monitorListener(out, opts.withReplies === true)];
+      let report: Report;
+      if (opts.read !== undefined) {
+        if (opts.interface !== undefined) throw new UserError('monitor: give either -i (an interface) or -r (a capture file), not both');
+        report = analyzeFile({ path: opts.read, ports: opts.port ?? [DEFAULTS.port], top: DEFAULTS.top, analyzer, listeners });
+      } else {
+        const run = await runLive({ ...captureJob(opts), top: DEFAULTS.top, analyzer, listeners });
+        haltRun = run.halt;
+        const unhook = onSignals(run.stop);
+        report = await run.done;
+        unhook();
+      }
       await out.end();
       const t = report.totals;
       const lost = `${t['kernelDrops'] ?? 0} kernel drops, ${t['shedFrames']} shed, ${t['gaps']} gaps, ${t['unparsedBytes']} unparsed bytes`;
