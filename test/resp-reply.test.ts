@@ -330,3 +330,36 @@ describe('ReplyDecoder timestamps and state', () => {
     expect(maxPending).toBe(256);
   });
 });
+
+describe('limits follow Redis', () => {
+  const nested = (depth: number) => '*1\r\n'.repeat(depth) + ':1\r\n';
+  test('a reply nested 100 deep (a Lua table) and 10,000 deep (a module) decodes with the default limits', () => {
+    for (const depth of [100, 10_000]) {
+      const frames: ReplyFrame[] = [];
+      const violations: unknown[] = [];
+      const dec = new ReplyDecoder((f) => frames.push(f), (v) => violations.push(v));
+      const b = Buffer.from(nested(depth) + '+OK\r\n', 'latin1');
+      dec.push(b, 0, b.length, 0);
+      expect(violations).toEqual([]);
+      expect(frames.map((f) => f.wireBytes)).toEqual([depth * 4 + 4, 5]);
+    }
+  });
+
+  test('past the memory bound (65,536 open levels) it is a violation, not a crash', () => {
+    const violations: Array<{ reason: string }> = [];
+    const dec = new ReplyDecoder(() => undefined, (v) => violations.push(v));
+    const b = Buffer.from(nested(70_000), 'latin1');
+    dec.push(b, 0, b.length, 0);
+    expect(violations.map((v) => v.reason)).toEqual(['nesting too deep']);
+  });
+
+  test('a 600 MB value is framed when the limit follows a server whose proto-max-bulk-len allows it', () => {
+    const head = Buffer.from('$629145600\r\n', 'latin1');
+    for (const [limit, ok] of [[undefined, false], [1024 * 1024 * 1024, true]] as const) {
+      const violations: unknown[] = [];
+      const dec = new ReplyDecoder(() => undefined, (v) => violations.push(v), limit === undefined ? {} : { maxBulkBytes: limit });
+      dec.push(head, 0, head.length, 0);
+      expect(violations.length === 0).toBe(ok);
+    }
+  });
+});

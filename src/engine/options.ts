@@ -14,7 +14,18 @@ export const DEFAULTS = {
   maxPending: 10_000,
 } as const;
 
-export function analyzerOptions(o: { slowMs: number; maxKeys: number; top: number; argPreviewBytes?: number; cluster?: boolean; proxyPorts?: number[] }): AnalyzerOptions {
+export interface AnalysisChoices {
+  slowMs: number;
+  maxKeys: number;
+  top: number;
+  argPreviewBytes?: number;
+  /** Largest value framed (the server's proto-max-bulk-len); default Redis's 512 MB. */
+  maxBulkBytes?: number;
+  cluster?: boolean;
+  proxyPorts?: number[];
+}
+
+export function analyzerOptions(o: AnalysisChoices): AnalyzerOptions {
   return {
     cluster: o.cluster === true,
     proxyPorts: o.proxyPorts ?? [],
@@ -23,6 +34,10 @@ export function analyzerOptions(o: { slowMs: number; maxKeys: number; top: numbe
     keepSlow: Math.max(DEFAULTS.keepSlow, o.top),
     keepBig: Math.max(DEFAULTS.keepBig, o.top),
     maxPending: DEFAULTS.maxPending,
-    respLimits: { ...DEFAULT_LIMITS, ...(o.argPreviewBytes === undefined ? {} : { argPreviewBytes: o.argPreviewBytes }) },
+    respLimits: {
+      ...DEFAULT_LIMITS,
+      ...(o.argPreviewBytes === undefined ? {} : { argPreviewBytes: o.argPreviewBytes }),
+      ...(o.maxBulkBytes === undefined ? {} : { maxBulkBytes: o.maxBulkBytes }),
+    },
   };
 }

@@ -66,9 +66,18 @@ export interface Violation {
 
 /** Named, documented parse limits; exceeding one is a violation, not a crash. */
 export interface RespLimits {
-  /** Largest bulk string accepted (Redis proto-max-bulk-len default: 512 MB). */
+  /**
+   * Largest bulk string accepted (Redis's proto-max-bulk-len default: 512 MB; --max-bulk-bytes
+   * follows a server configured higher). Values are counted, never held, so this guards framing
+   * (a damaged length), not memory.
+   */
   maxBulkBytes: number;
-  /** Deepest nesting of aggregates in a reply. */
+  /**
+   * Deepest nesting of aggregates in a reply. Redis itself has no fixed limit (module replies
+   * nest as deep as they like; a Lua reply ~200 levels), so this bounds memory, not protocol:
+   * each open level costs three numbers (~24 bytes), so 65,536 levels ~1.5 MiB per decoder,
+   * and only while that deep a reply is open.
+   */
   maxDepth: number;
   /** Most elements in one aggregate. */
   maxElements: number;
@@ -82,7 +91,7 @@ export interface RespLimits {
 
 export const DEFAULT_LIMITS: RespLimits = {
   maxBulkBytes: 512 * 1024 * 1024,
-  maxDepth: 32,
+  maxDepth: 65_536,
   maxElements: 64 * 1024 * 1024,
   maxLineBytes: 64 * 1024,
   argPreviewBytes: 256,
