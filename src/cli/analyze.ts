@@ -7,9 +7,10 @@ import { renderJson } from '../output/json.js';
 import { ProgressLine } from '../output/progress.js';
 import { renderText } from '../output/text.js';
 import { nonNegativeNumber, portArg, positiveInt } from './args.js';
+import { addAttributionOptions, appNamer, type AttributionOpts } from './attribution-options.js';
 import { writeOut } from './io.js';
 
-interface AnalyzeOpts {
+interface AnalyzeOpts extends AttributionOpts {
   port?: number[];
   json?: boolean;
   top: number;
@@ -35,12 +36,13 @@ function watchedPorts(opts: AnalyzeOpts): number[] {
   return [...new Set([...ports, ...(opts.proxyPort ?? [])])];
 }
 
+/** What the deployment options ask of the analysis: Cluster, proxies, who the clients are. */
 function deployment(opts: AnalyzeOpts): { cluster: boolean; proxyPorts: number[] } {
   return { cluster: opts.cluster === true, proxyPorts: opts.proxyPort ?? [] };
 }
 
 export function commandAnalyze(program: Command): void {
-  program
+  const cmd = program
     .command('analyze')
     .description('analyse a pcap or pcapng capture file and print a report')
     .argument('<file>', 'capture file (pcap or pcapng, as written by tcpdump, dumpcap, tshark)')
@@ -53,11 +55,13 @@ export function commandAnalyze(program: Command): void {
     .option('--proxy-port <port>', 'a proxy (Twemproxy) port, repeatable: its clients and its backend connections are counted as two hops', portArg)
     .option('--no-color', 'no colour even on a terminal')
     .option('--tui', 'replay the capture into the full-screen live view')
-    .option('--speed <x>', "with --tui: replay speed, 1 = capture speed, 'max' = at once", speedArg, 1)
+    .option('--speed <x>', "with --tui: replay speed, 1 = capture speed, 'max' = at once", speedArg, 1);
+  addAttributionOptions(cmd)
     .action(async (file: string, opts: AnalyzeOpts) => {
+      const apps = appNamer(opts);
       const color = opts.color && process.stdout.isTTY === true;
       if (opts.tui === true) {
-        const analyzer = analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: Math.max(opts.top, 50), ...deployment(opts) });
+        const analyzer = { ...analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: Math.max(opts.top, 50), ...deployment(opts) }), apps };
         const run = replayFile({ path: file, ports: watchedPorts(opts), top: Math.max(opts.top, 50), analyzer, speed: opts.speed });
         const report = await viewRun({ ...run, title: file }, true);
         await writeOut(renderText(report, { color, top: opts.top }));
@@ -68,7 +72,7 @@ export function commandAnalyze(program: Command): void {
         path: file,
         ports: watchedPorts(opts),
         top: opts.top,
-        analyzer: analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top, ...deployment(opts) }),
+        analyzer: { ...analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top, ...deployment(opts) }), apps },
         ...(progress ? { onProgress: (read: number, total: number, packets: number) => progress.update(read, total, packets) } : {}),
       });
       progress?.done();
