@@ -31,6 +31,13 @@ export function u64(b: Uint8Array, o: number, le: boolean): number {
   return hi * 4294967296 + lo;
 }
 
+/** A 64-bit unsigned value in decimal, exact (for messages about values a double cannot hold). */
+export function u64Text(b: Uint8Array, o: number, le: boolean): string {
+  const hi = le ? u32le(b, o + 4) : u32be(b, o);
+  const lo = le ? u32le(b, o) : u32be(b, o + 4);
+  return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+}
+
 /** A 64-bit two's-complement value as a double (exact within +-2^53). */
 export function i64(b: Uint8Array, o: number, le: boolean): number {
   const hi = le ? u32le(b, o + 4) : u32be(b, o);

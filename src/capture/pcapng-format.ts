@@ -3,9 +3,10 @@
  * Every block: type (4), total length (4), body, total length again (4); the byte order is set
  * per section by the Section Header Block's byte-order magic.
  */
-import { u16, u32, u32be, u32le, u64 } from './byte-order.js';
+import { u16, u32, u32be, u32le, u64, u64Text } from './byte-order.js';
 import { addWarning, MAX_PACKET_BYTES, type FormatStepper, type StepContext } from './stepper.js';
 import { PcapngInterface } from './pcapng-interface.js';
+import { StampGuard, stampInRange } from './stamp-guard.js';
 
 export const PCAPNG = {
   /** Section Header Block; the value reads the same in both byte orders. */
@@ -37,6 +38,14 @@ export const PCAPNG = {
   ISB_OSDROP: 7,
 } as const;
 
+/**
+ * A drop counter above this many times the packets read so far (or above this many times
+ * DROP_CHECK_MIN_PACKETS, for a short file) is damage, not drops: a capture that kept 1 packet
+ * in 1000 would be no capture. 2^64-1, a counter's "unknown", is far past it.
+ */
+const MAX_DROPS_PER_PACKET = 1000;
+const DROP_CHECK_MIN_PACKETS = 1000;
+
 /** Largest block accepted; a longer length field means the block header is damaged. */
 export const MAX_BLOCK_BYTES = 16 * 1024 * 1024;
 
@@ -56,13 +65,16 @@ export class PcapngStepper implements FormatStepper {
   private readonly allIfaces: PcapngInterface[] = [];
   /** Scanning for the next plausible block after a damaged one. */
   private resyncing = false;
-  /** SPB carries no timestamp: it takes the previous packet's. */
-  private lastTsUs = 0;
+  /** Impossible stamps (and an SPB's missing one, which takes the previous packet's). */
+  private readonly stamps: StampGuard;
   private readonly unknownTypes = new Set<number>();
+  /** Drop counters that cannot be counts, already warned about (interface index and option). */
+  private readonly badDrops = new Set<string>();
 
   constructor(private readonly ctx: StepContext) {
     ctx.stats.format = 'pcapng';
     ctx.stats.interfaces = 0;
+    this.stamps = new StampGuard(ctx.stats, ctx.source);
   }
 
   step(b: Uint8Array, off: number, end: number): number {
@@ -120,26 +132,32 @@ export class PcapngStepper implements FormatStepper {
       return this.badBlock(off, `enhanced packet block claims ${capLen} captured bytes`);
     }
     const tsUs = iface.tsUs(u32(b, off + 12, le), u32(b, off + 16, le));
-    this.deliver(iface, b, off + 28, capLen, u32(b, off + 24, le), tsUs);
+    this.deliver(iface, b, off, 28, capLen, u32(b, off + 24, le), tsUs);
   }
 
-  private deliver(iface: PcapngInterface, b: Uint8Array, at: number, capLen: number, origLen: number, tsUs: number): void {
+  /** One packet of the block at b[off], its frame at off + head; tsUs NaN when it has none. */
+  private deliver(iface: PcapngInterface, b: Uint8Array, off: number, head: number, capLen: number, origLen: number, tsUs: number): void {
     const ctx = this.ctx;
     const p = ctx.packet;
     const stats = ctx.stats;
     p.data = b;
-    p.offset = at;
+    p.offset = off + head;
     p.capLen = capLen;
     p.origLen = origLen;
     p.tsUs = tsUs;
     p.linkType = iface.linkType;
-    this.lastTsUs = tsUs;
     stats.packets++;
     stats.bytes += capLen;
     if (capLen < origLen) stats.snappedPackets++;
     if (!iface.carried) {
       iface.carried = true;
       stats.interfaces++;
+    }
+    if (stampInRange(tsUs)) {
+      this.stamps.good(tsUs, p, ctx.onPacket);
+    } else {
+      p.tsUs = this.stamps.stampFor(p, ctx.base + off);
+      if (Number.isNaN(p.tsUs)) return;
     }
     ctx.onPacket(p);
   }
@@ -185,7 +203,7 @@ export class PcapngStepper implements FormatStepper {
     const origLen = u32(b, off + 8, this.le);
     let capLen = Math.min(origLen, len - 16);
     if (iface.snapLen > 0 && iface.snapLen < capLen) capLen = iface.snapLen;
-    this.deliver(iface, b, off + 12, capLen, origLen, this.lastTsUs);
+    this.deliver(iface, b, off, 12, capLen, origLen, this.stamps.lastGoodUs);
   }
 
   private obsoletePacket(b: Uint8Array, off: number, len: number): void {
@@ -197,26 +215,45 @@ export class PcapngStepper implements FormatStepper {
       return this.badBlock(off, `packet block claims ${capLen} captured bytes`);
     }
     const tsUs = iface.tsUs(u32(b, off + 12, le), u32(b, off + 16, le));
-    this.deliver(iface, b, off + 28, capLen, u32(b, off + 24, le), tsUs);
+    this.deliver(iface, b, off, 28, capLen, u32(b, off + 24, le), tsUs);
   }
 
   /** Keeps the latest ISB per interface and sums the drop counters over interfaces. */
   private interfaceStatistics(b: Uint8Array, off: number, len: number): void {
     const le = this.le;
-    const iface = this.ifaces[u32(b, off + 8, le)];
+    const id = u32(b, off + 8, le);
+    const iface = this.ifaces[id];
     if (iface === undefined) return this.badBlock(off, 'statistics block names an undeclared interface');
     const end = off + len - 4;
     for (let o = off + 20; o + 4 <= end; ) {
       const code = u16(b, o, le);
       const olen = u16(b, o + 2, le);
       if (code === 0 || o + 4 + olen > end) break;
-      if (olen >= 8 && code === PCAPNG.ISB_IFDROP) iface.ifDrop = u64(b, o + 4, le);
-      if (olen >= 8 && code === PCAPNG.ISB_OSDROP) iface.osDrop = u64(b, o + 4, le);
+      // A counter that cannot be one leaves the interface's last good value (or none) in place.
+      if (olen >= 8 && code === PCAPNG.ISB_IFDROP) iface.ifDrop = this.dropCount(b, o + 4, iface, id, 'isb_ifdrop') ?? iface.ifDrop;
+      if (olen >= 8 && code === PCAPNG.ISB_OSDROP) iface.osDrop = this.dropCount(b, o + 4, iface, id, 'isb_osdrop') ?? iface.osDrop;
       o += 4 + ((olen + 3) & ~3);
     }
     // isb_ifdrop goes to kernelDrops: dumpcap stores libpcap's ps_drop (kernel buffer drops) there.
     this.ctx.stats.kernelDrops = sumDrops(this.allIfaces, 'ifDrop');
     this.ctx.stats.interfaceDrops = sumDrops(this.allIfaces, 'osDrop');
+  }
+
+  /** A u64 drop counter at b[o], or null (with a warning) when it cannot be a count of drops. */
+  private dropCount(b: Uint8Array, o: number, iface: PcapngInterface, id: number, name: string): number | null {
+    const v = u64(b, o, this.le);
+    const packets = this.ctx.stats.packets;
+    if (Number.isSafeInteger(v) && v <= MAX_DROPS_PER_PACKET * Math.max(packets, DROP_CHECK_MIN_PACKETS)) return v;
+    const key = `${this.allIfaces.indexOf(iface)}:${name}`;
+    if (!this.badDrops.has(key)) {
+      this.badDrops.add(key);
+      addWarning(
+        this.ctx.stats,
+        `${this.ctx.source}: interface ${id} statistics give ${name} ${u64Text(b, o, this.le)}, which cannot be a drop count ` +
+          `after ${packets} packets (a damaged block?): ignored; the drops shown come from its earlier statistics, if any`,
+      );
+    }
+    return null;
   }
 
   private unknownBlock(type: number): void {
@@ -286,6 +323,11 @@ export class PcapngStepper implements FormatStepper {
    * damaged (it runs past the end): resync and read them. Otherwise it is a cut last block.
    */
   finish(b: Uint8Array, pending: number): void {
+    this.finishBlocks(b, pending);
+    this.stamps.finish();
+  }
+
+  private finishBlocks(b: Uint8Array, pending: number): void {
     let off = 0;
     if (!this.resyncing && pending > PCAPNG.MIN_BLOCK_BYTES && this.blockFollows(b, pending)) {
       const len = u32(b, 4, this.le);
