@@ -73,8 +73,11 @@ export class CaptureParser {
     if (this.ended) return;
     this.ended = true;
     this.ctx.base = this.consumed;
-    if (this.stepper !== null) this.stepper.finish(this.pend, this.pendLen);
-    else if (this.pendLen > 0) {
+    if (this.stepper !== null) {
+      this.stepper.finish(this.pend, this.pendLen);
+      // A header and nothing else reads as an all-zero report: say why.
+      if (this.stats.packets === 0) addWarning(this.stats, `${this.ctx.source}: the capture holds no packets`);
+    } else if (this.pendLen > 0) {
       this.stats.skippedBytes += this.pendLen;
       addWarning(this.stats, `${this.ctx.source}: input ended after ${this.pendLen} bytes, before any capture header`);
     }
