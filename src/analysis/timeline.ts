@@ -1,43 +1,105 @@
-/** Days of seconds the commands/s timeline keeps. */
-export const TIMELINE_DAYS = 7;
-const MAX_SECONDS = TIMELINE_DAYS * 24 * 3600;
+/**
+ * Most buckets the commands/s timeline holds, whatever the span: the report's size is bounded
+ * by design (a week of one-second buckets was 604,801 numbers, 5 MB of JSON).
+ */
+export const MAX_BUCKETS = 3600;
 
 /**
- * Commands per second over the capture, one counter per second, at most MAX_SECONDS of them.
- * Requests may come in any time order (a merged capture): a second before the first one seen
- * extends the series backwards, as long as the whole series stays within the bound.
+ * Bucket widths in seconds, each a multiple of the one before, so widening merges whole buckets:
+ * 1 s up to an hour of traffic, 5 s up to 5 hours, 10 s up to 10, then 30 s, 1 min, 5 min ...
+ * a day per bucket up to ~10 years; past that the width doubles.
+ */
+const WIDTHS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 7200, 21600, 43200, 86400];
+
+function wider(width: number): number {
+  const i = WIDTHS.indexOf(width);
+  return i >= 0 && i < WIDTHS.length - 1 ? WIDTHS[i + 1]! : width * 2;
+}
+
+/** The timeline as the report has it: `counts[i]` requests in the `bucketSeconds` from `startTs + i * bucketSeconds`. */
+export interface TimelineSeries {
+  /** Unix second the first bucket starts at (a multiple of bucketSeconds); null when empty. */
+  startTs: number | null;
+  bucketSeconds: number;
+  counts: number[];
+}
+
+/**
+ * Commands over the capture in buckets of one width, at most MAX_BUCKETS of them: when a request
+ * falls outside what that many buckets span, the width grows to the next round one and the
+ * buckets merge. Buckets start at multiples of their width (Unix time), so the first and last
+ * may cover seconds outside the capture. Requests may come in any time order (a merged capture):
+ * one before the first bucket extends the series backwards.
  */
 export class Timeline {
-  private firstSec = -1;
+  private width = 1;
+  /** Index (Unix second / width) of the first bucket. */
+  private first = 0;
   private counts: number[] = [];
-  /** Requests whose second fell outside the bounded window. */
-  outside = 0;
 
   add(tsUs: number): void {
     const sec = Math.floor(tsUs / 1e6);
-    if (this.firstSec < 0) this.firstSec = sec;
-    let i = sec - this.firstSec;
-    if (i < 0 && this.counts.length - i <= MAX_SECONDS) {
-      this.counts = new Array<number>(-i).fill(0).concat(this.counts);
-      this.firstSec = sec;
-      i = 0;
-    }
-    if (i < 0 || i >= MAX_SECONDS) {
-      this.outside++;
-      return;
-    }
-    while (this.counts.length <= i) this.counts.push(0);
-    this.counts[i]!++;
+    const i = Math.floor(sec / this.width) - this.first;
+    if (i >= 0 && i < this.counts.length) this.counts[i]!++;
+    else this.place(sec, 1);
   }
 
-  /** [first second (Unix), counts per second]. */
-  series(): { startSec: number; perSecond: number[] } {
-    return { startSec: this.firstSec, perSecond: [...this.counts] };
+  /** Adds another timeline's counts (shards, windows). */
+  merge(other: Timeline): void {
+    other.counts.forEach((n, i) => {
+      if (n > 0) this.place((other.first + i) * other.width, n);
+    });
+  }
+
+  /** Adds a series as series() gives it (another report's, a shard's). */
+  addSeries(s: TimelineSeries): void {
+    if (s.startTs === null) return;
+    s.counts.forEach((n, i) => {
+      if (n > 0) this.place(s.startTs! + i * s.bucketSeconds, n);
+    });
+  }
+
+  series(): TimelineSeries {
+    return { startTs: this.counts.length === 0 ? null : this.first * this.width, bucketSeconds: this.width, counts: [...this.counts] };
   }
 
   clear(): void {
-    this.firstSec = -1;
+    this.width = 1;
+    this.first = 0;
     this.counts = [];
-    this.outside = 0;
+  }
+
+  /** Counts `n` at second `sec`, outside the buckets there are: widens first if need be. */
+  private place(sec: number, n: number): void {
+    if (this.counts.length === 0) {
+      this.first = Math.floor(sec / this.width);
+      this.counts.push(0);
+    }
+    const lo = Math.min(sec, this.first * this.width);
+    const hi = Math.max(sec, (this.first + this.counts.length) * this.width - 1);
+    while (Math.floor(hi / this.width) - Math.floor(lo / this.width) >= MAX_BUCKETS) this.widen();
+    let i = Math.floor(sec / this.width) - this.first;
+    if (i < 0) {
+      this.counts = new Array<number>(-i).fill(0).concat(this.counts);
+      this.first += i;
+      i = 0;
+    }
+    while (this.counts.length <= i) this.counts.push(0);
+    this.counts[i]! += n;
+  }
+
+  /** To the next width: each new bucket sums the old ones inside it. */
+  private widen(): void {
+    const w = wider(this.width);
+    const first = Math.floor((this.first * this.width) / w);
+    const out: number[] = [];
+    this.counts.forEach((n, j) => {
+      const k = Math.floor(((this.first + j) * this.width) / w) - first;
+      while (out.length <= k) out.push(0);
+      out[k]! += n;
+    });
+    this.width = w;
+    this.first = first;
+    this.counts = out;
   }
 }

@@ -5,7 +5,7 @@ import { appEntries } from '../analysis/apps/app-rows.js';
 import type { ReplicationSnapshot } from '../analysis/replication-stats.js';
 import type { Stats } from '../analysis/stats.js';
 import { skewOf, type PeerEntry, type Skew } from '../analysis/peer-stats.js';
-import { TIMELINE_DAYS } from '../analysis/timeline.js';
+import type { TimelineSeries } from '../analysis/timeline.js';
 import type { CaptureStats } from '../capture/packet.js';
 import type { FlowStats } from '../flow/types.js';
 import { commandLine, displayString } from './strings.js';
@@ -49,7 +49,8 @@ export interface Report {
    */
   apps: Array<PeerRow & { name: string; source: NameSource; ips: string[]; libs: string[] }>;
   skew: { clients: Skew | null; servers: Skew | null; connections: Skew | null; apps: Skew | null };
-  timeline: { startTs: number | null; perSecond: number[] };
+  /** Commands per bucket of `bucketSeconds` (1 s up to an hour, wider past it: at most 3600 buckets). */
+  timeline: TimelineSeries;
   /**
    * With --proxy-port: the 'client' hop (everything but the proxies' own connections to the
    * servers behind them: what applications sent, as the totals count it) and the 'backend'
@@ -203,7 +204,6 @@ export function buildReport(input: ReportInput): Report {
   if (flow.clusterBusConnections > 0) {
     warnings.push(`${flow.clusterBusConnections} Redis Cluster bus connections (${flow.clusterBusBytes} bytes) recognised and skipped`);
   }
-  if (st.timeline.outside > 0) warnings.push(`${st.timeline.outside} requests fall outside the ${TIMELINE_DAYS}-day commands/s timeline (they are counted everywhere else)`);
   if (flow.gaps > 0) warnings.push(gapWarning(flow, analyzer, c.partialValues));
   // --cluster: hash slots (and hot keys per node) even when no cluster traffic is seen.
   const cluster = st.opts.cluster === true || clusterSeen(st, flow);
@@ -211,7 +211,6 @@ export function buildReport(input: ReportInput): Report {
     const list = [...analyzer.suspectedProxies.entries()].slice(0, 3).map(([k, n]) => `${n} from ${k}`).join(', ');
     warnings.push(`connections from a watched server's own IP to another watched port (${list}): a proxy in front of the servers? Every command through it is counted twice, once per hop; give its port with --proxy-port to count the hops apart`);
   }
-  const timeline = st.timeline.series();
   const keyRow = (k: { key: string; count: number; bytes: number; error: number }) => ({ ...k, key: displayString(k.key) });
   return {
     version: 1,
@@ -257,7 +256,7 @@ export function buildReport(input: ReportInput): Report {
       name: displayString(a.name), source: a.source, ips: a.ips, libs: a.libs.map(displayString), ...peerRow(a.peer, c.commands),
     })),
     skew: { clients: skewOf(clients), servers: skewOf(servers), connections: skewOf(conns), apps: skewOf(apps.map((a) => ({ ...a.peer, id: displayString(a.name) }))) },
-    timeline: { startTs: timeline.startSec < 0 ? null : timeline.startSec, perSecond: timeline.perSecond },
+    timeline: st.timeline.series(),
     hops: hopRows(analyzer, st, input.source.ports, top),
     cluster,
     hotSlots: cluster ? st.slots.top(top) : [],

@@ -55,10 +55,12 @@ function overall(r: Report, s: Style, out: string[]): void {
   const lost = `  losses   gaps ${n('gaps')} (${bytes(t['gapBytes'] ?? 0)})   kernel drops ${t['kernelDrops'] ?? 'n/a'}   shed ${n('shedFrames')}   violations ${n('violations')}   unparsed ${bytes(t['unparsedBytes'] ?? 0)}   truncated records ${n('truncatedRecords')}`;
   const anyLoss = ['gaps', 'violations', 'unparsedBytes', 'truncatedRecords', 'kernelDrops', 'shedFrames'].some((k) => (t[k] ?? 0) > 0);
   out.push(anyLoss ? s.warn(lost) : lost);
-  if (r.timeline.perSecond.length > 1) {
-    let max = 0;
-    for (const n of r.timeline.perSecond) if (n > max) max = n; // a week of seconds: no spread
-    out.push(`  cmds/s   ${sparkline(r.timeline.perSecond, 60)}  peak ${num(max)}/s over ${r.timeline.perSecond.length} s`);
+  const tl = r.timeline;
+  if (tl.counts.length > 1) {
+    const w = tl.bucketSeconds;
+    // Past an hour the buckets are wider than a second: the peak is the busiest bucket's mean.
+    const max = tl.counts.reduce((m, n) => Math.max(m, n), 0) / w;
+    out.push(`  cmds/s   ${sparkline(tl.counts, 60)}  peak ${w > 1 ? rate(max) : num(max)}/s over ${num(tl.counts.length * w)} s${w > 1 ? ` (${w} s buckets)` : ''}`);
   }
 }
 

@@ -76,8 +76,9 @@ export class RateTracker {
     const prev = this.prev;
     if (prev === null) {
       this.current = averages(r);
-      // The capture's own per-second series gives the sparkline a past to start from.
-      this.history.push(...r.timeline.perSecond.slice(-MAX_HISTORY));
+      // The capture's own series gives the sparkline a past to start from, a bucket an entry.
+      const w = r.timeline.bucketSeconds;
+      for (const n of r.timeline.counts.slice(-MAX_HISTORY)) this.history.push(n / w);
       this.prev = baseline(r, nowMs);
       return this.current;
     }
