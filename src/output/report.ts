@@ -8,7 +8,7 @@ import { skewOf, type PeerEntry, type Skew } from '../analysis/peer-stats.js';
 import type { TimelineSeries } from '../analysis/timeline.js';
 import type { CaptureStats } from '../capture/packet.js';
 import type { FlowStats } from '../flow/types.js';
-import { commandLine, displayString } from './strings.js';
+import { commandLine, displayString, displayText } from './strings.js';
 
 /** The report every output renders: plain data, the JSON contract (`version` 1) and more. */
 export interface Report {
@@ -214,7 +214,7 @@ export function buildReport(input: ReportInput): Report {
   const keyRow = (k: { key: string; count: number; bytes: number; error: number }) => ({ ...k, key: displayString(k.key) });
   return {
     version: 1,
-    source: input.source,
+    source: { ...input.source, name: displayText(input.source.name) },
     span: { startTs: input.firstTsUs === null ? null : sec(input.firstTsUs), endTs: input.lastTsUs === null ? null : sec(input.lastTsUs), seconds },
     totals: {
       packets: capture.packets, bytes: capture.bytes, connections: c.connections, openConnections: analyzer.openConnections,
@@ -263,7 +263,8 @@ export function buildReport(input: ReportInput): Report {
     hotKeysByNode: [...st.nodeKeys.entries()].map(([server, t]) => ({ server, hotKeys: t.top(top).map(keyRow) })),
     replication: st.replication.snapshot(top, displayString),
     violations: analyzer.violations.map((v) => ({ ts: sec(v.tsUs), connection: v.connection, direction: v.direction, offset: v.offset, reason: v.reason })),
-    warnings,
+    // Capture warnings name the file; the rest are made of numbers and displayed strings.
+    warnings: warnings.map(displayText),
   };
 }
 

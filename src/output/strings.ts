@@ -42,34 +42,90 @@ export function reprQuoted(bytes: string): string {
   return out + '"';
 }
 
-/**
- * A key or value for display: as UTF-8 text when the bytes are valid UTF-8 without control
- * characters, otherwise with non-printable bytes escaped as \xHH.
- */
-export function displayString(bytes: string): string {
-  if (isPlainAscii(bytes)) return bytes;
+/** The UTF-8 text of `bytes` when they are valid UTF-8 without C0, DEL or C1 controls; else null. */
+function asText(bytes: string): string | null {
   try {
     const text = utf8.decode(Buffer.from(bytes, 'latin1'));
-    if (!/[\u0000-\u001f\u007f-\u009f]/.test(text)) return text; // C0, DEL and C1 controls are escaped
+    return /[\u0000-\u001f\u007f-\u009f]/.test(text) ? null : text;
   } catch {
-    // not UTF-8: fall through to escaping
+    return null; // not UTF-8
   }
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes.charCodeAt(i);
-    out += c >= 0x20 && c <= 0x7e && c !== 0x5c ? bytes[i] : reprByte(c);
-  }
-  return out;
 }
 
-/** A request as one line: arguments shown for display, each cut to `maxArg` characters. */
+/** A byte of an escaped display: printable ASCII but the backslash as is, the rest as sdscatrepr escapes it. */
+function displayByte(c: number): string {
+  return c >= 0x20 && c <= 0x7e && c !== 0x5c ? String.fromCharCode(c) : reprByte(c);
+}
+
+/** Bytes a code point takes in UTF-8. */
+function utf8Len(cp: number): number {
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+/**
+ * The display of the first bytes of `bytes`, at most `maxChars` characters of it (never half a
+ * character or half an escape), and how many bytes that shows.
+ */
+export function displayPrefix(bytes: string, maxChars: number): { text: string; shownBytes: number } {
+  if (isPlainAscii(bytes)) {
+    const text = bytes.length <= maxChars ? bytes : bytes.slice(0, maxChars);
+    return { text, shownBytes: text.length };
+  }
+  const text = asText(bytes);
+  let out = '';
+  let shown = 0;
+  if (text !== null) {
+    if (text.length <= maxChars) return { text, shownBytes: bytes.length };
+    for (const ch of text) {
+      if (out.length + ch.length > maxChars) break;
+      out += ch;
+      shown += utf8Len(ch.codePointAt(0)!);
+    }
+    return { text: out, shownBytes: shown };
+  }
+  for (; shown < bytes.length; shown++) {
+    const e = displayByte(bytes.charCodeAt(shown));
+    if (out.length + e.length > maxChars) break;
+    out += e;
+  }
+  return { text: out, shownBytes: shown };
+}
+
+/**
+ * A key or value for display: as UTF-8 text when the bytes are valid UTF-8 without control
+ * characters, otherwise with non-printable bytes (and the backslash) escaped as redis-cli does,
+ * \xHH. This is the one function wire bytes pass on their way to a person: the report holds
+ * what it returns, and the text report and the terminal view print only that.
+ */
+export function displayString(bytes: string): string {
+  return displayPrefix(bytes, Infinity).text;
+}
+
+/**
+ * Text that is a string already, not wire bytes (a file or interface name, a warning): shown as
+ * displayString shows its UTF-8 bytes. What displayString returned comes back unchanged.
+ */
+export function displayText(text: string): string {
+  return isPlainAscii(text) ? text : displayString(Buffer.from(text, 'utf8').toString('latin1'));
+}
+
+/** A displayed argument, in double quotes when it holds white space or a quote (or is empty). */
+function quoted(s: string): string {
+  return s === '' || /[\s"]/.test(s) ? '"' + s.replace(/"/g, '\\"') + '"' : s;
+}
+
+/**
+ * A request as one line: each argument as displayString shows it, at most `maxArg` characters,
+ * followed by `...(N bytes)` only when bytes of it are not shown (cut here, or on the wire:
+ * `argLens` has the full sizes when the arguments are previews).
+ */
 export function commandLine(args: readonly string[], argc: number, argLens: readonly number[] | null, maxArg = 64, maxArgs = 16): string {
   const parts: string[] = [];
   for (let i = 0; i < args.length && i < maxArgs; i++) {
-    let s = displayString(args[i]!);
-    const full = argLens?.[i] ?? s.length;
-    if (s.length > maxArg || full > args[i]!.length) s = s.slice(0, maxArg) + `...(${full} bytes)`;
-    parts.push(/[\s"]/.test(s) || s === '' ? JSON.stringify(s) : s);
+    const raw = args[i]!;
+    const full = Math.max(argLens?.[i] ?? raw.length, raw.length);
+    const { text, shownBytes } = displayPrefix(raw, maxArg);
+    parts.push(shownBytes < full ? `${quoted(text)}...(${full} bytes)` : quoted(text));
   }
   if (argc > parts.length) parts.push(`...(${argc - parts.length} more args)`);
   return parts.join(' ');

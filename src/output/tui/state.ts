@@ -85,8 +85,8 @@ function promptKey(s: ViewState, k: KeyPress): KeyEffect {
       s.prompt = '';
       return 'redraw';
     default:
-      // Printable characters only; 'return' follows 'enter' for the same key and is ignored.
-      if (k.ch !== undefined && k.ch.length === 1 && k.ch >= ' ' && k.ch !== '\x7f' && k.full !== 'return') {
+      // Printable characters only (no C0, DEL or C1); 'return' follows 'enter' for the same key and is ignored.
+      if (k.ch !== undefined && k.ch.length === 1 && !/[\u0000-\u001f\u007f-\u009f]/.test(k.ch) && k.full !== 'return') {
         s.prompt = text + k.ch;
         return 'redraw';
       }

@@ -2,6 +2,7 @@
 
 import { errorsByCodeOf, type Report } from '../report.js';
 import { bytes, cut, num, rate, sparkline } from '../text-format.js';
+import { displayText } from '../strings.js';
 import { esc, narrow } from './fit.js';
 import type { Rates } from './rates.js';
 import type { ViewState } from './state.js';
@@ -41,7 +42,7 @@ export function headerLines(h: HeaderInput): string[] {
   const paused = h.paused ? ' PAUSED ' : '';
   // The title gives way first: the facts and PAUSED always show.
   const titleRoom = h.width - name.length - facts.length - paused.length - 2;
-  const title = titleRoom >= 4 ? cut(narrow(h.title), titleRoom) : '';
+  const title = titleRoom >= 4 ? cut(narrow(displayText(h.title)), titleRoom) : '';
   const gap = ' '.repeat(Math.max(1, h.width - name.length - title.length - paused.length - facts.length));
   const lossy = (drops ?? 0) > 0 || (t['gaps'] ?? 0) > 0;
   const line1 = `{bold}${name}{/bold}${esc(title)}${paused ? '{black-fg}{yellow-bg}' + paused + '{/yellow-bg}{/black-fg}' : ''}` +
