@@ -49,6 +49,15 @@ export class BigValues {
     if (this.requests.size + this.replies.size >= this.n * 4) this.cut();
   }
 
+  /** A value as another list had it (a merged report's): kept if it is bigger than this list's own for its key. */
+  restore(v: BigValue): void {
+    const map = v.direction === 'request' ? this.requests : this.replies;
+    const old = map.get(v.key);
+    if (old === undefined || v.bytes > old.bytes) map.set(v.key, { ...v, count: v.count + (old?.count ?? 0) });
+    else old.count += v.count;
+    if (this.requests.size + this.replies.size >= this.n * 4) this.cut();
+  }
+
   sorted(): BigValue[] {
     this.cut();
     return this.all().sort((a, b) => b.bytes - a.bytes);

@@ -58,6 +58,11 @@ export class CommandStats {
     this.all.record(r.latencyUs);
   }
 
+  /** The row of `name`, created if new (for merges: ./merge/stats-state.ts). */
+  row(name: string): CommandEntry {
+    return this.entry(name);
+  }
+
   /** An error inside an EXEC reply, credited to the queued command it answers. */
   addError(name: string, code: string): void {
     const e = this.entry(name);

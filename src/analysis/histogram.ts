@@ -40,6 +40,15 @@ function bucketLow(b: number): number {
   return top * 2 ** shift;
 }
 
+/** A histogram as plain data: its non-empty buckets as [index, count] pairs. */
+export interface HistogramState {
+  count: number;
+  sum: number;
+  min: number | null;
+  max: number;
+  buckets: Array<[number, number]>;
+}
+
 export class LatencyHistogram {
   private readonly counts = new Float64Array(BUCKETS);
   count = 0;
@@ -62,6 +71,21 @@ export class LatencyHistogram {
     this.sum += other.sum;
     if (other.min < this.min) this.min = other.min;
     if (other.max > this.max) this.max = other.max;
+  }
+
+  toState(): HistogramState {
+    const buckets: Array<[number, number]> = [];
+    for (let b = 0; b < BUCKETS; b++) if (this.counts[b]! > 0) buckets.push([b, this.counts[b]!]);
+    return { count: this.count, sum: this.sum, min: this.count === 0 ? null : this.min, max: this.max, buckets };
+  }
+
+  /** Adds a state's counts (another report's, a shard's); indexes out of range are ignored. */
+  addState(s: HistogramState): void {
+    for (const [b, n] of s.buckets) if (Number.isInteger(b) && b >= 0 && b < BUCKETS && n > 0) this.counts[b]! += n;
+    this.count += s.count;
+    this.sum += s.sum;
+    if (s.min !== null && s.min < this.min) this.min = s.min;
+    if (s.max > this.max) this.max = s.max;
   }
 
   /** Value at quantile q (0..1): the top of the bucket holding it, never above max. */

@@ -100,8 +100,8 @@ export class Stats {
   readonly commands = new CommandStats();
   /** Every error reply by code: paired, unexpected, and inside EXEC replies. */
   readonly errorCodes = new ErrorCodes();
-  readonly keys: TopKeys;
-  private readonly prefixTable: TopKeys;
+  keys: TopKeys;
+  private prefixTable: TopKeys;
   readonly bigValues: BigValues;
   readonly slow: LargestN<SlowRequest>;
   readonly peers = new PeerStats();
@@ -130,6 +130,12 @@ export class Stats {
   get prefixes(): TopKeys {
     this.keys.flush();
     return this.prefixTable;
+  }
+
+  /** Tables rebuilt from merged summaries (./merge/stats-state.ts) take the place of these. */
+  adoptKeyTables(keys: TopKeys, prefixes: TopKeys): void {
+    this.keys = keys;
+    this.prefixTable = prefixes;
   }
 
   /** Counts the keys still queued (see TopKeys.queue). */

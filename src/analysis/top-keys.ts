@@ -81,6 +81,8 @@ export class TopKeys {
   /** Occurrences added, kept or not (queued ones once counted). */
   private added = 0;
   private evicted = 0;
+  /** A restored summary's floor: what its unlisted keys may have had (see restoreBounds). */
+  private restoredFloor = 0;
   /** Occurrences queued and not yet counted: every reader counts them first. */
   private readonly queuedKeys: string[] = new Array<string>(BATCH).fill('');
   private readonly queuedBytes = new Float64Array(BATCH);
@@ -110,7 +112,7 @@ export class TopKeys {
   }
 
   get exact(): boolean {
-    return this.evictions === 0;
+    return this.evictions === 0 && this.restoredFloor === 0;
   }
 
   get size(): number {
@@ -121,7 +123,36 @@ export class TopKeys {
   /** Largest overestimate any reported count can carry: the smallest kept count once full. */
   get errorBound(): number {
     this.flush();
-    return this.heapCounts === null || this.heapCounts.length === 0 ? 0 : this.heapCounts[0]!;
+    const own = this.heapCounts === null || this.heapCounts.length === 0 ? 0 : this.heapCounts[0]!;
+    return Math.max(own, this.restoredFloor);
+  }
+
+  /**
+   * An entry of a merged summary (./merge/key-summary.ts), into a table with room for it:
+   * the key with its count, bytes and error as they are.
+   */
+  restore(key: string, count: number, bytes: number, error: number): void {
+    const t = this.table;
+    let id = t.find(key);
+    if (id < 0) {
+      if (t.size >= t.maxSize) return;
+      id = t.insert(key, id);
+      const f = id * F64_PER_REC;
+      t.f64[f + F_COUNT] = 0;
+      t.f64[f + F_BYTES] = 0;
+      t.f64[f + F_ERROR] = 0;
+    }
+    const f = id * F64_PER_REC;
+    t.f64[f + F_COUNT]! += count;
+    t.f64[f + F_BYTES]! += bytes;
+    t.f64[f + F_ERROR]! += error;
+    this.lastKey = null;
+  }
+
+  /** After restore(): the occurrences the summary counted, and the most an unlisted key may have. */
+  restoreBounds(total: number, floor: number): void {
+    this.added = total;
+    this.restoredFloor = floor;
   }
 
   /**
@@ -222,11 +253,17 @@ export class TopKeys {
     const t = this.table;
     const f64 = t.f64;
     const [first, second] = by === 'count' ? [F_COUNT, F_BYTES] : [F_BYTES, F_COUNT];
-    // Positive when id a ranks below id b.
+    const keys = t.keys;
+    // Positive when id a ranks below id b; ties go by key, so the order does not depend on
+    // when a key was first seen (a merged report lists the same rows as the whole).
     const below = (a: number, b: number): number => {
       const fa = a * F64_PER_REC;
       const fb = b * F64_PER_REC;
-      return f64[fb + first]! - f64[fa + first]! || f64[fb + second]! - f64[fa + second]!;
+      const d = f64[fb + first]! - f64[fa + first]! || f64[fb + second]! - f64[fa + second]!;
+      if (d !== 0) return d;
+      const ka = keys[a]!;
+      const kb = keys[b]!;
+      return ka === kb ? 0 : ka > kb ? 1 : -1;
     };
     return best(t.size, Math.max(0, Math.floor(n)), below).map((id) => {
       const f = id * F64_PER_REC;
@@ -245,6 +282,7 @@ export class TopKeys {
     this.leaf = 0;
     this.added = 0;
     this.evicted = 0;
+    this.restoredFloor = 0;
     this.lastKey = null;
     this.lastId = -1;
   }

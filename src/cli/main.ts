@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors.js';
 import { commandAnalyze } from './analyze.js';
 import { commandLive } from './live.js';
+import { commandMerge } from './merge.js';
 import { commandMonitor } from './monitor.js';
 
 const VERSION = '0.1.0';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   commandAnalyze(program);
   commandLive(program);
   commandMonitor(program);
+  commandMerge(program);
   return program;
 }
 

@@ -1,4 +1,5 @@
 import type { Analyzer } from '../analysis/analyzer.js';
+import { stateOf, type StatsState } from '../analysis/merge/stats-state.js';
 import type { LatencyHistogram } from '../analysis/histogram.js';
 import type { NameSource } from '../analysis/apps/app-namer.js';
 import { appEntries } from '../analysis/apps/app-rows.js';
@@ -66,6 +67,11 @@ export interface Report {
   hotSlots: Array<{ slot: number; count: number }>;
   /** With --cluster: the hottest keys of each node (server endpoint). */
   hotKeysByNode: Array<{ server: string; hotKeys: Array<{ key: string; count: number; bytes: number; error: number }> }>;
+  /**
+   * Everything needed to merge this report with others exactly (`redis-tap merge`): the
+   * aggregates as plain data, keys as raw bytes. See src/analysis/merge/stats-state.ts.
+   */
+  merge: StatsState;
   /** Replication links: propagated commands and the replicas' requests are never in `commands` or `totals.commands`. */
   replication: ReplicationSnapshot;
   violations: Array<{ ts: number; connection: string; direction: string; offset: number; reason: string }>;
@@ -81,8 +87,13 @@ interface PeerRow {
   share: number; meanLatencyUs: number;
 }
 
+/** What a report is built from besides the capture's and flows' counts. */
+export type ReportSource = Pick<Analyzer, 'stats' | 'internalErrors' | 'firstInternalError' | 'valueGaps' | 'valueGapBytes' | 'openConnections'
+  | 'unparsedBytes' | 'violations' | 'backendStats' | 'proxyPorts' | 'suspectedProxies' | 'apps'>;
+
 export interface ReportInput {
-  analyzer: Analyzer;
+  /** An Analyzer, or what `redis-tap merge` rebuilds of one from reports. */
+  analyzer: ReportSource;
   /** Which aggregates to report: the analyzer's whole-run stats unless an interval's are given. */
   stats?: Stats;
   capture: CaptureStats;
@@ -123,7 +134,7 @@ const sec = (us: number) => us / 1e6;
 const MISLEADING_BACKWARDS_US = 10_000;
 
 /** What the gaps cost: only values' bytes where a hole fell inside a value of known length. */
-function gapWarning(flow: FlowStats, analyzer: Analyzer, partialValues: number): string {
+function gapWarning(flow: FlowStats, analyzer: ReportSource, partialValues: number): string {
   const head = `${flow.gaps} gaps (${flow.gapBytes} bytes never captured)`;
   const framing = flow.gaps - analyzer.valueGaps;
   const atFraming = `requests pending at ${framing === flow.gaps ? 'a gap' : `the other ${framing}`} are counted as unanswered`;
@@ -141,7 +152,7 @@ function hopRow(hop: 'client' | 'backend', ports: number[], st: Stats, top: numb
   };
 }
 
-function hopRows(analyzer: Analyzer, st: Stats, ports: number[], top: number): Report['hops'] {
+function hopRows(analyzer: ReportSource, st: Stats, ports: number[], top: number): Report['hops'] {
   const backend = analyzer.backendStats;
   if (backend === null || st !== analyzer.stats) return [];
   const proxy = [...analyzer.proxyPorts];
@@ -262,6 +273,7 @@ export function buildReport(input: ReportInput): Report {
     hotSlots: cluster ? st.slots.top(top) : [],
     hotKeysByNode: [...st.nodeKeys.entries()].map(([server, t]) => ({ server, hotKeys: t.top(top).map(keyRow) })),
     replication: st.replication.snapshot(top, displayString),
+    merge: stateOf(st),
     violations: analyzer.violations.map((v) => ({ ts: sec(v.tsUs), connection: v.connection, direction: v.direction, offset: v.offset, reason: v.reason })),
     // Capture warnings name the file; the rest are made of numbers and displayed strings.
     warnings: warnings.map(displayText),
