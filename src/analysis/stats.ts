@@ -9,6 +9,7 @@ import { SlotCounts } from './hash-slots.js';
 import { LargestN } from './bounded.js';
 import { PeerStats, type ConnPeers } from './peer-stats.js';
 import { ReplicationStats } from './replication-stats.js';
+import { ServerCommands } from './server-commands.js';
 import { Timeline } from './timeline.js';
 import { TopKeys } from './top-keys.js';
 import type { TrackedRequest } from './tracked-request.js';
@@ -98,6 +99,8 @@ function largestNonKey(argLens: readonly number[], keyPos: readonly number[], nK
 export class Stats {
   counters = zeroCounters();
   readonly commands = new CommandStats();
+  /** Requests by server endpoint and command, latency in fixed buckets (the agent's Prometheus counters). */
+  readonly serverCommands = new ServerCommands();
   /** Every error reply by code: paired, unexpected, and inside EXEC replies. */
   readonly errorCodes = new ErrorCodes();
   keys: TopKeys;
@@ -168,6 +171,7 @@ export class Stats {
     const code = r.outcome === 'error' && r.reply !== null ? errorCode(r.reply.error ?? '') : null;
     if (code !== null) this.errorCodes.add(code);
     this.commands.add(r, code);
+    this.serverCommands.add(r);
     this.peers.add(peers, r, code);
     if (r.info.name === 'EXEC' && r.reply !== null && r.reply.innerErrors !== null) this.execErrors(r, peers);
     this.addKeysAndValues(r);
@@ -193,6 +197,7 @@ export class Stats {
   clear(): void {
     this.counters = zeroCounters();
     this.commands.clear();
+    this.serverCommands.clear();
     this.errorCodes.clear();
     this.keys.clear();
     this.prefixTable.clear();
@@ -216,7 +221,9 @@ export class Stats {
       const code = errorCode(e.text);
       this.counters.errors++;
       this.errorCodes.add(code);
-      this.commands.addError(queued?.[e.index]?.info.name ?? r.info.name, code);
+      const name = queued?.[e.index]?.info.name ?? r.info.name;
+      this.commands.addError(name, code);
+      this.serverCommands.addError(r.conn.server, name);
       this.peers.addError(peers, code);
     }
   }
