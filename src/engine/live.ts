@@ -1,7 +1,7 @@
 import type { AnalysisListener, AnalyzerOptions } from '../analysis/analyzer.js';
 import { Stats } from '../analysis/stats.js';
 import { openLiveCapture, type LiveCapture } from '../capture/live.js';
-import { emptyCaptureStats, type Packet } from '../capture/packet.js';
+import { emptyCaptureStats, type CaptureStats, type Packet } from '../capture/packet.js';
 import { PcapWriter } from '../capture/pcap-writer.js';
 import type { Report } from '../output/report.js';
 import { Pipeline } from './pipeline.js';
@@ -24,8 +24,14 @@ export interface LiveJob {
   top: number;
   analyzer: AnalyzerOptions;
   listeners?: AnalysisListener[];
-  /** Called with the report of each interval (its own counters, then cleared). */
-  onInterval?: (report: Report) => void;
+  /** Called with the report of each interval (its own counters, then cleared), and those counters. */
+  onInterval?: (report: Report, stats: Stats) => void;
+  /**
+   * Capture time reached (µs): each packet's stamp before it is analysed (`quiet` false), and
+   * while the ring is empty the time up to which every frame has been read (`quiet` true). The
+   * agent cuts its windows here, in capture time, however far behind the reader is.
+   */
+  onClock?: (tsUs: number, quiet: boolean) => void;
   /** Called once the capture is open (to say so on stderr). */
   onOpen?: (capture: LiveCapture) => void;
 }
@@ -42,6 +48,15 @@ export interface LiveRun {
   snapshot(): Report;
   /** Resets the whole-run counters (the live view's `c`). */
   clear(): void;
+  /**
+   * With onInterval: ends the interval now (onInterval gets its report); the next one's span
+   * starts at `nextFromTsUs` (default: the last packet's time). Also after `done`, for the rest.
+   */
+  cutInterval(nextFromTsUs?: number): void;
+  /** The layers, for outputs that read the aggregates at their own pace (the agent's /metrics). */
+  readonly pipeline: Pipeline;
+  /** Capture counters now (packets, kernel and interface drops). */
+  captureStats(): CaptureStats;
   openConnections(): number;
   /** "lo, tcp port 6379": what is watched. */
   title: string;
@@ -98,6 +113,7 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
       stopAt(windowEndTsUs);
       return;
     }
+    job.onClock?.(p.tsUs, false);
     capStats.packets++;
     capStats.bytes += p.capLen;
     if (writer !== null) {
@@ -126,7 +142,10 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
       // The ring is empty: frames captured more than a block timeout (and a margin) ago have
       // all been read, so capture time has reached that far.
       onIdle: () => {
-        if (!halted) pipe.tick((Date.now() - QUIET_MARGIN_MS) * 1000);
+        if (halted) return;
+        const quietTsUs = (Date.now() - QUIET_MARGIN_MS) * 1000;
+        pipe.tick(quietTsUs);
+        job.onClock?.(quietTsUs, true);
       },
     },
     onPacket,
@@ -145,12 +164,21 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
   const cpuPriority: CpuPriority = job.cpuPriority === 'idle' && notIdle === null ? 'idle' : 'normal';
   job.onOpen?.(capture);
   const source = { kind: 'live' as const, name: capture.iface, format: 'live', ports: job.ports, filter: capture.filter, cpuPriority };
-  const snapshot = (stats?: Stats, from?: number | null): Report => {
+  const captureStats = (): CaptureStats => {
     const s = capture.stats();
     capStats.kernelDrops = s.kernelDrops;
     capStats.interfaceDrops = s.interfaceDrops;
     capStats.shedFrames = s.shedFrames;
-    return pipe.report(capStats, source, job.top, stats, from);
+    return capStats;
+  };
+  const snapshot = (stats?: Stats, from?: number | null): Report => pipe.report(captureStats(), source, job.top, stats, from);
+  let intervalFrom: number | null = null;
+  const cutInterval = (nextFromTsUs?: number) => {
+    const interval = analyzer.intervalStats;
+    if (interval === null || !job.onInterval) return;
+    job.onInterval(snapshot(interval, intervalFrom ?? pipe.firstTsUs), interval);
+    interval.clear();
+    intervalFrom = nextFromTsUs ?? pipe.lastTsUs;
   };
   const timers: NodeJS.Timeout[] = [];
   if (job.durationSec !== undefined) {
@@ -158,17 +186,7 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     windowEndTsUs = Date.now() * 1000 + job.durationSec * 1e6;
     timers.push(setTimeout(() => stopAt(windowEndTsUs), job.durationSec * 1000));
   }
-  if (job.onInterval && job.intervalSec !== undefined) {
-    let from: number | null = null;
-    timers.push(
-      setInterval(() => {
-        const interval = analyzer.intervalStats!;
-        job.onInterval!(snapshot(interval, from ?? pipe.firstTsUs));
-        interval.clear();
-        from = pipe.lastTsUs;
-      }, job.intervalSec * 1000),
-    );
-  }
+  if (job.onInterval && job.intervalSec !== undefined) timers.push(setInterval(() => cutInterval(), job.intervalSec * 1000));
   const done = ended.then(async () => {
     for (const t of timers) clearTimeout(t);
     if (halted) capture.close();
@@ -185,6 +203,9 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     done,
     snapshot: () => snapshot(),
     clear: () => analyzer.stats.clear(),
+    cutInterval,
+    pipeline: pipe,
+    captureStats,
     openConnections: () => analyzer.openConnections,
     title: `${capture.iface}, ${capture.filter}`,
   };
