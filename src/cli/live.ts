@@ -63,7 +63,8 @@ export function commandLive(program: Command): void {
         },
       });
       haltRun = run.halt;
-      const unhook = onSignals(run.stop);
+      // The view handles SIGINT and SIGTERM itself while it is open.
+      const unhook = tui ? () => undefined : onSignals(run.stop);
       const report = tui ? await viewRun(run) : await run.done;
       unhook();
       await out.end();

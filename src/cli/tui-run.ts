@@ -10,26 +10,29 @@ export interface ViewedRun {
   done: Promise<Report>;
 }
 
+/** Signals that end the view as `q` does; the view owns them while it is open. */
+const END_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
 /**
- * Shows a run in the full-screen view until the user quits (q, Ctrl-C) or the run ends (with
- * holdAtEnd, until the user quits after that), then restores the terminal and resolves with
- * the final report for the normal screen.
+ * Shows a run in the full-screen view until the user quits (q, Ctrl-C, or SIGTERM or SIGINT
+ * from another process) or the run ends (with holdAtEnd, until the user quits after that), then
+ * restores the terminal and resolves with the final report for the normal screen. The caller
+ * must not handle those signals meanwhile: each one is one run.stop() (a second stops the run
+ * at once), and two handlers would make one signal a second.
  */
 export async function viewRun(run: ViewedRun, holdAtEnd = false): Promise<Report> {
   let quit: () => void = () => undefined;
   const quitted = new Promise<void>((resolve) => (quit = resolve));
+  const end = () => {
+    run.stop();
+    quit();
+  };
   const tui = openTui(
     { title: run.title, snapshot: () => run.snapshot(), clear: () => run.clear(), openConnections: () => run.openConnections() },
-    {
-      onQuit: () => {
-        run.stop();
-        quit();
-      },
-    },
+    { onQuit: end },
   );
-  // blessed exits the process on SIGTERM when it holds the only handler: stop cleanly instead.
-  const onTerm = () => run.stop();
-  process.on('SIGTERM', onTerm);
+  // blessed exits the process on these when it holds the only handler: end as q does instead.
+  for (const sig of END_SIGNALS) process.on(sig, end);
   try {
     const report = await run.done;
     if (holdAtEnd) {
@@ -38,7 +41,7 @@ export async function viewRun(run: ViewedRun, holdAtEnd = false): Promise<Report
     }
     return report;
   } finally {
-    process.off('SIGTERM', onTerm);
+    for (const sig of END_SIGNALS) process.off(sig, end);
     tui.close();
   }
 }
