@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors.js';
+import { commandAgent } from './agent.js';
 import { commandAnalyze } from './analyze.js';
 import { commandLive } from './live.js';
 import { commandMerge } from './merge.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   commandAnalyze(program);
   commandLive(program);
   commandMonitor(program);
+  commandAgent(program);
   commandMerge(program);
   return program;
 }
