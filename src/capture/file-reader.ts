@@ -94,7 +94,16 @@ export function readCaptureFile(
   }
 }
 
-function openOrExplain(path: string): number {
+/** Closes fd, ignoring errors: used on paths that are already failing or done. */
+export function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // nothing more can be done about it
+  }
+}
+
+export function openOrExplain(path: string): number {
   try {
     return openSync(path, 'r');
   } catch (err) {
@@ -102,7 +111,7 @@ function openOrExplain(path: string): number {
   }
 }
 
-function readOrExplain(path: string, fd: number, buf: Buffer): number {
+export function readOrExplain(path: string, fd: number, buf: Buffer): number {
   try {
     return readSync(fd, buf, 0, buf.length, null);
   } catch (err) {
@@ -121,7 +130,7 @@ const REASONS: Record<string, string> = {
   EMFILE: 'too many open files',
 };
 
-function reason(err: unknown): string {
+export function reason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code !== undefined && REASONS[code] !== undefined) return REASONS[code];
   const msg = err instanceof Error ? err.message : String(err);

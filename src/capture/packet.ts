@@ -34,6 +34,8 @@ export interface CaptureStats {
   interfaceDrops: number | null;
   /** Frames a live capture threw away on purpose because the reader fell too far behind. */
   shedFrames: number;
+  /** Packets read but left out of the analysis by --since / --until / --client. */
+  filteredPackets: number;
   /**
    * Interfaces the frames came from: a pcapng file counts those (of every section) that carried
    * frames, so a merge shows; a pcap file or a live capture is one.
@@ -55,6 +57,7 @@ export function emptyCaptureStats(format: string): CaptureStats {
     kernelDrops: null,
     interfaceDrops: null,
     shedFrames: 0,
+    filteredPackets: 0,
     interfaces: 1,
     warnings: [],
   };
