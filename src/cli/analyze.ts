@@ -1,12 +1,14 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { replayFile } from '../engine/replay.js';
+import { replayCapture } from '../engine/replay.js';
 import { viewRun } from './tui-run.js';
-import { analyzeFile } from '../engine/analyze-file.js';
+import { analyzeCapture } from '../engine/analyze-file.js';
 import { analyzerOptions, DEFAULTS } from '../engine/options.js';
+import type { ClientSelector, PacketSelection, TimeBound } from '../engine/packet-filter.js';
+import { UserError } from '../errors.js';
 import { renderJson } from '../output/json.js';
 import { ProgressLine } from '../output/progress.js';
 import { renderText } from '../output/text.js';
-import { nonNegativeNumber, portArg, positiveInt } from './args.js';
+import { clientArg, nonNegativeNumber, portArg, positiveInt, timeArg } from './args.js';
 import { addAttributionOptions, appNamer, type AttributionOpts } from './attribution-options.js';
 import { writeOut } from './io.js';
 
@@ -21,6 +23,41 @@ interface AnalyzeOpts extends AttributionOpts {
   speed: number;
   cluster?: boolean;
   proxyPort?: number[];
+  read?: string[];
+  since?: TimeBound;
+  until?: TimeBound;
+  client?: ClientSelector[];
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** -r files first, then the others; '-' is stdin. */
+function inputsOf(files: string[], opts: AnalyzeOpts): string[] {
+  const inputs = [...(opts.read ?? []), ...files];
+  if (inputs.length === 0) throw new UserError("analyze: no capture named: give files, -r FILE, or - for stdin (see --help)");
+  return inputs;
+}
+
+/** --since / --until / --client as one selection, or undefined when none was given. */
+function selectionOf(opts: AnalyzeOpts): PacketSelection | undefined {
+  const { since, until, client } = opts;
+  if (since === undefined && until === undefined && client === undefined) return undefined;
+  if (since !== undefined && until !== undefined && since.kind === until.kind && until.us <= since.us) {
+    throw new UserError(`--until ${until.text} is not later than --since ${since.text}: no packet could be kept`);
+  }
+  const text = [
+    since === undefined ? '' : `--since ${since.text}`,
+    until === undefined ? '' : `--until ${until.text}`,
+    ...(client ?? []).map((c) => `--client ${c.text}`),
+  ].filter((t) => t !== '').join(' ');
+  return {
+    text,
+    ...(since === undefined ? {} : { since }),
+    ...(until === undefined ? {} : { until }),
+    ...(client === undefined ? {} : { clients: client }),
+  };
 }
 
 function speedArg(value: string): number {
@@ -44,8 +81,9 @@ function deployment(opts: AnalyzeOpts): { cluster: boolean; proxyPorts: number[]
 export function commandAnalyze(program: Command): void {
   const cmd = program
     .command('analyze')
-    .description('analyse a pcap or pcapng capture file and print a report')
-    .argument('<file>', 'capture file (pcap or pcapng, as written by tcpdump, dumpcap, tshark)')
+    .description('analyse pcap or pcapng captures (several files are one capture, read in time order) and print a report')
+    .argument('[files...]', "capture files (pcap or pcapng, as tcpdump, dumpcap, tshark write them; gzip or zstd compressed too); '-' is stdin")
+    .option('-r, --read <file>', "a capture file, as for tcpdump -r; repeatable; '-' is stdin", collect)
     .option('-p, --port <port>', `Redis server port, repeatable (default: ${DEFAULTS.port})`, portArg)
     .option('--json', 'print the report as JSON')
     .option('--top <n>', 'rows per section', positiveInt, DEFAULTS.top)
@@ -53,27 +91,36 @@ export function commandAnalyze(program: Command): void {
     .option('--max-keys <n>', 'distinct keys counted exactly (then Space-Saving top-K)', positiveInt, DEFAULTS.maxKeys)
     .option('--cluster', 'Redis Cluster: hot hash slots and hot keys per node (slots are also shown when cluster traffic is seen)')
     .option('--proxy-port <port>', 'a proxy (Twemproxy) port, repeatable: its clients and its backend connections are counted as two hops', portArg)
+    .option('--since <time>', 'skip packets stamped before this: an ISO time (UTC unless a zone is given) or seconds from the start of the capture', timeArg)
+    .option('--until <time>', 'skip packets stamped at or after this (same forms as --since)', timeArg)
+    .option('--client <ip|cidr>', 'only connections from these clients (an address or a network), repeatable', clientArg)
     .option('--no-color', 'no colour even on a terminal')
     .option('--tui', 'replay the capture into the full-screen live view')
     .option('--speed <x>', "with --tui: replay speed, 1 = capture speed, 'max' = at once", speedArg, 1);
   addAttributionOptions(cmd)
-    .action(async (file: string, opts: AnalyzeOpts) => {
+    .action(async (files: string[], opts: AnalyzeOpts) => {
+      const inputs = inputsOf(files, opts);
+      const selection = selectionOf(opts);
       const apps = appNamer(opts);
       const color = opts.color && process.stdout.isTTY === true;
       if (opts.tui === true) {
         const analyzer = { ...analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: Math.max(opts.top, 50), ...deployment(opts) }), apps };
-        const run = replayFile({ path: file, ports: watchedPorts(opts), top: Math.max(opts.top, 50), analyzer, speed: opts.speed });
-        const report = await viewRun({ ...run, title: file }, true);
+        const run = await replayCapture({
+          inputs, ports: watchedPorts(opts), top: Math.max(opts.top, 50), analyzer, speed: opts.speed, ...(selection === undefined ? {} : { selection }),
+        });
+        const report = await viewRun({ ...run, title: run.name }, true);
         await writeOut(renderText(report, { color, top: opts.top }));
         return;
       }
       const progress = process.stderr.isTTY ? new ProgressLine(process.stderr) : null;
-      const report = analyzeFile({
-        path: file,
+      const report = await analyzeCapture({
+        inputs,
         ports: watchedPorts(opts),
         top: opts.top,
         analyzer: { ...analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top, ...deployment(opts) }), apps },
-        ...(progress ? { onProgress: (read: number, total: number, packets: number) => progress.update(read, total, packets) } : {}),
+        ...(selection === undefined ? {} : { selection }),
+        // Progress only when there is a size to measure it against (not for a pipe).
+        ...(progress ? { onProgress: (read: number, total: number, packets: number) => { if (total > 0) progress.update(read, total, packets); } } : {}),
       });
       progress?.done();
       await writeOut(opts.json ? renderJson(report) : renderText(report, { color, top: opts.top }));

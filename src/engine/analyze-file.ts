@@ -1,6 +1,9 @@
 import type { AnalysisListener, AnalyzerOptions } from '../analysis/analyzer.js';
+import { CaptureSet } from '../capture/capture-set.js';
 import { readCaptureFile } from '../capture/file-reader.js';
+import type { CaptureStats } from '../capture/packet.js';
 import type { Report } from '../output/report.js';
+import { PacketFilter, type PacketSelection } from './packet-filter.js';
 import { Pipeline } from './pipeline.js';
 
 export interface FileAnalysis {
@@ -12,11 +15,73 @@ export interface FileAnalysis {
   onProgress?: (bytesRead: number, totalBytes: number, packets: number) => void;
 }
 
-/** capture file -> flows -> RESP -> pairing -> report, in one pass over the file. */
+/** capture file -> flows -> RESP -> pairing -> report, in one pass over one plain capture file. */
 export function analyzeFile(job: FileAnalysis): Report {
   const pipe = new Pipeline(job.analyzer, job.ports, job.listeners);
   const progress = job.onProgress;
   const capture = readCaptureFile(job.path, pipe.packet, progress ? { onProgress: (read, total) => progress(read, total, pipe.flows.stats.packets) } : {});
   pipe.finish();
-  return pipe.report(capture, { kind: 'file', name: job.path, format: capture.format, ports: job.ports, filter: null }, job.top);
+  return pipe.report(capture, { kind: 'file', name: job.path, format: capture.format, ports: job.ports, filter: null, files: [job.path] }, job.top);
+}
+
+export interface CaptureAnalysis extends Omit<FileAnalysis, 'path'> {
+  /** Files read as one capture, in their first packets' time order; '-' alone is stdin. */
+  inputs: string[];
+  /** --since / --until / --client. */
+  selection?: PacketSelection;
+  /** Stored bytes per input read; smaller reads give a smoother replay. */
+  chunkBytes?: number;
+}
+
+/** The inputs opened and checked, wired to a pipeline, not read yet. */
+export interface OpenCapture {
+  pipe: Pipeline;
+  set: CaptureSet;
+  /** What the set counts, with what the selection skipped. */
+  stats(): CaptureStats;
+  /** A report of what was read so far. */
+  report(top: number): Report;
+}
+
+/**
+ * Opens every input (a UserError names the one that cannot be read or is not a capture) and
+ * wires it through the selection to one Pipeline, so connections go on from file to file.
+ */
+export async function openCapture(job: CaptureAnalysis): Promise<OpenCapture> {
+  const pipe = new Pipeline(job.analyzer, job.ports, job.listeners);
+  const filter = job.selection === undefined ? null : new PacketFilter(job.selection, job.ports, pipe.packet);
+  const set = await CaptureSet.open(job.inputs, filter?.packet ?? pipe.packet, job.chunkBytes);
+  const stats = (): CaptureStats => {
+    const s = set.stats;
+    if (filter === null) return s;
+    s.filteredPackets = filter.skipped;
+    const w = filter.warning();
+    if (w !== null) s.warnings.push(w);
+    return s;
+  };
+  const source = (format: string): Report['source'] => ({
+    kind: 'file', name: set.name, format, ports: job.ports, filter: job.selection?.text ?? null, files: set.members.map((m) => m.name),
+  });
+  return {
+    pipe,
+    set,
+    stats,
+    report: (top) => {
+      const capture = stats();
+      return pipe.report(capture, source(capture.format), top);
+    },
+  };
+}
+
+/** Every input, in time order, through one pipeline: the report of them as one capture. */
+export async function analyzeCapture(job: CaptureAnalysis): Promise<Report> {
+  const cap = await openCapture(job);
+  const progress = job.onProgress;
+  try {
+    while (await cap.set.step()) progress?.(cap.set.bytesRead, cap.set.totalBytes, cap.pipe.flows.stats.packets);
+  } finally {
+    cap.set.close();
+  }
+  cap.pipe.finish();
+  return cap.report(job.top);
 }

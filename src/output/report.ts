@@ -20,6 +20,8 @@ export interface Report {
     format: string;
     ports: number[];
     filter: string | null;
+    /** Files only: every file read, in the order read (their first packets' time order). */
+    files?: string[];
     /** Live only: the CPU priority the analysis ran at (see src/engine/cpu-priority.ts). */
     cpuPriority?: 'idle' | 'normal';
   };
@@ -239,6 +241,7 @@ export function buildReport(input: ReportInput): Report {
       tlsConnections: flow.tlsConnections, tlsBytes: flow.tlsBytes, clusterBusConnections: flow.clusterBusConnections, clusterBusBytes: flow.clusterBusBytes,
       snappedPackets: capture.snappedPackets, truncatedRecords: capture.truncatedRecords,
       skippedBytes: capture.skippedBytes, kernelDrops: capture.kernelDrops, interfaceDrops: capture.interfaceDrops, shedFrames: capture.shedFrames,
+      filteredPackets: capture.filteredPackets,
       // Error replies by code (the first word of the text), those inside EXEC replies included.
       ...({ errorsByCode: st.errorCodes.snapshot() } as unknown as Record<string, number>),
       unnamedKeys: c.unnamedKeys, valueGaps: analyzer.valueGaps, valueGapBytes: analyzer.valueGapBytes, partialValues: c.partialValues,
