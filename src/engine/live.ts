@@ -4,6 +4,7 @@ import { openLiveCapture, type LiveCapture } from '../capture/live.js';
 import { emptyCaptureStats, type CaptureStats, type Packet } from '../capture/packet.js';
 import { PcapWriter } from '../capture/pcap-writer.js';
 import type { Report } from '../output/report.js';
+import { IntervalReports } from './live-interval.js';
 import { Pipeline } from './pipeline.js';
 import { UserError } from '../errors.js';
 import { enterIdlePriority, type CpuPriority } from './cpu-priority.js';
@@ -24,7 +25,10 @@ export interface LiveJob {
   top: number;
   analyzer: AnalyzerOptions;
   listeners?: AnalysisListener[];
-  /** Called with the report of each interval (its own counters, then cleared), and those counters. */
+  /**
+   * Called with the report of each interval, every counter in it that interval's own (packets,
+   * bytes and drops too), and the interval's Stats (cleared after the call).
+   */
   onInterval?: (report: Report, stats: Stats) => void;
   /**
    * Capture time reached (µs): each packet's stamp before it is analysed (`quiet` false), and
@@ -100,8 +104,12 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
   };
   const pipe = new Pipeline(job.analyzer, job.ports, [...(job.listeners ?? []), counter]);
   const analyzer = pipe.analyzer;
-  if (job.onInterval) analyzer.intervalStats = new Stats(job.analyzer);
   const capStats = emptyCaptureStats('live');
+  let intervals: IntervalReports | null = null;
+  if (job.onInterval) {
+    analyzer.intervalStats = new Stats(job.analyzer);
+    intervals = new IntervalReports(pipe, analyzer.intervalStats, capStats);
+  }
   let writer: PcapWriter | null = null;
   let captureError: UserError | null = null;
   const onPacket = (p: Packet) => {
@@ -116,6 +124,7 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     job.onClock?.(p.tsUs, false);
     capStats.packets++;
     capStats.bytes += p.capLen;
+    intervals?.packet(p.tsUs);
     if (writer !== null) {
       try {
         writer.write(p);
@@ -171,14 +180,11 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     capStats.shedFrames = s.shedFrames;
     return capStats;
   };
-  const snapshot = (stats?: Stats, from?: number | null): Report => pipe.report(captureStats(), source, job.top, stats, from);
-  let intervalFrom: number | null = null;
+  const snapshot = (): Report => pipe.report(captureStats(), source, job.top);
   const cutInterval = (nextFromTsUs?: number) => {
-    const interval = analyzer.intervalStats;
-    if (interval === null || !job.onInterval) return;
-    job.onInterval(snapshot(interval, intervalFrom ?? pipe.firstTsUs), interval);
-    interval.clear();
-    intervalFrom = nextFromTsUs ?? pipe.lastTsUs;
+    if (intervals === null || !job.onInterval) return;
+    job.onInterval(intervals.report(captureStats(), source, job.top), analyzer.intervalStats!);
+    intervals.restart(nextFromTsUs);
   };
   const timers: NodeJS.Timeout[] = [];
   if (job.durationSec !== undefined) {
