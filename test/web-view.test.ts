@@ -51,23 +51,22 @@ async function openView(source: WebSource): Promise<{ page: Page; errors: string
 }
 
 /**
- * demo.pcap through the analysis, its 0.55 s spread over `ms` of wall time (in their own time
- * order and spacing), so the page sees commands/s above zero for a few of its samples.
+ * demo.pcap through the analysis, its packets in order and evenly over `ms` of wall time (most
+ * of its 0.55 s falls in the first 0.1 s), so the page sees commands/s above zero for a few
+ * samples running.
  */
 function pacedDemo(ms: number): { source: WebSource; done: Promise<void>; stop(): void } {
   const packets: Packet[] = [];
   // The reader reuses its buffer after each callback: keep a copy of each frame.
   const capture = readCaptureFile(DEMO, (p) => packets.push({ ...p, data: p.data.slice(p.offset, p.offset + p.capLen), offset: 0 }));
   const pipe = new Pipeline(analyzerOptions({ slowMs: 10, maxKeys: 1000, top: 10 }), [6379]);
-  const first = packets[0]!.tsUs;
-  const span = packets[packets.length - 1]!.tsUs - first;
   const t0 = Date.now();
   let next = 0;
   let timer: NodeJS.Timeout;
   const done = new Promise<void>((resolve) => {
     timer = setInterval(() => {
-      const upTo = first + ((Date.now() - t0) / ms) * span;
-      while (next < packets.length && packets[next]!.tsUs <= upTo) pipe.packet(packets[next++]!);
+      const upTo = Math.min(packets.length, Math.ceil(((Date.now() - t0) / ms) * packets.length));
+      while (next < upTo) pipe.packet(packets[next++]!);
       if (next === packets.length) {
         clearInterval(timer);
         pipe.finish();
@@ -81,18 +80,22 @@ function pacedDemo(ms: number): { source: WebSource; done: Promise<void>; stop()
 
 /** First-column texts of a table body. */
 const column = (page: Page, body: string) => page.$$eval(`#${body} tr td:first-child`, (tds) => tds.map((td) => td.textContent));
-const rateShown = (page: Page) => page.$eval('#rate', (el) => Number((el.textContent ?? '').replace(/,/g, '')));
 
-/** Waits until the hot-keys table shows `key` and the current rate is a number above zero. */
-async function waitForKeyAndRate(page: Page, key: string, ms: number): Promise<void> {
-  await page.waitForFunction(
+/**
+ * Waits until the hot-keys table shows `key` and the current rate is a number above zero; gives
+ * both as they were at that moment (the next event may change them).
+ */
+async function waitForKeyAndRate(page: Page, key: string, ms: number): Promise<{ keys: string[]; rate: number }> {
+  const seen = await page.waitForFunction(
     (k) => {
-      const keys = [...document.querySelectorAll('#hotkeys-body tr td:first-child')].map((td) => td.textContent);
-      return keys.includes(k) && Number((document.getElementById('rate')?.textContent ?? '').replace(/,/g, '')) > 0;
+      const keys = [...document.querySelectorAll('#hotkeys-body tr td:first-child')].map((td) => td.textContent ?? '');
+      const rate = Number((document.getElementById('rate')?.textContent ?? '').replace(/,/g, ''));
+      return keys.includes(k) && rate > 0 ? { keys, rate } : null;
     },
     { timeout: ms, polling: 100 },
     key,
   );
+  return (await seen.jsonValue()) as { keys: string[]; rate: number };
 }
 
 describe.skipIf(noBrowser !== null)('web view in Chromium', () => {
@@ -109,9 +112,9 @@ describe.skipIf(noBrowser !== null)('web view in Chromium', () => {
     const run = pacedDemo(3000);
     cleanups.push(() => run.stop());
     const { page, errors } = await openView(run.source);
-    await waitForKeyAndRate(page, 'user:1', 8000);
-    expect((await column(page, 'hotkeys-body'))[0]).toBe('user:1');
-    expect(await rateShown(page)).toBeGreaterThan(0);
+    const seen = await waitForKeyAndRate(page, 'user:1', 8000);
+    expect(seen.keys[0]).toBe('user:1');
+    expect(seen.rate).toBeGreaterThan(0);
     expect(await column(page, 'commands-body')).toContain('GET');
     expect(await page.$eval('#title', (el) => el.textContent)).toBe('captures/demo.pcap');
     await run.done;
@@ -183,10 +186,11 @@ describe.skipIf(noBrowser !== null)('web view in Chromium', () => {
         client('checkout', [['GET', 'user:1'], ['GET', 'user:1'], ['SET', 'user:2', 'x'], ['GET', 'user:1']]),
         client(XSS_NAME, [['SET', XSS_KEY, 'v']]),
       ];
-      await waitForKeyAndRate(page, 'user:1', 8000);
+      const seen = await waitForKeyAndRate(page, 'user:1', 8000);
+      expect(seen.keys[0]).toBe('user:1');
+      expect(seen.rate).toBeGreaterThan(0);
       await page.waitForFunction((k) => [...document.querySelectorAll('#hotkeys-body td')].some((td) => td.textContent === k), { timeout: 5000 }, XSS_KEY);
       expect((await column(page, 'hotkeys-body'))[0]).toBe('user:1');
-      expect(await rateShown(page)).toBeGreaterThan(0);
       expect(await column(page, 'apps-body')).toEqual(expect.arrayContaining(['checkout', XSS_NAME]));
       expect(await page.$eval('#title', (el) => el.textContent)).toBe(run.title);
       expect(await page.$$eval('main img, main script', (els) => els.length)).toBe(0);
