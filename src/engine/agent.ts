@@ -6,7 +6,7 @@
  * is paired as always (it counts in the window of its reply).
  */
 import { hostname } from 'node:os';
-import type { AnalyzerOptions } from '../analysis/analyzer.js';
+import type { Analyzer, AnalyzerOptions } from '../analysis/analyzer.js';
 import { AppNamer } from '../analysis/apps/app-namer.js';
 import type { Stats } from '../analysis/stats.js';
 import { HttpServer, type ListenAddress } from '../output/http-server.js';
@@ -56,6 +56,17 @@ export function eventLines(report: Report, windowIso: string, host: string): str
   for (const s of report.slow) out += jsonLine({ event: 'slow', window: windowIso, host, ...s });
   for (const b of report.bigKeys) out += jsonLine({ event: 'bigValue', window: windowIso, host, ...b });
   return out;
+}
+
+/** What /metrics reads: the whole-run aggregates (never cleared), the client series and the last window. */
+export function metricsSource(analyzer: Analyzer, clients: AgentClients, health: () => CaptureHealth): MetricsSource {
+  return {
+    serverCommands: () => analyzer.stats.serverCommands.snapshot(),
+    clientCommands: () => clients.commands(analyzer.intervalStats),
+    clientConnections: () => clients.clientConnections(),
+    hotKeys: () => clients.hotKeys(),
+    health,
+  };
 }
 
 export async function runAgent(job: AgentJob): Promise<AgentRun> {
@@ -114,15 +125,8 @@ export async function runAgent(job: AgentJob): Promise<AgentRun> {
       windowWriteFailures: files?.failures ?? 0, eventWriteFailures: events?.failures ?? 0, windows,
     };
   };
-  const source: MetricsSource = {
-    serverCommands: () => analyzer.stats.serverCommands.snapshot(),
-    clientCommands: () => clients.commands(analyzer.intervalStats),
-    clientConnections: () => clients.clientConnections(),
-    hotKeys: () => clients.hotKeys(),
-    health,
-  };
   if (http !== null) {
-    metrics = new AgentMetrics(source);
+    metrics = new AgentMetrics(metricsSource(analyzer, clients, health));
     const m = metrics;
     http.route('/metrics', async (_req, res) => {
       const text = await m.render();
