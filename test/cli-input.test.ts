@@ -4,7 +4,7 @@
  * input as one line. The sets are cut from a shipped capture with editcap; every way of reading
  * them must give the report of the whole file (one connection stays one connection across files).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +121,33 @@ describe('stdin and compression', () => {
   test('a tcpdump pipe: tcpdump -r FILE -w - | redis-tap analyze -', () => {
     const piped = execFileSync('sh', ['-c', `tcpdump -r '${DEMO}' -w - 2>/dev/null | node '${BIN}' analyze - --json`], { maxBuffer: 1 << 28 });
     expect(body(JSON.parse(piped.toString()) as Report)).toEqual(body(plain));
+  });
+});
+
+describe('Ctrl-C', () => {
+  test('a pipe that stays open: Ctrl-C reports what was read, with a word that it was cut', async () => {
+    const child = spawn(process.execPath, [BIN, 'analyze', '-', '--json'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin.write(readFileSync(DEMO));
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code).toBe(0);
+    const r = JSON.parse(out) as Report;
+    expect(body(r)).toEqual({ ...body(plain), warnings: [expect.stringMatching(/^interrupted \(Ctrl-C or SIGTERM\): reading stopped after 4143942 bytes in stdin; the report covers what was read$/)] });
+  });
+
+  test('producer | redis-tap analyze -: both take the Ctrl-C, and the report has what the producer wrote after it', async () => {
+    // As tcpdump -w - does: on Ctrl-C it writes out what it holds, then closes the pipe.
+    const sh = spawn('sh', ['-c', `(trap '' INT; sleep 2; cat '${DEMO}') | node '${BIN}' analyze - --json`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    sh.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    // Ctrl-C once redis-tap is surely up and waiting, before the slow stage delivers (at 2 s).
+    await new Promise((r) => setTimeout(r, 1500));
+    process.kill(-sh.pid!, 'SIGINT'); // the whole pipeline, as a terminal's Ctrl-C does
+    await new Promise((r) => sh.on('close', r)); // sh itself dies of it; its stdout closes when redis-tap is done
+    expect(body(JSON.parse(out) as Report)).toEqual(body(plain));
   });
 });
 

@@ -140,6 +140,20 @@ export class CaptureSet {
     return true;
   }
 
+  /**
+   * Stops early (Ctrl-C): the file being read ends where it was, as a cut capture would, the
+   * files after it are not read, and the report says so.
+   */
+  interrupt(why: string): void {
+    const left = this.members.length - this.next;
+    const where = this.current === null ? '' : ` in ${this.current.input.name}`;
+    if (this.current !== null) this.finishMember();
+    this.next = this.members.length;
+    const rest = left > 0 ? ` and ${left} more file${left === 1 ? '' : 's'} not read` : '';
+    this.extraWarnings.push(`${why}: reading stopped after ${this.bytesRead} bytes${where}${rest}; the report covers what was read`);
+    this.close();
+  }
+
   close(): void {
     this.current?.input.close();
     this.pending?.input.close();

@@ -31,6 +31,8 @@ export interface CaptureAnalysis extends Omit<FileAnalysis, 'path'> {
   selection?: PacketSelection;
   /** Stored bytes per input read; smaller reads give a smoother replay. */
   chunkBytes?: number;
+  /** Aborted (Ctrl-C): stop reading, even while waiting on a pipe, and report what was read. */
+  signal?: AbortSignal;
 }
 
 /** The inputs opened and checked, wired to a pipeline, not read yet. */
@@ -77,8 +79,13 @@ export async function openCapture(job: CaptureAnalysis): Promise<OpenCapture> {
 export async function analyzeCapture(job: CaptureAnalysis): Promise<Report> {
   const cap = await openCapture(job);
   const progress = job.onProgress;
+  const signal = job.signal;
+  const aborted = new Promise<false>((resolve) => signal?.addEventListener('abort', () => resolve(false), { once: true }));
   try {
-    while (await cap.set.step()) progress?.(cap.set.bytesRead, cap.set.totalBytes, cap.pipe.flows.stats.packets);
+    while (signal?.aborted !== true && (await Promise.race([cap.set.step(), aborted]))) {
+      progress?.(cap.set.bytesRead, cap.set.totalBytes, cap.pipe.flows.stats.packets);
+    }
+    if (signal?.aborted === true) cap.set.interrupt(String(signal.reason ?? 'interrupted'));
   } finally {
     cap.set.close();
   }
