@@ -77,7 +77,7 @@ describe('WindowFiles', () => {
     writeFileSync(dir, 'a file where the directory was');
     files.write(Date.UTC(2026, 11, 3, 12, 0, 0), '{}');
     expect(files.failures).toBe(1);
-    expect(errors).toEqual([expect.stringMatching(/^cannot write the window report .*redis-tap-20261203T120000Z\.json: ENOTDIR \(the capture goes on\)$/)]);
+    expect(errors).toEqual([expect.stringMatching(/^cannot write the window report .*redis-tap-20261203T120000Z\.json: EEXIST \(the capture goes on\)$/)]);
     rmSync(dir);
     mkdirSync(dir);
     files.write(Date.UTC(2026, 11, 3, 12, 1, 0), '{}');

@@ -21,6 +21,7 @@ interface AgentOpts extends AttributionOpts {
   out?: string;
   keep: string;
   events?: string;
+  bigValue: number;
   maxClients: number;
   metricsHotKeys: number;
   top: number;
@@ -35,7 +36,13 @@ export const AGENT_DEFAULTS = {
   keep: '24h',
   maxClients: 100,
   hotKeys: 20,
+  /** A "big key" by the usual rule of thumb for strings. */
+  bigValueBytes: 10_240,
 } as const;
+
+function nonNegativeInt(value: string): number {
+  return value === '0' ? 0 : positiveInt(value);
+}
 
 export function commandAgent(program: Command): void {
   const cmd = program
@@ -54,6 +61,7 @@ export function commandAgent(program: Command): void {
     .option('--out <dir>', 'write each window as redis-tap-<start, UTC>.json into this directory')
     .option('--keep <duration>', 'delete window reports older than this (e.g. 90m, 24h, 7d)', AGENT_DEFAULTS.keep)
     .option('--events <file>', "append one JSON line per slow request and big value ('-' for stdout); reopened on SIGHUP")
+    .option('--big-value <bytes>', 'values of at least this many bytes are events', nonNegativeInt, AGENT_DEFAULTS.bigValueBytes)
     .option('--max-clients <n>', "(server, client) series in the client metrics; the rest as client 'other'", positiveInt, AGENT_DEFAULTS.maxClients)
     .option('--metrics-hot-keys <n>', "hottest keys of the last window as metrics; the rest as key 'other'", positiveInt, AGENT_DEFAULTS.hotKeys)
     .option('--top <n>', 'rows per section of the window reports', positiveInt, DEFAULTS.top)
@@ -78,6 +86,7 @@ export function commandAgent(program: Command): void {
       ...(opts.out === undefined ? {} : { outDir: opts.out }),
       keepMs,
       ...(opts.events === undefined ? {} : { events: opts.events }),
+      bigValueBytes: opts.bigValue,
       listen,
       maxClients: opts.maxClients,
       hotKeys: opts.metricsHotKeys,

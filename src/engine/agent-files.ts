@@ -78,6 +78,7 @@ export class WindowFiles {
   write(startMs: number, json: string): void {
     const file = path.join(this.dir, windowFileName(startMs));
     try {
+      mkdirSync(this.dir, { recursive: true }); // made again if it was removed meanwhile
       writeAtomic(file, json);
       this.written++;
     } catch (e) {

@@ -26,6 +26,8 @@ export interface AgentJob {
   keepMs: number;
   /** NDJSON events file, or '-' for stdout. */
   events?: string;
+  /** Values of at least this many bytes are events (the window report lists the largest whatever their size). */
+  bigValueBytes: number;
   /** Where /metrics is served; null: not served. */
   listen: ListenAddress | null;
   maxClients: number;
@@ -50,11 +52,11 @@ export interface AgentRun {
 /** C1 controls and DEL escaped in JSON, as renderJson does (./output/json.ts), so a log viewer cannot be steered. */
 const jsonLine = (v: unknown) => JSON.stringify(v).replace(/[\u007f-\u009f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) + '\n';
 
-/** One NDJSON line per slow request and per big value of a window report. */
-export function eventLines(report: Report, windowIso: string, host: string): string {
+/** One NDJSON line per slow request and per big value (at least `bigBytes`) of a window report. */
+export function eventLines(report: Report, windowIso: string, host: string, bigBytes: number): string {
   let out = '';
   for (const s of report.slow) out += jsonLine({ event: 'slow', window: windowIso, host, ...s });
-  for (const b of report.bigKeys) out += jsonLine({ event: 'bigValue', window: windowIso, host, ...b });
+  for (const b of report.bigKeys) if (b.bytes >= bigBytes) out += jsonLine({ event: 'bigValue', window: windowIso, host, ...b });
   return out;
 }
 
@@ -89,7 +91,7 @@ export async function runAgent(job: AgentJob): Promise<AgentRun> {
     // A window without packets starts after the last packet analysed: its span is empty, not negative.
     if (report.span.startTs !== null && report.span.endTs !== null && report.span.endTs < report.span.startTs) report.span.endTs = report.span.startTs;
     files?.write(startMs, renderJson(report, false));
-    events?.write(eventLines(report, new Date(startMs).toISOString().replace(/\.\d+Z$/, 'Z'), host));
+    events?.write(eventLines(report, new Date(startMs).toISOString().replace(/\.\d+Z$/, 'Z'), host, job.bigValueBytes));
     clients.endWindow(stats);
     windows++;
   };

@@ -72,7 +72,7 @@ export function scrape(port: number, ms = 15_000): Promise<string> {
 export function sumSamples(text: string, name: string, labels = ''): number {
   return text
     .split('\n')
-    .filter((l) => l.startsWith(name + '{') && l.includes(labels))
+    .filter((l) => (l.startsWith(name + '{') || l.startsWith(name + ' ')) && l.includes(labels))
     .reduce((t, l) => t + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
