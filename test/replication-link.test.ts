@@ -75,8 +75,10 @@ describe('replication link', () => {
     const rep = a.stats.replication.snapshot(10, (k) => k);
     expect(a.stats.counters.commands).toBe(0);
     expect(rep).toMatchObject({ links: 1, rdbTransfers: 0, acks: 2 });
-    // Bytes before the link was recognised are lost; those after resync at the next command.
-    expect(Object.fromEntries(rep.commands.map((x) => [x.name, x.count]))).toEqual({ SET: 1, REPLCONF: 1 });
+    // Bytes before the first command boundary are unparsed; the commands sent before the ACK
+    // that showed the link count (they were kept until it came).
+    expect(Object.fromEntries(rep.commands.map((x) => [x.name, x.count]))).toEqual({ SELECT: 1, SET: 3, INCR: 1, REPLCONF: 1 });
+    expect(a.unparsedBytes).toBe('alue\r\n'.length);
     expect(a.stats.counters.violations).toBe(0);
   });
 

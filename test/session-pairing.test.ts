@@ -178,6 +178,6 @@ describe('joined subscribers and protocol errors', () => {
   test('after an inline line Redis rejects, nothing the client sent is a command', () => {
     const r = run([['C', 'GET a\r\nSET "b 1\r\nPING\r\n' + cmd('SET', 'c', '1')], ['S', '$-1\r\n-ERR Protocol error: unbalanced quotes in request\r\n']]);
     expect(r.done).toEqual(['GET:ok']);
-    expect(r.unpaired).toEqual(['unexpected']);
+    expect(r.unpaired).toEqual(['rejected']);
   });
 });

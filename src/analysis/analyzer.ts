@@ -41,6 +41,8 @@ interface ConnContext {
   session: Session;
   /** The aggregates its requests count in: the analysis's, or the proxy backend hop's. */
   stats: Stats;
+  /** Whether its first keyed command was looked at for the proxy warning (see noteSuspect). */
+  suspectChecked: boolean;
   peers: ConnPeers;
   intervalPeers: ConnPeers | null;
 }
@@ -69,7 +71,11 @@ export class Analyzer implements FlowHandler {
   readonly proxyPorts: ReadonlySet<number>;
   /** IPs seen serving a proxy port: their connections to other watched ports are backend hops. */
   private readonly proxyIps = new Set<string>();
-  /** Server IPs by port seen, and connections whose client is a server of another port (a proxy?). */
+  /**
+   * Server IPs by port seen, and connections whose client is a server of another port and that
+   * carried commands with keys (a proxy forwarding its clients' commands; a replica's link or a
+   * sentinel's pings carry none): by "ip (serving port P) -> port Q".
+   */
   private readonly serverPorts = new Map<string, number>();
   readonly suspectedProxies = new Map<string, number>();
   private readonly events: SessionEvents;
@@ -91,7 +97,10 @@ export class Analyzer implements FlowHandler {
       linkRequest: (r) => this.toStats((st) => st.replication.linkRequest(r.info.name, r.info.sub ?? r.frame.args[1]?.toUpperCase() ?? null)),
       linkStart: () => this.toStats((st) => st.replication.links++),
       rdb: (_conn, bytes, missing) => this.toStats((st) => st.replication.rdb(bytes, missing)),
-      propagated: (_conn, f) => this.toStats((st) => st.replication.propagated(f)),
+      propagated: (_conn, f) => this.toStats((st) => {
+        st.replication.propagated(f);
+        if (f.missingBytes > 0) st.counters.partialValues++;
+      }),
       clientInfo: (conn, field, value) => this.onClientInfo(conn, field, value),
     };
   }
@@ -125,7 +134,7 @@ export class Analyzer implements FlowHandler {
     const peers = stats.open(conn);
     const intervalPeers = backend ? null : this.intervalStats?.open(conn) ?? null;
     const session = new Session(conn, this.events, this.opts.respLimits, this.opts.maxPending);
-    const ctx: ConnContext = { session, stats, peers, intervalPeers };
+    const ctx: ConnContext = { session, stats, peers, intervalPeers, suspectChecked: this.proxyPorts.size > 0 };
     conn.handlerState = ctx;
     this.conns.set(conn.id, ctx);
   }
@@ -141,12 +150,16 @@ export class Analyzer implements FlowHandler {
     }
     if (this.proxyPorts.size > 0) return this.proxyIps.has(conn.clientIp);
     if (this.serverPorts.size < 1024 && !this.serverPorts.has(conn.serverIp)) this.serverPorts.set(conn.serverIp, conn.serverPort);
-    const port = this.serverPorts.get(conn.clientIp);
-    if (port !== undefined && port !== conn.serverPort && this.suspectedProxies.size < 16) {
-      const key = `${conn.clientIp} (serving port ${port}) -> port ${conn.serverPort}`;
-      this.suspectedProxies.set(key, (this.suspectedProxies.get(key) ?? 0) + 1);
-    }
     return false;
+  }
+
+  /** The first keyed command of a connection from a watched server's own IP to another port. */
+  private noteSuspect(conn: TcpConn, ctx: ConnContext): void {
+    ctx.suspectChecked = true;
+    const port = this.serverPorts.get(conn.clientIp);
+    if (port === undefined || port === conn.serverPort || this.suspectedProxies.size >= 16) return;
+    const key = `${conn.clientIp} (serving port ${port}) -> port ${conn.serverPort}`;
+    this.suspectedProxies.set(key, (this.suspectedProxies.get(key) ?? 0) + 1);
   }
 
   onData(conn: TcpConn, fromClient: boolean, data: Uint8Array, off: number, len: number, tsUs: number): void {
@@ -195,6 +208,7 @@ export class Analyzer implements FlowHandler {
     const ctx = r.conn.handlerState as ConnContext | null;
     try {
       if (ctx !== null) {
+        if (!ctx.suspectChecked && r.info.spec !== null && r.info.spec.keys.length > 0) this.noteSuspect(r.conn, ctx);
         ctx.stats.complete(r, ctx.peers);
         if (this.intervalStats !== null && ctx.stats === this.stats) {
           ctx.intervalPeers ??= this.intervalStats.open(r.conn);
@@ -216,8 +230,8 @@ export class Analyzer implements FlowHandler {
   private onUnpaired(conn: TcpConn, reply: ReplyFrame, kind: UnpairedKind): void {
     const ctx = conn.handlerState as ConnContext | null;
     try {
-      (ctx?.stats ?? this.stats).unpaired(reply, kind);
-      if (ctx?.stats !== this.backendStats) this.intervalStats?.unpaired(reply, kind);
+      (ctx?.stats ?? this.stats).unpaired(reply, kind, ctx?.peers ?? null);
+      if (ctx?.stats !== this.backendStats) this.intervalStats?.unpaired(reply, kind, ctx?.intervalPeers ?? null);
     } catch (e) {
       this.fail(e);
     }

@@ -23,8 +23,9 @@ export interface ReplicationSnapshot {
   /** RDB payload bytes (lengths as announced; missingRdbBytes of them were not captured). */
   rdbBytes: number;
   missingRdbBytes: number;
-  /** Wire bytes of the propagated commands. */
+  /** Wire bytes of the propagated commands (missingStreamBytes of them lost in gaps inside their values). */
   streamBytes: number;
+  missingStreamBytes: number;
   /** REPLCONF ACK requests from replicas: never paired, never timed. */
   acks: number;
   /** Requests of the replicas' handshakes that redis-tap keeps out of client commands. */
@@ -39,6 +40,7 @@ export class ReplicationStats {
   rdbBytes = 0;
   missingRdbBytes = 0;
   streamBytes = 0;
+  missingStreamBytes = 0;
   acks = 0;
   readonly handshake = new Map<string, number>();
   readonly commands = new Map<string, number>();
@@ -67,6 +69,7 @@ export class ReplicationStats {
     const info = commandInfo(f.args);
     bump(this.commands, info.name);
     this.streamBytes += f.wireBytes;
+    this.missingStreamBytes += f.missingBytes;
     const n = requestKeys(info, f.args, f.argc, this.keyPos);
     for (let i = 0; i < n; i++) {
       const p = this.keyPos[i]!;
@@ -77,7 +80,7 @@ export class ReplicationStats {
   snapshot(top: number, show: (key: string) => string): ReplicationSnapshot {
     return {
       links: this.links, rdbTransfers: this.rdbTransfers, rdbBytes: this.rdbBytes, missingRdbBytes: this.missingRdbBytes,
-      streamBytes: this.streamBytes, acks: this.acks,
+      streamBytes: this.streamBytes, missingStreamBytes: this.missingStreamBytes, acks: this.acks,
       handshake: Object.fromEntries([...this.handshake.entries()].sort((a, b) => b[1] - a[1])),
       commands: [...this.commands.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([name, count]) => ({ name: show(name), count })),
       hotKeys: this.keys.top(top).map((k) => ({ key: show(k.key), count: k.count })),
@@ -85,7 +88,7 @@ export class ReplicationStats {
   }
 
   clear(): void {
-    this.links = this.rdbTransfers = this.rdbBytes = this.missingRdbBytes = this.streamBytes = this.acks = 0;
+    this.links = this.rdbTransfers = this.rdbBytes = this.missingRdbBytes = this.streamBytes = this.missingStreamBytes = this.acks = 0;
     this.handshake.clear();
     this.commands.clear();
     this.keys.clear();

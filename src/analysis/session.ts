@@ -5,6 +5,7 @@ import type { ReplyFrame, RequestFrame, RespLimits, Violation } from '../resp/ty
 import { commandInfo, redactSecrets } from './command-info.js';
 import { PendingQueue } from './pending-queue.js';
 import { expectedReplies, applyRequestState, applyReplyState, type ConnState, MAX_QUEUED, newConnState } from './conn-state.js';
+import { EarlyBytes } from './early-bytes.js';
 import { ReplicationLink } from './replication-link.js';
 import type { TrackedRequest } from './tracked-request.js';
 
@@ -31,7 +32,12 @@ export interface SessionEvents {
 /** Requests only replicas send: never client commands. */
 const LINK_COMMANDS = new Set(['REPLCONF', 'PSYNC', 'SYNC']);
 
-export type UnpairedKind = 'push' | 'message' | 'monitor' | 'unexpected';
+/**
+ * push: RESP3 push; message: RESP2 pub/sub message; monitor: a MONITOR line; rejected: Redis's
+ * `-ERR Protocol error` answering a line it could not parse (an error, but no command's);
+ * unexpected: a reply with nothing pending.
+ */
+export type UnpairedKind = 'push' | 'message' | 'monitor' | 'rejected' | 'unexpected';
 
 const PUBSUB_MESSAGES = new Set(['message', 'pmessage', 'smessage']);
 
@@ -50,6 +56,10 @@ export class Session {
   /** Set once the server's bytes are a replication link (./replication-link.ts). */
   private link: ReplicationLink | null = null;
   private readonly limits: Partial<RespLimits>;
+  /** Lines Redis rejects whose `-ERR Protocol error` answer is still to come. */
+  private rejectedLines = 0;
+  /** Joined mid-stream, before the client's first request: what the server sent (see ./early-bytes.ts). */
+  private early: EarlyBytes | null;
   /** Replies are skipped until a request decoded after the last sync loss has been seen. */
   private replySync: 'synced' | 'waitRequest' | 'waitChunk' = 'synced';
 
@@ -64,6 +74,7 @@ export class Session {
     this.pending = new PendingQueue();
     this.limits = limits;
     this.state = newConnState(!conn.midstream);
+    this.early = conn.midstream ? new EarlyBytes() : null;
     if (conn.midstream) this.loseSync(true);
   }
 
@@ -81,8 +92,13 @@ export class Session {
     if (this.replySync === 'waitRequest' && this.pending.length === 0 && startsPubSubMessage(buf, off, len)) {
       // Joined (or resynced) on a subscriber connection: it sends no requests, so the
       // server's messages are what show where a value starts.
+      this.dropEarly();
       this.state.channels = Math.max(1, this.state.channels);
       this.replySync = 'waitChunk';
+    }
+    if (this.early !== null) {
+      if (this.early.keep(buf, off, len, tsUs)) return;
+      this.dropEarly();
     }
     if (this.replySync === 'waitChunk') {
       this.replies.resume();
@@ -101,12 +117,22 @@ export class Session {
    */
   gap(fromClient: boolean, missing: number): boolean {
     if (!fromClient && this.link !== null) return this.link.gap(missing);
+    if (!fromClient) this.dropEarly();
     if ((fromClient ? this.requests : this.replies).skip(missing)) return true;
     this.loseSync(fromClient);
     return false;
   }
 
+  /** The early bytes were no replication stream (or too many to keep): discarded, as unparsed. */
+  private dropEarly(): void {
+    const early = this.early;
+    if (early === null) return;
+    this.early = null;
+    early.drain((d, o, l, t) => this.replies.push(d, o, l, t));
+  }
+
   close(): void {
+    this.dropEarly();
     this.requests.end();
     this.replies.end();
     this.link?.end();
@@ -181,6 +207,7 @@ export class Session {
     const db = this.state.db;
     const r: TrackedRequest = { conn: this.conn, frame, info, redacted, db, expect, outcome: 'noreply', reply: null, replyBytes: 0, latencyUs: -1, queued: null };
     if (LINK_COMMANDS.has(info.name) || this.link !== null || this.linkStart !== null) return this.onLinkRequest(r);
+    this.dropEarly();
     this.trackTransaction(r);
     this.events.request(r);
     if (r.expect === 0) {
@@ -203,9 +230,14 @@ export class Session {
     if (!linked && r.info.name === 'REPLCONF' && r.frame.args[1]?.toUpperCase() === 'ACK') {
       this.failPending();
       this.replies.handOver();
-      this.link = this.newLink('stream');
+      const link = (this.link = this.newLink('stream'));
       this.events.linkStart(this.conn, true);
+      // What the master sent before this first ACK is the stream too.
+      const early = this.early;
+      this.early = null;
+      early?.drain((d, o, l, t) => link.push(d, o, l, t));
     }
+    this.dropEarly();
     if (linked || this.link !== null || r.expect === 0) {
       r.expect = 0;
       this.events.linkRequest(r);
@@ -305,14 +337,22 @@ export class Session {
     // After MONITOR's own +OK, everything the server sends is MONITOR output, except the
     // answer to a QUIT or RESET that ends it.
     if (this.state.monitoring && (front === undefined || !answersInMonitorMode(front.info.name))) return 'monitor';
-    return front === undefined ? 'unexpected' : null;
+    if (front !== undefined) return null;
+    if (this.rejectedLines > 0 && reply.error !== null && reply.error.startsWith('ERR Protocol error')) {
+      this.rejectedLines--;
+      return 'rejected';
+    }
+    return 'unexpected';
   }
 
   private onRequestViolation(v: Violation): void {
     this.events.violation(this.conn, true, v);
     // Redis answers such a line `-ERR Protocol error` and closes the connection: what the
     // client sent after it was never read as commands.
-    if (v.reason.startsWith('unbalanced quotes')) this.requests.halt();
+    if (v.reason.startsWith('unbalanced quotes')) {
+      this.requests.halt();
+      this.rejectedLines++;
+    }
   }
 
   private onReplyViolation(v: Violation): void {

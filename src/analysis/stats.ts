@@ -178,14 +178,20 @@ export class Stats {
     if (r.latencyUs >= this.opts.slowUs) this.addSlow(r);
   }
 
-  unpaired(reply: ReplyFrame, kind: UnpairedKind): void {
+  /** `peers`: the connection's, when it is known (to credit a rejected line's error to its server). */
+  unpaired(reply: ReplyFrame, kind: UnpairedKind, peers: ConnPeers | null = null): void {
     const c = this.counters;
     c.replyBytes += reply.wireBytes;
     if (reply.missingBytes > 0) c.partialValues++;
     if (kind === 'push') c.pushes++;
     else if (kind === 'message') c.pubsubMessages++;
     else if (kind === 'monitor') c.monitorLines++;
-    else {
+    else if (kind === 'rejected') {
+      const code = errorCode(reply.error ?? '');
+      c.errors++;
+      this.errorCodes.add(code);
+      if (peers !== null) this.peers.addError(peers, code);
+    } else {
       c.unexpectedReplies++;
       if (reply.error !== null) {
         c.errors++;

@@ -26,7 +26,7 @@ export function emptyFlowStats(): FlowStats {
     packets: 0, nonTcpPackets: 0, otherPortPackets: 0, malformedPackets: 0, unknownLinkTypes: {},
     ipFragments: 0, connections: 0, payloadBytes: 0, deliveredBytes: 0, duplicateBytes: 0,
     outOfOrderSegments: 0, gaps: 0, gapBytes: 0, evictedConnections: 0,
-    tlsConnections: 0, tlsBytes: 0, clusterBusConnections: 0, clusterBusBytes: 0,
+    tlsConnections: 0, tlsBytes: 0, clusterBusConnections: 0, clusterBusBytes: 0, refusedConnections: 0,
   };
 }
 
@@ -216,6 +216,7 @@ export class FlowTable {
       midstream: !syn,
       firstTsUs: tsUs,
       kind: CONN_KIND.UNKNOWN,
+      accepted: false,
       handlerState: null,
     };
     const e = srcIsClient
@@ -363,7 +364,10 @@ export class FlowTable {
       e.joining = false;
       d.syn(seq);
       // A SYN-ACK acknowledges the client's SYN: that fixes the client's start even if its SYN was missed.
-      if ((flags & TCP_FLAG.ACK) !== 0) o.syn((ack - 1) >>> 0);
+      if ((flags & TCP_FLAG.ACK) !== 0) {
+        o.syn((ack - 1) >>> 0);
+        e.conn.accepted = true;
+      }
       at = (seq + 1) >>> 0;
     }
     if (wireLen > 0) d.segment(at, s.data, s.payloadOff, s.payloadLen, wireLen, tsUs);

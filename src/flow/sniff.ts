@@ -130,6 +130,11 @@ export class KindSniffer implements FlowHandler {
   }
 
   onClose(conn: TcpConn, tsUs: number, how: 'fin' | 'rst' | 'end'): void {
+    if (conn.kind === CONN_KIND.UNKNOWN && how === 'rst' && !conn.midstream && !conn.accepted) {
+      // Refused: a SYN answered by a reset is no connection to report.
+      this.stats.refusedConnections++;
+      return;
+    }
     if (conn.kind === CONN_KIND.UNKNOWN) this.decide(conn, CONN_KIND.RESP);
     if (conn.kind === CONN_KIND.RESP) this.inner.onClose(conn, tsUs, how);
   }

@@ -32,6 +32,8 @@ export interface TcpConn {
   readonly firstTsUs: number;
   /** CONN_KIND.UNKNOWN until a KindSniffer sets it, once. */
   kind: ConnKind;
+  /** The server's SYN-ACK was seen: the server accepted the connection. */
+  accepted: boolean;
   /**
    * The handler's own state for this connection, null until it sets one: reached with the
    * connection on every call, so the handler needs no lookup per segment.
@@ -85,4 +87,6 @@ export interface FlowStats {
   /** Connections recognised as the Redis Cluster bus, never decoded, and their payload bytes. */
   clusterBusConnections: number;
   clusterBusBytes: number;
+  /** Connection attempts the server refused (SYN answered by RST, no SYN-ACK): no Redis connections. */
+  refusedConnections: number;
 }

@@ -141,7 +141,7 @@ function gapWarning(flow: FlowStats, analyzer: ReportSource, partialValues: numb
   const framing = flow.gaps - analyzer.valueGaps;
   const atFraming = `requests pending at ${framing === flow.gaps ? 'a gap' : `the other ${framing}`} are counted as unanswered`;
   if (analyzer.valueGaps === 0) return `${head}: ${atFraming}`;
-  const inValues = `${analyzer.valueGaps} fell inside values of known length (${analyzer.valueGapBytes} bytes): ${partialValues} requests or replies counted, paired and timed with their values partially captured`;
+  const inValues = `${analyzer.valueGaps} fell inside values or RDB transfers (${analyzer.valueGapBytes} bytes), whose framing was intact: ${partialValues} requests, replies or propagated commands counted, paired and timed with their values partially captured`;
   return framing === 0 ? `${head}: ${inValues}` : `${head}: ${inValues}; ${atFraming}`;
 }
 
@@ -214,10 +214,18 @@ export function buildReport(input: ReportInput): Report {
   if (flow.tlsConnections > 0) {
     warnings.push(`${flow.tlsConnections} TLS connections on watched ports (${flow.tlsBytes} bytes): their contents are encrypted and cannot be decoded; their commands are not in this report`);
   }
+  if (flow.refusedConnections > 0) {
+    warnings.push(`${flow.refusedConnections} connection attempts refused (SYN answered by a reset): not counted as connections`);
+  }
   if (flow.clusterBusConnections > 0) {
     warnings.push(`${flow.clusterBusConnections} Redis Cluster bus connections (${flow.clusterBusBytes} bytes) recognised and skipped`);
   }
   if (flow.gaps > 0) warnings.push(gapWarning(flow, analyzer, c.partialValues));
+  const unparsed = analyzer.unparsedBytes;
+  if (unparsed > 0) {
+    const joined = st.replication.links > 0 ? '; a replication link joined during its RDB transfer skips the rest of the RDB' : '';
+    warnings.push(`${unparsed} bytes could not be placed in a request or reply and were skipped (a connection joined mid-value, a gap, or damage)${joined}`);
+  }
   // --cluster: hash slots (and hot keys per node) even when no cluster traffic is seen.
   const cluster = st.opts.cluster === true || clusterSeen(st, flow);
   if (analyzer.suspectedProxies.size > 0) {
@@ -239,6 +247,7 @@ export function buildReport(input: ReportInput): Report {
       nonTcpPackets: flow.nonTcpPackets, otherPortPackets: flow.otherPortPackets, malformedPackets: flow.malformedPackets,
       ipFragments: flow.ipFragments, backwardsPackets: input.backwardsPackets, maxBackwardsUs: input.maxBackwardsUs,
       tlsConnections: flow.tlsConnections, tlsBytes: flow.tlsBytes, clusterBusConnections: flow.clusterBusConnections, clusterBusBytes: flow.clusterBusBytes,
+      refusedConnections: flow.refusedConnections,
       snappedPackets: capture.snappedPackets, truncatedRecords: capture.truncatedRecords,
       skippedBytes: capture.skippedBytes, kernelDrops: capture.kernelDrops, interfaceDrops: capture.interfaceDrops, shedFrames: capture.shedFrames,
       filteredPackets: capture.filteredPackets,

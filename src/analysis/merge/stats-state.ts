@@ -29,7 +29,7 @@ interface CommandState {
 type PeerState = Omit<PeerEntry, 'errorCodes'> & { errorCodes: Record<string, number> | null };
 
 interface ReplicationState {
-  links: number; rdbTransfers: number; rdbBytes: number; missingRdbBytes: number; streamBytes: number; acks: number;
+  links: number; rdbTransfers: number; rdbBytes: number; missingRdbBytes: number; streamBytes: number; missingStreamBytes: number; acks: number;
   handshake: Record<string, number>; commands: Record<string, number>; keys: KeySummary;
 }
 
@@ -90,8 +90,8 @@ export function stateOf(st: Stats): StatsState {
     slots: st.slots.top(16384).map((x) => [x.slot, x.count]),
     nodeKeys: Object.fromEntries([...st.nodeKeys.entries()].map(([server, t]) => [server, summarize(t, MERGE_KEYS)])),
     replication: {
-      links: r.links, rdbTransfers: r.rdbTransfers, rdbBytes: r.rdbBytes, missingRdbBytes: r.missingRdbBytes, streamBytes: r.streamBytes, acks: r.acks,
-      handshake: Object.fromEntries(r.handshake), commands: Object.fromEntries(r.commands), keys: summarize(r.keys, MERGE_KEYS),
+      links: r.links, rdbTransfers: r.rdbTransfers, rdbBytes: r.rdbBytes, missingRdbBytes: r.missingRdbBytes, streamBytes: r.streamBytes,
+      missingStreamBytes: r.missingStreamBytes, acks: r.acks, handshake: Object.fromEntries(r.handshake), commands: Object.fromEntries(r.commands), keys: summarize(r.keys, MERGE_KEYS),
     },
   };
 }
@@ -187,7 +187,8 @@ export function mergeStates(a: StatsState, b: StatsState, keep: { slow: number; 
     nodeKeys: nodes,
     replication: {
       links: ra.links + rb.links, rdbTransfers: ra.rdbTransfers + rb.rdbTransfers, rdbBytes: ra.rdbBytes + rb.rdbBytes,
-      missingRdbBytes: ra.missingRdbBytes + rb.missingRdbBytes, streamBytes: ra.streamBytes + rb.streamBytes, acks: ra.acks + rb.acks,
+      missingRdbBytes: ra.missingRdbBytes + rb.missingRdbBytes, streamBytes: ra.streamBytes + rb.streamBytes,
+      missingStreamBytes: (ra.missingStreamBytes ?? 0) + (rb.missingStreamBytes ?? 0), acks: ra.acks + rb.acks,
       handshake: addCounts({ ...ra.handshake }, rb.handshake), commands: addCounts({ ...ra.commands }, rb.commands),
       keys: mergeSummaries(ra.keys, rb.keys, MERGE_KEYS),
     },
@@ -248,7 +249,10 @@ export function statsOf(s: StatsState, opts: StatsOptions): Stats {
   for (const [server, k] of Object.entries(s.nodeKeys)) st.nodeKeys.set(server, topKeysOf(k, k.entries.length));
   const r = st.replication;
   const sr = s.replication;
-  Object.assign(r, { links: sr.links, rdbTransfers: sr.rdbTransfers, rdbBytes: sr.rdbBytes, missingRdbBytes: sr.missingRdbBytes, streamBytes: sr.streamBytes, acks: sr.acks });
+  Object.assign(r, {
+    links: sr.links, rdbTransfers: sr.rdbTransfers, rdbBytes: sr.rdbBytes, missingRdbBytes: sr.missingRdbBytes, streamBytes: sr.streamBytes,
+    missingStreamBytes: sr.missingStreamBytes ?? 0, acks: sr.acks,
+  });
   for (const [k, n] of Object.entries(sr.handshake)) r.handshake.set(k, n);
   for (const [k, n] of Object.entries(sr.commands)) r.commands.set(k, n);
   for (const [key, count, bytes, error] of sr.keys.entries) r.keys.restore(key, count, bytes, error);

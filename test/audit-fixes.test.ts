@@ -1,0 +1,91 @@
+/**
+ * What an audit against fresh deployments found, each as a case: a replication link joined
+ * mid-stream keeps what its master sent before the replica's first ACK; Redis's answer to a
+ * line it rejects is an error of that server, not an unexpected reply; the proxy warning is not
+ * raised by a replica's link or a sentinel's pings; a refused connection attempt is no connection.
+ */
+import { describe, expect, test } from 'vitest';
+import { emptyFlowStats, FlowTable } from '../src/flow/flow-table.js';
+import { KindSniffer } from '../src/flow/sniff.js';
+import { Analyzer } from '../src/analysis/analyzer.js';
+import { analyzerOptions } from '../src/engine/options.js';
+import { analyze, cmd, testConn } from './helpers/analyzer-run.js';
+import { Recorder, toPacket } from './helpers/flow-recorder.js';
+import { F } from './helpers/frame-build.js';
+import { c, s } from './helpers/tcp-conversation.js';
+
+const STREAM = cmd('SELECT', '0') + cmd('SET', 'k1', 'v') + cmd('SET', 'k2', 'v') + cmd('INCR', 'k1');
+
+describe('a replication link joined mid-stream', () => {
+  test.each([
+    ['what the master sent before the first ACK is stream, not unparsed', [['S', 'alue\r\n' + STREAM], ['C', cmd('REPLCONF', 'ACK', '9000')], ['S', cmd('SET', 'k3', 'v')]], 6, { SELECT: 1, SET: 3, INCR: 1 }],
+    ['a second of writes in many chunks before the ACK', [...Array.from({ length: 50 }, () => ['S', STREAM] as ['S', string]), ['C', cmd('REPLCONF', 'ACK', '1')]], 0, { SELECT: 50, SET: 100, INCR: 50 }],
+  ] as const)('%s', (_name, steps, unparsed, commands) => {
+    const a = analyze([steps as never], { midstream: true });
+    const rep = a.stats.replication.snapshot(10, (k) => k);
+    expect(Object.fromEntries(rep.commands.map((x) => [x.name, x.count]))).toEqual(commands);
+    expect(a.unparsedBytes).toBe(unparsed);
+    expect(a.stats.counters.commands).toBe(0);
+  });
+
+  test('on a connection that is no link, the early bytes are discarded as before', () => {
+    const a = analyze([[['S', '$5\r\nhello\r\n'], ['C', cmd('GET', 'x')], ['S', '$-1\r\n']]], { midstream: true });
+    expect(a.unparsedBytes).toBe(11);
+    expect(a.stats.counters).toMatchObject({ commands: 1, replies: 1, unexpectedReplies: 0 });
+  });
+});
+
+describe('protocol errors', () => {
+  test("Redis's answer to a rejected inline line is an error of its server and connection, not an unexpected reply", () => {
+    const a = analyze([[['C', 'PING\r\nSET "a 1\r\nGET a\r\n'], ['S', '+PONG\r\n-ERR Protocol error: unbalanced quotes in request\r\n']]]);
+    const st = a.stats;
+    expect(st.counters).toMatchObject({ commands: 1, errors: 1, unexpectedReplies: 0 });
+    expect(st.errorCodes.snapshot()).toEqual({ ERR: 1 });
+    const server = [...st.peers.servers.byId.values()][0]!;
+    expect({ errors: server.errors, codes: server.errorCodes?.snapshot() }).toEqual({ errors: 1, codes: { ERR: 1 } });
+  });
+});
+
+describe('the proxy warning', () => {
+  /** conversations: [client ip, server port, client steps]. */
+  function suspects(convs: Array<[string, number, string, string]>): string[] {
+    const a = new Analyzer(analyzerOptions({ slowMs: 10, maxKeys: 100, top: 10 }));
+    convs.forEach(([ip, port, req, rep], i) => {
+      const conn = { ...testConn(i + 1, false, ip, port), serverIp: '10.0.0.1' };
+      a.onOpen(conn, 0);
+      a.onData(conn, true, Buffer.from(req, 'latin1'), 0, req.length, 1);
+      a.onData(conn, false, Buffer.from(rep, 'latin1'), 0, rep.length, 2);
+      a.onClose(conn, 3, 'fin');
+    });
+    return [...a.suspectedProxies.keys()];
+  }
+  const client: [string, number, string, string] = ['10.0.0.9', 22121, cmd('GET', 'a'), '$-1\r\n'];
+
+  test('a proxy forwarding keyed commands from its IP to a backend port is named', () => {
+    expect(suspects([client, ['10.0.0.1', 6379, cmd('GET', 'a'), '$-1\r\n']])).toEqual(['10.0.0.1 (serving port 22121) -> port 6379']);
+  });
+  test("a sentinel's pings and a replica's link are no proxy", () => {
+    expect(suspects([client, ['10.0.0.1', 6379, cmd('PING') + cmd('INFO'), '+PONG\r\n$2\r\nok\r\n']])).toEqual([]);
+    expect(suspects([client, ['10.0.0.1', 6379, cmd('REPLCONF', 'listening-port', '6380'), '+OK\r\n']])).toEqual([]);
+  });
+});
+
+describe('connection attempts', () => {
+  test('a SYN answered by a reset is no connection; an accepted one that resets is', () => {
+    const rec = new Recorder();
+    const stats = emptyFlowStats();
+    const table = new FlowTable({ serverPorts: new Set([6379]), stats }, new KindSniffer(rec, stats));
+    const refused = [c(1, 999, '', F.SYN, 0), s(2, 0, '', F.RST | F.ACK, 1000)];
+    for (const f of refused) table.packet(toPacket(f));
+    table.finish(10);
+    expect(stats.refusedConnections).toBe(1);
+    expect(rec.conns).toHaveLength(0);
+    const rec2 = new Recorder();
+    const stats2 = emptyFlowStats();
+    const table2 = new FlowTable({ serverPorts: new Set([6379]), stats: stats2 }, new KindSniffer(rec2, stats2));
+    for (const f of [c(1, 999, '', F.SYN, 0), s(2, 4999, '', F.SYN | F.ACK, 1000), c(3, 1000, '', F.RST)]) table2.packet(toPacket(f));
+    table2.finish(10);
+    expect(stats2.refusedConnections).toBe(0);
+    expect(rec2.conns).toHaveLength(1);
+  });
+});
