@@ -4,6 +4,7 @@ import { analyzerOptions, DEFAULTS } from '../engine/options.js';
 import { renderJson } from '../output/json.js';
 import { LineWriter } from '../output/line-writer.js';
 import type { Report } from '../output/report.js';
+import { displayText } from '../output/strings.js';
 import { renderText } from '../output/text.js';
 import { nonNegativeNumber, portArg, positiveInt } from './args.js';
 import { addCaptureOptions, captureJob, onSignals, type CaptureOpts } from './capture-options.js';
@@ -59,7 +60,7 @@ export function commandLive(program: Command): void {
         analyzer: analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top, cluster: opts.cluster === true, proxyPorts }),
         ...(intervals ? { intervalSec: opts.interval!, onInterval: (r: Report) => out.write(opts.json ? renderJson(r, false) : intervalText(r)) } : {}),
         onOpen: (c) => {
-          if (process.stderr.isTTY && !tui) process.stderr.write(`redis-tap: capturing on ${c.iface} (${c.filter}); Ctrl-C for the report\n`);
+          if (process.stderr.isTTY && !tui) process.stderr.write(`redis-tap: capturing on ${displayText(c.iface)} (${displayText(c.filter)}); Ctrl-C for the report\n`);
         },
       });
       haltRun = run.halt;
