@@ -25,10 +25,12 @@ export interface IpNet {
 }
 
 /**
- * Whose traffic to keep. Only addresses today. The hook for application names: a `{ kind:
- * 'name' }` selector would keep the connections whose CLIENT SETNAME / HELLO SETNAME matches,
- * which only the analysis sees (src/analysis knows a connection's name; a packet does not), so
- * it would be a per-connection filter there, not a per-packet one here.
+ * Whose traffic to keep. Only addresses today. The hook for application names (`--client
+ * checkout`): a `{ kind: 'name' }` selector. A name given by `--clients FILE` stands for
+ * addresses, so it can become `address` selectors here before reading starts; a name a
+ * connection gives itself (CLIENT SETNAME, HELLO SETNAME) is known only to src/analysis, so
+ * that one would be a per-connection filter there, not a per-packet one here. clientArg in
+ * src/cli/args.ts is where the option would accept them.
  */
 export interface ClientSelector {
   kind: 'address';
