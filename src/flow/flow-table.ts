@@ -25,7 +25,7 @@ export function emptyFlowStats(): FlowStats {
   return {
     packets: 0, nonTcpPackets: 0, otherPortPackets: 0, malformedPackets: 0, unknownLinkTypes: {},
     ipFragments: 0, connections: 0, payloadBytes: 0, deliveredBytes: 0, duplicateBytes: 0,
-    outOfOrderSegments: 0, gaps: 0, gapBytes: 0, evictedConnections: 0,
+    outOfOrderSegments: 0, gaps: 0, gapBytes: 0, evictedConnections: 0, expiredConnections: 0,
     tlsConnections: 0, tlsBytes: 0, clusterBusConnections: 0, clusterBusBytes: 0, refusedConnections: 0,
   };
 }
@@ -50,6 +50,8 @@ export class FlowTable {
   private nowTs = -Infinity;
   /** Payload bytes kept over all waits (bounded by maxKeptBytesTotal). */
   private keptBytes = 0;
+  /** Capture time of the next idle sweep. */
+  private nextSweepTs = -Infinity;
 
   constructor(opts: FlowTableOptions, handler: FlowHandler) {
     this.stats = opts.stats ?? emptyFlowStats();
@@ -87,6 +89,7 @@ export class FlowTable {
       if (this.openCount > this.ctx.limits.maxOpenConnections) this.evictIdlest(e, p.tsUs);
     }
     e.lastTsUs = p.tsUs;
+    e.idleSweeps = 0;
     // The common case first: no wait, no FIN, and an ACK of nothing beyond what was delivered.
     const f = seg.flags;
     const o = this.fromClient ? e.toClient : e.toServer;
@@ -94,6 +97,30 @@ export class FlowTable {
       this.apply(e, this.fromClient, seg, p.tsUs);
     } else this.applyOrKeep(e, this.fromClient, seg, p.tsUs);
     if (this.nowTs >= this.deadlines.first()) this.expireWaits();
+    if (this.nowTs >= this.nextSweepTs) this.sweepIdle();
+  }
+
+  /**
+   * Every half of the shorter timeout in capture time: connections without a packet for
+   * idleTimeoutUs (halfClosedTimeoutUs once a FIN was seen), give or take a sweep, are closed as
+   * at the end of a capture, their pending requests unanswered: their FIN or RST was never
+   * captured. Counting sweeps rather than comparing stamps keeps connections of a merged
+   * capture whose stamps run behind the latest one (or a single wild stamp far ahead) from
+   * looking idle: only capture time passing, with packets of other connections or without any,
+   * ages them.
+   */
+  private sweepIdle(): void {
+    const { idleTimeoutUs, halfClosedTimeoutUs } = this.ctx.limits;
+    const period = Math.min(idleTimeoutUs, halfClosedTimeoutUs) / 2;
+    // On a steady cadence while time flows; from now after a jump (a wild stamp sweeps once).
+    this.nextSweepTs = this.nowTs - this.nextSweepTs < period ? this.nextSweepTs + period : this.nowTs + period;
+    const idle = Math.ceil(idleTimeoutUs / period);
+    const halfClosed = Math.ceil(halfClosedTimeoutUs / period);
+    for (const e of this.allOpen()) {
+      const sweeps = ++e.idleSweeps;
+      const limit = e.toServer.finSeen || e.toClient.finSeen ? halfClosed : idle;
+      if (sweeps > limit && this.end(e, this.nowTs)) this.stats.expiredConnections++;
+    }
   }
 
   /** Every open connection, in the order they were first seen. */
@@ -397,6 +424,7 @@ export class FlowTable {
   tick(nowUs: number): void {
     if (nowUs > this.nowTs) this.nowTs = nowUs;
     if (this.nowTs >= this.deadlines.first()) this.expireWaits();
+    if (this.nowTs >= this.nextSweepTs) this.sweepIdle();
   }
 
   private close(e: FlowEntry, how: 'fin' | 'rst' | 'end', tsUs: number): void {

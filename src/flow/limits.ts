@@ -22,6 +22,18 @@ export interface FlowLimits {
   maxKeptBytes: number;
   /** Payload bytes kept over all connections; past it the oldest wait ends first. */
   maxKeptBytesTotal: number;
+  /**
+   * A connection without a packet for this long in capture time is closed as at the end of a
+   * capture (its FIN or RST was lost: kernel drops, shed frames), so its state is released.
+   * Redis probes idle clients every `tcp-keepalive` seconds (300 by default): a connection that
+   * is still there shows a packet at least that often.
+   */
+  idleTimeoutUs: number;
+  /**
+   * The same for a connection one side of which has sent its FIN: the other FIN follows within
+   * milliseconds when both are captured, so a connection half closed and quiet this long lost it.
+   */
+  halfClosedTimeoutUs: number;
 }
 
 export const DEFAULT_FLOW_LIMITS: Readonly<FlowLimits> = {
@@ -32,4 +44,6 @@ export const DEFAULT_FLOW_LIMITS: Readonly<FlowLimits> = {
   maxKeptPackets: 1024,
   maxKeptBytes: 1024 * 1024,
   maxKeptBytesTotal: 64 * 1024 * 1024,
+  idleTimeoutUs: 600_000_000,
+  halfClosedTimeoutUs: 30_000_000,
 };

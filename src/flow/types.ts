@@ -81,6 +81,8 @@ export interface FlowStats {
   gapBytes: number;
   /** Connections closed early because more than maxOpenConnections were open. */
   evictedConnections: number;
+  /** Connections closed after idleTimeoutUs of capture time without a packet (their FIN or RST was not captured). */
+  expiredConnections: number;
   /** Connections recognised as TLS (./sniff.ts), never decoded, and their payload bytes. */
   tlsConnections: number;
   tlsBytes: number;

@@ -197,6 +197,9 @@ export function buildReport(input: ReportInput): Report {
   if (flow.evictedConnections > 0) {
     warnings.push(`${flow.evictedConnections} idle connections closed early to stay within the open-connection limit: requests pending on them are counted as unanswered`);
   }
+  if (flow.expiredConnections > 0) {
+    warnings.push(`${flow.expiredConnections} connections closed after going quiet with their close never captured (10 minutes without a packet, 30 s after one side's FIN): requests pending on them are counted as unanswered`);
+  }
   const unknownLinks = Object.entries(flow.unknownLinkTypes);
   if (unknownLinks.length > 0) {
     const list = unknownLinks.map(([type, n]) => `${n} of link type ${type}`).join(', ');
@@ -244,6 +247,7 @@ export function buildReport(input: ReportInput): Report {
       unexpectedReplies: c.unexpectedReplies, slowRequests: c.slowRequests, requestBytes: c.requestBytes, replyBytes: c.replyBytes,
       gaps: flow.gaps, gapBytes: flow.gapBytes, violations: c.violations, unparsedBytes: analyzer.unparsedBytes,
       duplicateBytes: flow.duplicateBytes, outOfOrderSegments: flow.outOfOrderSegments, evictedConnections: flow.evictedConnections,
+      expiredConnections: flow.expiredConnections,
       nonTcpPackets: flow.nonTcpPackets, otherPortPackets: flow.otherPortPackets, malformedPackets: flow.malformedPackets,
       ipFragments: flow.ipFragments, backwardsPackets: input.backwardsPackets, maxBackwardsUs: input.maxBackwardsUs,
       tlsConnections: flow.tlsConnections, tlsBytes: flow.tlsBytes, clusterBusConnections: flow.clusterBusConnections, clusterBusBytes: flow.clusterBusBytes,
