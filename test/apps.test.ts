@@ -3,6 +3,10 @@
  * SETINFO), the --clients mapping (lines or kubectl JSON, longest prefix wins), reverse DNS,
  * and the precedence between them; rows gathered per application.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { AppNamer } from '../src/analysis/apps/app-namer.js';
 import { appEntries } from '../src/analysis/apps/app-rows.js';
@@ -126,5 +130,32 @@ describe('names from the wire', () => {
       { ip: '10.1.0.1', steps: [['C', cmd('GET', 'a')], ['S', '$-1\r\n']] },
     ], namer);
     expect(rows.map((r) => [r.name, r.source, r.connections])).toEqual([['late', 'setname', 1], ['10.1.0.1', 'ip', 1], ['payments', 'map', 1]]);
+  });
+});
+
+describe('the CLI', () => {
+  const ROOT = new URL('..', import.meta.url).pathname;
+  const run = (args: string[]) => spawnSync(process.execPath, [`${ROOT}bin/redis-tap.js`, ...args], { encoding: 'utf8' });
+
+  test('--client <app> selects the addresses --clients maps to that name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-tap-apps-'));
+    writeFileSync(join(dir, 'm.txt'), '127.0.0.2 webapp\n127.0.0.3/32 worker\n');
+    const all = JSON.parse(run(['analyze', `${ROOT}captures/demo.pcap`, '--json']).stdout) as { clients: Array<{ ip: string; commands: number }> };
+    const r = JSON.parse(run(['analyze', `${ROOT}captures/demo.pcap`, '--clients', join(dir, 'm.txt'), '--client', 'webapp', '--json']).stdout) as { totals: { commands: number }; apps: Array<{ name: string }> };
+    expect(r.totals.commands).toBe(all.clients.find((c) => c.ip === '127.0.0.2')!.commands);
+    expect(r.apps.map((a) => a.name)).toEqual(['webapp']);
+    const bad = run(['analyze', `${ROOT}captures/demo.pcap`, '--clients', join(dir, 'm.txt'), '--client', 'nosuch']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain("names no client 'nosuch'");
+  });
+
+  test('--resolve never holds the analysis up for long, and falls back to the IP', () => {
+    const t0 = Date.now();
+    const r = run(['analyze', `${ROOT}captures/demo.pcap`, '--resolve', '--json']);
+    expect(r.status).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    const apps = (JSON.parse(r.stdout) as { apps: Array<{ name: string; source: string }> }).apps;
+    for (const a of apps) expect(['dns', 'ip']).toContain(a.source);
   });
 });

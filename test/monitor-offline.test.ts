@@ -5,7 +5,8 @@
  * redis-faina (and other MONITOR readers) parse.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +85,17 @@ describe('monitor -r on the shipped captures', () => {
     const readable = lines.filter((l) => /^\d+\.\d{6} \[\d+ \d+\.\d+\.\d+\.\d+:\d+\]/.test(l));
     for (const l of readable) expect(l, l).toMatch(FAINA_LINE);
     expect(r.err).toMatch(new RegExp(`^redis-tap: ${json.totals.commands} commands from \\d+ packets`));
+  });
+
+  test('-r reads gzip and stdin as analyze does: the same lines', () => {
+    const plain = tap(['monitor', '-r', join(CAPTURES, 'base.pcap')]).out;
+    const dir = mkdtempSync(join(tmpdir(), 'redis-tap-mon-gz-'));
+    const gz = join(dir, 'base.pcap.gz');
+    writeFileSync(gz, gzipSync(readFileSync(join(CAPTURES, 'base.pcap'))));
+    expect(tap(['monitor', '-r', gz]).out).toBe(plain);
+    const piped = spawnSync(process.execPath, [BIN, 'monitor', '-r', '-'], { input: readFileSync(join(CAPTURES, 'base.pcap')), encoding: 'latin1' });
+    expect(piped.stdout).toBe(plain);
+    expect(plain.split('\n').length).toBeGreaterThan(100);
   });
 
   test('-r and -i together: one line, exit 2', () => {

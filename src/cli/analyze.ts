@@ -3,7 +3,9 @@ import { replayCapture } from '../engine/replay.js';
 import { viewRun } from './tui-run.js';
 import { analyzeCapture } from '../engine/analyze-file.js';
 import { analyzerOptions, DEFAULTS } from '../engine/options.js';
-import type { ClientSelector, PacketSelection, TimeBound } from '../engine/packet-filter.js';
+import { parseIpNet, type ClientSelector, type PacketSelection, type TimeBound } from '../engine/packet-filter.js';
+import type { AppNamer } from '../analysis/apps/app-namer.js';
+import { LOOKUP_TIMEOUT_MS } from '../analysis/apps/resolver.js';
 import { UserError } from '../errors.js';
 import { renderJson } from '../output/json.js';
 import { ProgressLine } from '../output/progress.js';
@@ -44,9 +46,28 @@ function inputsOf(files: string[], opts: AnalyzeOpts): string[] {
   return inputs;
 }
 
+/**
+ * `--client <name>`: the addresses the --clients mapping gives that name. A name connections
+ * give themselves (CLIENT SETNAME) cannot select packets: it is known only after their first
+ * commands.
+ */
+function namedClients(clients: ClientSelector[] | undefined, apps: AppNamer, mapFile: string | undefined): ClientSelector[] | undefined {
+  if (clients === undefined) return undefined;
+  return clients.flatMap((c): ClientSelector[] => {
+    if (c.kind === 'address') return [c];
+    const addrs = apps.map?.addressesOf(c.text) ?? [];
+    if (addrs.length === 0) {
+      const where = mapFile === undefined ? 'no --clients mapping was given' : `${mapFile} names no client '${c.text}'`;
+      throw new UserError(`--client ${c.text}: ${where} (a name a connection gives itself cannot select packets: it is known only after its first commands)`);
+    }
+    return addrs.map((a) => ({ kind: 'address' as const, net: parseIpNet(a)!, text: `${c.text}=${a}` }));
+  });
+}
+
 /** --since / --until / --client as one selection, or undefined when none was given. */
-function selectionOf(opts: AnalyzeOpts): PacketSelection | undefined {
-  const { since, until, client } = opts;
+function selectionOf(opts: AnalyzeOpts, apps: AppNamer): PacketSelection | undefined {
+  const { since, until } = opts;
+  const client = namedClients(opts.client, apps, opts.clients);
   if (since === undefined && until === undefined && client === undefined) return undefined;
   if (since !== undefined && until !== undefined && since.kind === until.kind && until.us <= since.us) {
     throw new UserError(`--until ${until.text} is not later than --since ${since.text}: no packet could be kept`);
@@ -97,15 +118,15 @@ export function commandAnalyze(program: Command): void {
     .option('--proxy-port <port>', 'a proxy (Twemproxy) port, repeatable: its clients and its backend connections are counted as two hops', portArg)
     .option('--since <time>', 'skip packets stamped before this: an ISO time (UTC unless a zone is given) or seconds from the start of the capture', timeArg)
     .option('--until <time>', 'skip packets stamped at or after this (same forms as --since)', timeArg)
-    .option('--client <ip|cidr>', 'only connections from these clients (an address or a network), repeatable', clientArg)
+    .option('--client <ip|cidr|app>', 'only connections from these clients (an address, a network, or an application name of --clients), repeatable', clientArg)
     .option('--no-color', 'no colour even on a terminal')
     .option('--tui', 'replay the capture into the full-screen live view')
     .option('--speed <x>', "with --tui: replay speed, 1 = capture speed, 'max' = at once", speedArg, 1);
   addAttributionOptions(cmd)
     .action(async (files: string[], opts: AnalyzeOpts) => {
       const inputs = inputsOf(files, opts);
-      const selection = selectionOf(opts);
       const apps = appNamer(opts);
+      const selection = selectionOf(opts, apps);
       const color = opts.color && process.stdout.isTTY === true;
       if (opts.tui === true) {
         const analyzer = { ...analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: Math.max(opts.top, 50), ...deployment(opts) }), apps };
@@ -130,6 +151,8 @@ export function commandAnalyze(program: Command): void {
         top: opts.top,
         analyzer: { ...analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top, ...deployment(opts) }), apps },
         ...(selection === undefined ? {} : { selection }),
+        // --resolve: the reverse lookups started during the analysis get their moment.
+        ...(apps.resolver === null ? {} : { beforeReport: () => apps.resolver!.settle(LOOKUP_TIMEOUT_MS) }),
         // Progress only when there is a size to measure it against (not for a pipe).
         ...(progress ? { onProgress: (read: number, total: number, packets: number) => { if (total > 0) progress.update(read, total, packets); } } : {}),
       });

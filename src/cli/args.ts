@@ -59,13 +59,14 @@ function zoneOffsetUs(zone: string | undefined): number {
 }
 
 /**
- * --client, repeatable: an IP address or a CIDR network. Application names (CLIENT SETNAME)
- * are meant to be accepted here later: see ClientSelector in src/engine/packet-filter.ts.
+ * --client, repeatable: an IP address, a CIDR network, or an application name of the --clients
+ * mapping (turned into its addresses once the mapping is read: see namedClients).
  */
 export function clientArg(value: string, previous: ClientSelector[] | undefined): ClientSelector[] {
   const net = parseIpNet(value);
-  if (net === null) {
-    throw new InvalidArgumentError(`'${value}' is not an IP address or CIDR network (10.0.0.5, 10.0.0.0/8, fd00::/8); client names are not supported yet.`);
+  if (net !== null) return [...(previous ?? []), { kind: 'address', net, text: value }];
+  if (/^[0-9.:/]+$/.test(value) || value.trim() === '') {
+    throw new InvalidArgumentError(`'${value}' is not an IP address, a CIDR network (10.0.0.5, 10.0.0.0/8, fd00::/8) or an application name`);
   }
-  return [...(previous ?? []), { kind: 'address', net, text: value }];
+  return [...(previous ?? []), { kind: 'name', text: value }];
 }

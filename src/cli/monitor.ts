@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { analyzeFile } from '../engine/analyze-file.js';
+import { analyzeCapture } from '../engine/analyze-file.js';
 import { runLive } from '../engine/live.js';
 import { analyzerOptions, DEFAULTS } from '../engine/options.js';
 import { LineWriter } from '../output/line-writer.js';
@@ -34,7 +34,8 @@ export function commandMonitor(program: Command): void {
       let report: Report;
       if (opts.read !== undefined) {
         if (opts.interface !== undefined) throw new UserError('monitor: give either -i (an interface) or -r (a capture file), not both');
-        report = analyzeFile({ path: opts.read, ports: opts.port ?? [DEFAULTS.port], top: DEFAULTS.top, analyzer, listeners });
+        // Like analyze: '-' is stdin, gzip and zstd are read as they come.
+        report = await analyzeCapture({ inputs: [opts.read], ports: opts.port ?? [DEFAULTS.port], top: DEFAULTS.top, analyzer, listeners });
       } else {
         const run = await runLive({ ...captureJob(opts), top: DEFAULTS.top, analyzer, listeners });
         haltRun = run.halt;

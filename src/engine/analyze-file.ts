@@ -33,6 +33,8 @@ export interface CaptureAnalysis extends Omit<FileAnalysis, 'path'> {
   chunkBytes?: number;
   /** Aborted (Ctrl-C): stop reading, even while waiting on a pipe, and report what was read. */
   signal?: AbortSignal;
+  /** Awaited once the capture is read, before the report is built (--resolve's lookups). */
+  beforeReport?: () => Promise<void>;
 }
 
 /** The inputs opened and checked, wired to a pipeline, not read yet. */
@@ -90,5 +92,6 @@ export async function analyzeCapture(job: CaptureAnalysis): Promise<Report> {
     cap.set.close();
   }
   cap.pipe.finish();
+  await job.beforeReport?.();
   return cap.report(job.top);
 }

@@ -32,11 +32,10 @@ export interface IpNet {
  * that one would be a per-connection filter there, not a per-packet one here. clientArg in
  * src/cli/args.ts is where the option would accept them.
  */
-export interface ClientSelector {
-  kind: 'address';
-  net: IpNet;
-  text: string;
-}
+export type ClientSelector =
+  | { kind: 'address'; net: IpNet; text: string }
+  /** An application name: turned into its addresses from --clients before reading (namedClients). */
+  | { kind: 'name'; text: string };
 
 export interface PacketSelection {
   since?: TimeBound;
@@ -65,7 +64,7 @@ export class PacketFilter {
     private readonly next: (p: Packet) => void,
   ) {
     for (const port of serverPorts) this.watched[port] = 1;
-    this.nets = (sel.clients ?? []).map((c) => c.net);
+    this.nets = (sel.clients ?? []).flatMap((c) => (c.kind === 'address' ? [c.net] : []));
   }
 
   readonly packet = (p: Packet): void => {

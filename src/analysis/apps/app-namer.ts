@@ -15,7 +15,7 @@ export interface AppName {
 
 export class AppNamer {
   constructor(
-    private readonly map: ClientMap | null,
+    readonly map: ClientMap | null,
     readonly resolver: ReverseResolver | null,
   ) {}
 

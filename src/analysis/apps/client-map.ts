@@ -11,6 +11,8 @@ interface Prefix {
   bits: bigint;
   len: number;
   name: string;
+  /** The address or CIDR as written. */
+  text: string;
 }
 
 /** An IPv4 or IPv6 address as a 32- or 128-bit number, or null if it is neither. */
@@ -50,6 +52,7 @@ export function parseIp(text: string): { v6: boolean; value: bigint } | null {
 export class ClientMap {
   private readonly prefixes: Prefix[] = [];
   private readonly endpoints = new Map<string, string>();
+  private readonly endpointAddrs: Array<{ name: string; text: string }> = [];
 
   get size(): number {
     return this.prefixes.length + this.endpoints.size;
@@ -63,6 +66,7 @@ export class ClientMap {
       const port = Number(ep[2]);
       if (ip === null || port < 1 || port > 65535) throw new UserError(`${where}: '${target}' is not an address`);
       this.endpoints.set(`${ip.v6 ? 6 : 4}:${ip.value}:${port}`, name);
+      this.endpointAddrs.push({ name, text: ep[1]!.replace(/^\[|\]$/g, '') });
       return;
     }
     const [addr, lenText] = target.split('/');
@@ -71,7 +75,15 @@ export class ClientMap {
     const len = lenText === undefined ? max : /^\d{1,3}$/.test(lenText) ? Number(lenText) : -1;
     if (ip === null || len < 0 || len > max) throw new UserError(`${where}: '${target}' is not an IP address, CIDR prefix or ip:port`);
     const shift = BigInt(max - len);
-    this.prefixes.push({ v6: ip.v6, bits: (ip.value >> shift) << shift, len, name });
+    this.prefixes.push({ v6: ip.v6, bits: (ip.value >> shift) << shift, len, name, text: target });
+  }
+
+  /**
+   * The addresses and networks mapped to `name` (an ip:port entry gives its whole address):
+   * what `--client <name>` selects packets by.
+   */
+  addressesOf(name: string): string[] {
+    return [...new Set([...this.prefixes.filter((p) => p.name === name).map((p) => p.text), ...this.endpointAddrs.filter((e) => e.name === name).map((e) => e.text)])];
   }
 
   /** The name of a client address, or null. */
