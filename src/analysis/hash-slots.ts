@@ -36,8 +36,8 @@ export function hashSlot(key: string): number {
 export class SlotCounts {
   readonly counts = new Uint32Array(SLOTS);
 
-  add(key: string): void {
-    this.counts[hashSlot(key)]!++;
+  add(key: string, n = 1): void {
+    this.counts[hashSlot(key)]! += n;
   }
 
   merge(o: SlotCounts): void {

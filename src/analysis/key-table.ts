@@ -21,7 +21,8 @@ export const I32_PER_REC = REC_BYTES / 4;
 export const F_COUNT = 0;
 export const F_BYTES = 1;
 export const F_ERROR = 2;
-const I_HASH = 6;
+/** The key's hash: a fixed function of its bytes (no seed), so it also orders ties the same in every run. */
+export const I_HASH = 6;
 /** 1: key compared as a string; 2 + n: key is the n latin1 chars packed from I_INLINE on. */
 const I_KIND = 7;
 /** 0: no tag; t > 0: interned tag t - 1; -1: the tag is in `overflow`. */

@@ -109,8 +109,13 @@ export class Stats {
   readonly slow: LargestN<SlowRequest>;
   readonly peers = new PeerStats();
   readonly timeline = new Timeline();
-  /** Key occurrences by Redis Cluster hash slot (exact, whatever the deployment). */
+  /**
+   * Key occurrences by Redis Cluster hash slot, counted as they come with --cluster (or filled
+   * from a merged report); otherwise slotCounts() derives them from the hot-key table, which
+   * costs nothing per request.
+   */
   readonly slots = new SlotCounts();
+  slotsCounted: boolean;
   /** With --cluster: hot keys per server endpoint (node). */
   readonly nodeKeys = new Map<string, TopKeys>();
   /** Replication links: counted apart, never as client commands or replies. */
@@ -126,6 +131,7 @@ export class Stats {
     this.keys.onCounted = (e, bytes) => this.prefixTable.add((e.tag ??= keyPrefix(e.key)), bytes);
     this.bigValues = new BigValues(opts.keepBig);
     this.replication = new ReplicationStats(opts.maxKeys);
+    this.slotsCounted = opts.cluster === true;
     this.slow = new LargestN(opts.keepSlow, (s) => s.latencyUs);
   }
 
@@ -139,6 +145,17 @@ export class Stats {
   adoptKeyTables(keys: TopKeys, prefixes: TopKeys): void {
     this.keys = keys;
     this.prefixTable = prefixes;
+  }
+
+  /**
+   * Key occurrences by hash slot: as counted (--cluster), or from the hot-key table (exact
+   * while it is: every key with its count; past it, the keys it holds). `exact` says which.
+   */
+  slotCounts(): { slots: SlotCounts; exact: boolean } {
+    if (this.slotsCounted) return { slots: this.slots, exact: true };
+    const derived = new SlotCounts();
+    for (const k of this.keys.top(this.keys.size)) derived.add(k.key, k.count);
+    return { slots: derived, exact: this.keys.exact };
   }
 
   /** Counts the keys still queued (see TopKeys.queue). */
@@ -246,8 +263,10 @@ export class Stats {
         continue;
       }
       const key = args[p]!;
-      this.slots.add(key);
-      if (this.opts.cluster === true) this.nodeKey(r.conn.server, key, per);
+      if (this.opts.cluster === true) {
+        this.slots.add(key);
+        this.nodeKey(r.conn.server, key, per);
+      }
       if (this.keys.capacity > 0) this.keys.queue(key, per);
       else this.prefixTable.add(keyPrefix(key), per);
     }

@@ -9,7 +9,7 @@
  * costs four cache misses (bucket, data table, key string, entry), which made this the
  * analyzer's largest cost; a KeyTable lookup costs one or two.
  */
-import { F64_PER_REC, F_BYTES, F_COUNT, F_ERROR, KeyTable, MAX_KEYS } from './key-table.js';
+import { F64_PER_REC, F_BYTES, F_COUNT, F_ERROR, I32_PER_REC, I_HASH, KeyTable, MAX_KEYS } from './key-table.js';
 
 /**
  * Children per heap node. Evictions under a flat tail sift the new entry from the root to a leaf
@@ -248,19 +248,29 @@ export class TopKeys {
     return this.view;
   }
 
-  top(n: number, by: 'count' | 'bytes' = 'count'): KeyCount[] {
+  /**
+   * The n largest, most first. `exactTies` false: keys tied at the cut may be any of them (and
+   * in any order), which is much cheaper over a large table of tied counts (merge summaries,
+   * whose cut has a floor anyway).
+   */
+  top(n: number, by: 'count' | 'bytes' = 'count', exactTies = true): KeyCount[] {
     this.flush();
     const t = this.table;
     const f64 = t.f64;
     const [first, second] = by === 'count' ? [F_COUNT, F_BYTES] : [F_BYTES, F_COUNT];
     const keys = t.keys;
-    // Positive when id a ranks below id b; ties go by key, so the order does not depend on
-    // when a key was first seen (a merged report lists the same rows as the whole).
+    const i32 = t.i32;
+    // Positive when id a ranks below id b; ties go by the key's hash (then the key), so the
+    // order does not depend on when a key was first seen: a merged report lists the same rows
+    // as the whole. Hashes, not strings, because uniform traffic ties thousands of keys.
     const below = (a: number, b: number): number => {
       const fa = a * F64_PER_REC;
       const fb = b * F64_PER_REC;
       const d = f64[fb + first]! - f64[fa + first]! || f64[fb + second]! - f64[fa + second]!;
-      if (d !== 0) return d;
+      if (d !== 0 || !exactTies) return d;
+      const ha = i32[a * I32_PER_REC + I_HASH]!;
+      const hb = i32[b * I32_PER_REC + I_HASH]!;
+      if (ha !== hb) return ha > hb ? 1 : -1;
       const ka = keys[a]!;
       const kb = keys[b]!;
       return ka === kb ? 0 : ka > kb ? 1 : -1;

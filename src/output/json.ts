@@ -8,5 +8,6 @@ import type { Report } from './report.js';
  */
 export function renderJson(report: Report, pretty = true): string {
   const text = JSON.stringify(report, (_k, v: unknown) => (v === Infinity ? null : v), pretty ? 2 : undefined);
-  return text.replace(/[\u007f-\u009f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) + '\n';
+  const safe = /[\u007f-\u009f]/.test(text) ? text.replace(/[\u007f-\u009f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) : text;
+  return safe + '\n';
 }

@@ -65,8 +65,13 @@ export interface Report {
   }>;
   /** Redis Cluster traffic seen (redirections, CLUSTER/ASKING, the bus) or --cluster given. */
   cluster: boolean;
-  /** Key occurrences by hash slot, busiest first (--top rows; counted whatever the deployment, shown when `cluster`). */
+  /**
+   * Key occurrences by hash slot, busiest first (--top rows), when `cluster`: counted as they
+   * come with --cluster, else from the hot-key table (`hotSlotsExact` false once that table is
+   * an estimate).
+   */
   hotSlots: Array<{ slot: number; count: number }>;
+  hotSlotsExact: boolean;
   /** With --cluster: the hottest keys of each node (server endpoint). */
   hotKeysByNode: Array<{ server: string; hotKeys: Array<{ key: string; count: number; bytes: number; error: number }> }>;
   /**
@@ -231,12 +236,13 @@ export function buildReport(input: ReportInput): Report {
   }
   // --cluster: hash slots (and hot keys per node) even when no cluster traffic is seen.
   const cluster = st.opts.cluster === true || clusterSeen(st, flow);
+  const slots = cluster ? st.slotCounts() : { slots: st.slots, exact: true };
   if (analyzer.suspectedProxies.size > 0) {
     const list = [...analyzer.suspectedProxies.entries()].slice(0, 3).map(([k, n]) => `${n} from ${k}`).join(', ');
     warnings.push(`connections from a watched server's own IP to another watched port (${list}): a proxy in front of the servers? Every command through it is counted twice, once per hop; give its port with --proxy-port to count the hops apart`);
   }
   const keyRow = (k: { key: string; count: number; bytes: number; error: number }) => ({ ...k, key: displayString(k.key) });
-  return {
+  const report: Report = {
     version: 1,
     source: { ...input.source, name: displayText(input.source.name) },
     span: { startTs: input.firstTsUs === null ? null : sec(input.firstTsUs), endTs: input.lastTsUs === null ? null : sec(input.lastTsUs), seconds },
@@ -286,13 +292,26 @@ export function buildReport(input: ReportInput): Report {
     timeline: st.timeline.series(),
     hops: hopRows(analyzer, st, input.source.ports, top),
     cluster,
-    hotSlots: cluster ? st.slots.top(top) : [],
+    hotSlots: cluster ? slots.slots.top(top) : [],
+    hotSlotsExact: slots.exact,
     hotKeysByNode: [...st.nodeKeys.entries()].map(([server, t]) => ({ server, hotKeys: t.top(top).map(keyRow) })),
     replication: st.replication.snapshot(top, displayString),
-    merge: stateOf(st),
+    merge: null as unknown as StatsState, // defined below: built only when serialised
     violations: analyzer.violations.map((v) => ({ ts: sec(v.tsUs), connection: v.connection, direction: v.direction, offset: v.offset, reason: v.reason })),
     // Capture warnings name the file; the rest are made of numbers and displayed strings.
     warnings: warnings.map(displayText),
   };
+  // The merge section is data only JSON needs: built when the report is serialised (or read),
+  // never for the text report, the terminal view or the web view, which refresh every second.
+  Object.defineProperty(report, 'merge', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const state = stateOf(st);
+      Object.defineProperty(report, 'merge', { value: state, enumerable: true, configurable: true, writable: true });
+      return state;
+    },
+  });
+  return report;
 }
 

@@ -21,7 +21,8 @@ export interface KeySummary {
 
 /** The `limit` largest entries of a TopKeys, with the floor that bounds the rest. */
 export function summarize(t: TopKeys, limit: number): KeySummary {
-  const rows = t.top(limit + 1);
+  // Ties at the cut may fall either way: the floor (the cut's count) covers whichever is left out.
+  const rows = t.top(limit + 1, 'count', t.size <= limit);
   const listed = rows.slice(0, limit);
   const cut = rows.length > limit ? rows[limit]!.count : 0;
   return {

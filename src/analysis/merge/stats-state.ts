@@ -17,9 +17,9 @@ import { emptySummary, mergeSummaries, summarize, topKeysOf, type KeySummary } f
 
 export const STATE_VERSION = 1;
 /** Hot keys (and prefixes) a report lists for merging; beyond them the floor bounds the rest. */
-export const MERGE_KEYS = 10_000;
+export const MERGE_KEYS = 2_000;
 /** Connections a report lists for merging; the rest fold into one "(other)" row. */
-export const MERGE_CONNECTIONS = 10_000;
+export const MERGE_CONNECTIONS = 1_000;
 
 interface CommandState {
   name: string; count: number; errors: number; errorCodes: Record<string, number>; unanswered: number; noreply: number;
@@ -87,7 +87,7 @@ export function stateOf(st: Stats): StatsState {
     servers: peersOf(st.peers.servers, Infinity),
     connections: peersOf(st.peers.connections, MERGE_CONNECTIONS),
     timeline: st.timeline.series(),
-    slots: st.slots.top(16384).map((x) => [x.slot, x.count]),
+    slots: st.slotCounts().slots.top(16384).map((x) => [x.slot, x.count]),
     nodeKeys: Object.fromEntries([...st.nodeKeys.entries()].map(([server, t]) => [server, summarize(t, MERGE_KEYS)])),
     replication: {
       links: r.links, rdbTransfers: r.rdbTransfers, rdbBytes: r.rdbBytes, missingRdbBytes: r.missingRdbBytes, streamBytes: r.streamBytes,
@@ -246,6 +246,7 @@ export function statsOf(s: StatsState, opts: StatsOptions): Stats {
   restorePeers(st.peers.connections, s.connections);
   st.timeline.addSeries(s.timeline);
   for (const [slot, n] of s.slots) st.slots.counts[slot] = n;
+  st.slotsCounted = true;
   for (const [server, k] of Object.entries(s.nodeKeys)) st.nodeKeys.set(server, topKeysOf(k, k.entries.length));
   const r = st.replication;
   const sr = s.replication;
