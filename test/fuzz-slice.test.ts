@@ -29,7 +29,7 @@ const TUI_EVERY = 10;
  * it (then take it out of here). All of them today: an error reply that answers no request
  * counts in totals.errors but in no server's errors (see test/fuzz-repros/invariant-totals-errors-*).
  */
-const KNOWN_FAILING = new Set<number>([178, 374, 680]);
+const KNOWN_FAILING = new Set<number>([]);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const lib = { Pipeline, CaptureParser, sniffFormat, analyzerOptions, renderJson, renderText, monitorLine, replySuffix, openTui, UserError };

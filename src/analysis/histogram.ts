@@ -8,6 +8,8 @@ const SUB_COUNT = 1 << SUB_BITS; // 128 exact buckets for 0..127 us
 const HALF = SUB_COUNT >> 1;
 const MAX_EXP = 40; // 2^40 us = 12.7 days
 const BUCKETS = SUB_COUNT + (MAX_EXP - SUB_BITS + 1) * HALF;
+/** Largest value recorded as it is; larger ones are clamped to it. */
+const MAX_VALUE = 2 ** MAX_EXP - 1;
 
 function bucketOf(v: number): number {
   if (v < SUB_COUNT) return v < 0 ? 0 : v;
@@ -57,7 +59,9 @@ export class LatencyHistogram {
   max = 0;
 
   record(us: number): void {
-    const v = us < 0 ? 0 : Math.round(us);
+    // Past the last bucket (12.7 days: a capture with absurd stamps) a value counts as that
+    // bound everywhere, so max, mean and percentiles agree.
+    const v = us < 0 ? 0 : us >= MAX_VALUE ? MAX_VALUE : Math.round(us);
     this.counts[bucketOf(v)]!++;
     this.count++;
     this.sum += v;

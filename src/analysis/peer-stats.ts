@@ -139,6 +139,13 @@ export class PeerStats {
     if (code !== null) peers.server.errorCodes?.add(code);
   }
 
+  /** Bytes of a reply that answers no request (a push, a MONITOR line, a message ...). */
+  addReplyBytes(peers: ConnPeers, n: number): void {
+    peers.client.replyBytes += n;
+    peers.server.replyBytes += n;
+    peers.connection.replyBytes += n;
+  }
+
   /** An error inside an EXEC reply: one more error for the peers of its connection. */
   addError(peers: ConnPeers, code: string): void {
     peers.client.errors++;

@@ -199,6 +199,7 @@ export class Stats {
   unpaired(reply: ReplyFrame, kind: UnpairedKind, peers: ConnPeers | null = null): void {
     const c = this.counters;
     c.replyBytes += reply.wireBytes;
+    if (peers !== null) this.peers.addReplyBytes(peers, reply.wireBytes);
     if (reply.missingBytes > 0) c.partialValues++;
     if (kind === 'push') c.pushes++;
     else if (kind === 'message') c.pubsubMessages++;
@@ -211,8 +212,10 @@ export class Stats {
     } else {
       c.unexpectedReplies++;
       if (reply.error !== null) {
+        const code = errorCode(reply.error);
         c.errors++;
-        this.errorCodes.add(errorCode(reply.error));
+        this.errorCodes.add(code);
+        if (peers !== null) this.peers.addError(peers, code);
       }
     }
   }

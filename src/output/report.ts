@@ -124,7 +124,8 @@ export function errorsByCodeOf(r: Report): Record<string, number> {
 export const HISTOGRAM_BOUNDS = [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, Infinity];
 
 function latency(h: LatencyHistogram): LatencySummary {
-  return { p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), p999: h.quantile(0.999), max: h.max, mean: Math.round(h.mean()) };
+  // A sum of many huge latencies passes 2^53: its mean may round above the max.
+  return { p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), p999: h.quantile(0.999), max: h.max, mean: Math.min(h.max, Math.round(h.mean())) };
 }
 
 function peerRow(e: PeerEntry, total: number): PeerRow {
