@@ -126,6 +126,12 @@ console.log(`agent-soak: ${duration} s, windows of ${window} s kept ${keep}: ${f
 console.log(`  RSS after the first minute (t=${first[0]} s)  ${first[1].toFixed(1)} MB (anon ${first[2].toFixed(1)}, file ${first[3].toFixed(1)})`);
 console.log(`  RSS at the end (t=${last[0]} s)              ${last[1].toFixed(1)} MB (anon ${last[2].toFixed(1)}, file ${last[3].toFixed(1)})`);
 console.log(`  difference                               ${pct >= 0 ? "+" : ""}${pct.toFixed(1)}%   (peak RSS ${peak} MB)`);
+// One sample lands anywhere on the GC sawtooth: medians over minutes say more.
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const second = rows.filter((r) => r[0] >= 60 && r[0] < 120).map((r) => r[1]);
+const lastFive = rows.filter((r) => r[0] >= last[0] - 300).map((r) => r[1]);
+const mPct = ((median(lastFive) - median(second)) / median(second)) * 100;
+console.log(`  RSS median, second minute ${median(second).toFixed(1)} MB, last five minutes ${median(lastFive).toFixed(1)} MB (${mPct >= 0 ? "+" : ""}${mPct.toFixed(1)}%), range ${Math.min(...lastFive).toFixed(1)}-${Math.max(...lastFive).toFixed(1)}`);
 const early = [at(60), at(120)], late = [at(last[0] - 60), last];
 console.log(`  CPU: ${cpuPerMin(...early).toFixed(2)} s per minute in the second minute, ${cpuPerMin(...late).toFixed(2)} s in the last`);
 console.log(`  series in /metrics: ${first[5]} after a minute, ${last[5]} at the end`);
