@@ -286,7 +286,7 @@ describe('--since, --until, --client narrow the analysis like a BPF filter', () 
     { args: ['--until', '1e3'], err: /'1e3' is not an ISO time/ },
     { args: ['--since', '1969-12-31T23:00:00Z'], err: /is outside the times a capture can hold \(1970-2200\)/ },
     { args: ['--since', '2', '--until', '1'], err: /^redis-tap: --until 1 is not later than --since 2: no packet could be kept\n$/ },
-    { args: ['--client', 'checkout-service'], err: /'checkout-service' is not an IP address or CIDR network .*; client names are not supported yet/ },
+    { args: ['--client', 'checkout-service'], err: /--client checkout-service: no --clients mapping was given/ },
     { args: ['--client', '10.0.0.0/33'], err: /'10\.0\.0\.0\/33' is not an IP address/ },
   ])('$args: one line, exit 2', ({ args, err }) => {
     const r = run(['analyze', DEMO, ...args]);
