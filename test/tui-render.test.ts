@@ -1,6 +1,8 @@
 import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { AppNamer } from '../src/analysis/apps/app-namer.js';
+import { parseClientMap } from '../src/analysis/apps/client-map.js';
 import { analyzeFile } from '../src/engine/analyze-file.js';
 import { analyzerOptions } from '../src/engine/options.js';
 import type { Report } from '../src/output/report.js';
@@ -140,6 +142,22 @@ describe('keys', () => {
     expect(keys[1]).toMatch(/^big:blob\s+3\.8 MiB/);
     await h.press('b');
     expect(paneRows(h.tui.screenText(), 'Hot keys · by count')[1]).toMatch(/^user:1\s+232/);
+  });
+
+  test("'a' shows the clients by application, and back by IP", async () => {
+    // demo.pcap as analysed with a --clients mapping naming 127.0.0.2.
+    const named = analyzeFile({
+      path: DEMO, ports: [6379], top: 50,
+      analyzer: { ...analyzerOptions({ slowMs: 10, maxKeys: 200_000, top: 50 }), apps: new AppNamer(parseClientMap('127.0.0.2 webapp\n', 'm'), null) },
+    });
+    const h = harness(120, 40, () => named);
+    await h.press('a');
+    const rows = paneRows(h.tui.screenText(), 'Applications');
+    expect(rows[0]).toMatch(/^application\s/);
+    expect(rows[1]).toMatch(/^webapp\s+6\s/);
+    expect(rows.slice(1).some((r) => r.startsWith('127.0.0.3'))).toBe(true);
+    await h.press('a');
+    expect(paneRows(h.tui.screenText(), 'Clients')[1]).toMatch(/^127\.0\.0\.2\s/);
   });
 
   test("'/' GET Enter filters the commands pane to GET", async () => {

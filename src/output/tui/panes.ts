@@ -163,13 +163,19 @@ function sortPeers(list: PeerLine[], by: ViewState['clientSort']): PeerLine[] {
 /** Client IPs (and server endpoints when there are several), with a share bar so skew shows. */
 export function clientsPane(ctx: PaneContext): PaneText {
   const { report: r, rates, state, width, height } = ctx;
-  const clients = sortPeers(r.clients.map((c) => ({ ...c, id: c.ip, perSec: rates.perClient.get(c.ip) ?? 0 })), state.clientSort);
+  // By application (`a`): an application's rate is that of its IPs (exact unless IPs are shared).
+  const byApp = state.clientView === 'app';
+  const peers = byApp
+    ? r.apps.map((a) => ({ ...a, id: a.name, perSec: a.ips.reduce((n, ip) => n + (rates.perClient.get(ip) ?? 0), 0) }))
+    : r.clients.map((c) => ({ ...c, id: c.ip, perSec: rates.perClient.get(c.ip) ?? 0 }));
+  const clients = sortPeers(peers, state.clientSort);
   const servers = r.servers.length > 1
     ? sortPeers(r.servers.map((s) => ({ ...s, id: s.endpoint, perSec: rates.perServer.get(s.endpoint) ?? 0 })), state.clientSort)
     : [];
-  const skew = r.skew.clients;
+  const skew = byApp ? r.skew.apps : r.skew.clients;
   const busiest = skew !== null && skew.peers > 1 ? `busiest ${skew.maxOverMean.toFixed(1)}x mean` : '';
-  const label = ['Clients', `by ${state.clientSort}`, `${num(r.clients.length)} IPs`, busiest, servers.length > 0 ? `${num(servers.length)} servers` : ''];
+  const count = byApp ? `${num(r.apps.length)} applications` : `${num(r.clients.length)} IPs`;
+  const label = [byApp ? 'Applications' : 'Clients', `by ${state.clientSort}`, count, busiest, servers.length > 0 ? `${num(servers.length)} servers` : ''];
   if (clients.length === 0) return { label, lines: emptyLine('no clients yet', width) };
   const rowsLeft = dataRows(height);
   const serverRows = servers.length > 0 && rowsLeft >= 5 ? Math.min(servers.length, Math.floor(rowsLeft / 3)) : 0;
@@ -178,7 +184,7 @@ export function clientsPane(ctx: PaneContext): PaneText {
   const all = [...shownClients, ...shownServers];
   const cols: FitColumn[] = [
     // Whole addresses before the optional columns: ip:port of IPv4 is at most 21 characters.
-    { title: 'client', flex: true, min: 21 }, { title: 'conns', right: true, drop: 1 }, { title: 'cmd/s', right: true },
+    { title: byApp ? 'application' : 'client', flex: true, min: 21 }, { title: 'conns', right: true, drop: 1 }, { title: 'cmd/s', right: true },
     { title: 'share', right: true }, { title: 'errors', right: true, drop: 3 }, { title: 'mean lat', right: true, drop: 2 },
   ];
   const cells = all.map((p) => [narrow(p.id), num(p.connections), rate(p.perSec), pct(p.share), num(p.errors), dur(p.meanLatencyUs)]);
@@ -193,7 +199,7 @@ export function clientsPane(ctx: PaneContext): PaneText {
     const text = esc(table[i + 1]!.padEnd(tableWidth)) + (barWidth > 0 ? ' ' + bar(p.share, max, barWidth) : '');
     return p.share > fair(n) ? `{yellow-fg}${text}{/yellow-fg}` : text;
   };
-  shownClients.forEach((p, i) => lines.push(row(p, i, r.clients.length, maxShare(shownClients))));
+  shownClients.forEach((p, i) => lines.push(row(p, i, peers.length, maxShare(shownClients))));
   if (shownServers.length > 0) {
     lines.push(`{bold}${esc(fitTo('server', width).trimEnd())}{/bold}`);
     shownServers.forEach((p, i) => lines.push(row(p, shownClients.length + i, r.servers.length, maxShare(shownServers))));

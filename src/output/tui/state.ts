@@ -16,6 +16,8 @@ export interface ViewState {
   commandSort: (typeof COMMAND_SORTS)[number];
   keySort: (typeof KEY_SORTS)[number];
   clientSort: (typeof CLIENT_SORTS)[number];
+  /** The clients pane by IP, or by application (report.apps). */
+  clientView: 'ip' | 'app';
   slowSort: (typeof SLOW_SORTS)[number];
   /** Command name or key prefix; '' = none. */
   filter: string;
@@ -28,7 +30,7 @@ export interface ViewState {
 
 export function initialState(): ViewState {
   return {
-    paused: false, focus: 'commands', commandSort: 'count', keySort: 'count', clientSort: 'commands', slowSort: 'newest',
+    paused: false, focus: 'commands', commandSort: 'count', keySort: 'count', clientSort: 'commands', clientView: 'ip', slowSort: 'newest',
     filter: '', selected: null, help: false, prompt: null,
   };
 }
@@ -124,6 +126,9 @@ export function applyKey(s: ViewState, k: KeyPress, commandOrder: readonly strin
     case 'b':
       s.keySort = s.keySort === 'bytes' ? 'count' : 'bytes';
       return 'redraw';
+    case 'a':
+      s.clientView = s.clientView === 'app' ? 'ip' : 'app';
+      return 'redraw';
     case '/':
       s.prompt = '';
       return 'redraw';
@@ -164,6 +169,7 @@ export const HELP_LINES: readonly string[] = [
   '            keys count/bytes, clients commands/connections,',
   '            slow newest/latency',
   'b           hot keys by count / by bytes',
+  'a           clients by IP / by application',
   '↑ ↓  j k    select a command (Commands pane): its latency',
   '/           filter: a command name, or a key prefix; empty clears',
   'esc         clear the filter and the selection',
