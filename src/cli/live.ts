@@ -9,9 +9,13 @@ import { renderText } from '../output/text.js';
 import { nonNegativeNumber, portArg, positiveInt } from './args.js';
 import { addCaptureOptions, captureJob, onSignals, type CaptureOpts } from './capture-options.js';
 import { writeOut } from './io.js';
+import { addAttributionOptions, appNamer, type AttributionOpts } from './attribution-options.js';
+import { parseListen } from '../output/http-server.js';
+import { startWebServer } from '../output/web/index.js';
 import { viewRun, wantsTui } from './tui-run.js';
 
-interface LiveOpts extends CaptureOpts {
+interface LiveOpts extends CaptureOpts, AttributionOpts {
+  http?: string;
   json?: boolean;
   interval?: number;
   top: number;
@@ -46,7 +50,11 @@ export function commandLive(program: Command): void {
     .option('--no-color', 'no colour even on a terminal')
     .option('--tui', 'full-screen live view (default when stdout is a terminal)')
     .option('--no-tui', 'no live view: print the report at the end')
+    .option('--http <addr>', 'also serve the web view (and its JSON) at host:port, e.g. 127.0.0.1:9769');
+  addAttributionOptions(cmd)
     .action(async (opts: LiveOpts) => {
+      const apps = appNamer(opts);
+      const listen = opts.http === undefined ? null : parseListen(opts.http);
       const tui = wantsTui(opts);
       let haltRun = () => undefined as void;
       const out = new LineWriter(process.stdout, () => haltRun());
@@ -57,17 +65,24 @@ export function commandLive(program: Command): void {
         ...job,
         ports: [...new Set([...(opts.port === undefined && proxyPorts.length > 0 ? [] : job.ports), ...proxyPorts])],
         top: opts.top,
-        analyzer: analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top, cluster: opts.cluster === true, proxyPorts }),
+        analyzer: { ...analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top, cluster: opts.cluster === true, proxyPorts }), apps },
         ...(intervals ? { intervalSec: opts.interval!, onInterval: (r: Report) => out.write(opts.json ? renderJson(r, false) : intervalText(r)) } : {}),
         onOpen: (c) => {
           if (process.stderr.isTTY && !tui) process.stderr.write(`redis-tap: capturing on ${displayText(c.iface)} (${displayText(c.filter)}); Ctrl-C for the report\n`);
         },
       });
       haltRun = run.halt;
+      // The web view: RedisLive's dashboard over this run (src/output/web), until it ends.
+      const web = listen === null ? null : await startWebServer(run, listen.host, listen.port).catch((e: unknown) => {
+        run.halt();
+        throw e;
+      });
+      if (web !== null && !tui) process.stderr.write(`redis-tap: web view at ${web.url}\n`);
       // The view handles SIGINT and SIGTERM itself while it is open.
       const unhook = tui ? () => undefined : onSignals(run.stop);
       const report = tui ? await viewRun(run) : await run.done;
       unhook();
+      await web?.close();
       await out.end();
       const color = opts.color && process.stdout.isTTY === true;
       await writeOut(opts.json ? renderJson(report, !intervals) : renderText(report, { color, top: opts.top }));
