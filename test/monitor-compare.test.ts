@@ -1,27 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { encodeCommand, haveRedis, startRedis, type RedisServer } from './helpers/redis-server.js';
+import { haveRedis, session, startRedis, type RedisServer } from './helpers/redis-server.js';
 import { liveCaptureUnavailable } from './helpers/live.js';
 
 const BIN = new URL('../bin/redis-tap.js', import.meta.url).pathname;
 const skipReason = !haveRedis ? 'redis-server not installed' : liveCaptureUnavailable();
 if (skipReason) console.warn(`monitor-compare: skipped: ${skipReason}`);
 
-/** Sends requests on one connection and waits for `replies` replies' worth of bytes to settle. */
-async function session(port: number, commands: Array<Array<string | Buffer>>, localAddress: string): Promise<void> {
-  const sock = net.connect({ port, host: '127.0.0.1', localAddress });
-  await new Promise((r) => sock.once('connect', r));
-  for (const c of commands) {
-    sock.write(encodeCommand(c));
-    await new Promise((r) => sock.once('data', r));
-  }
-  sock.end();
-  await new Promise((r) => sock.once('close', r));
-}
 
 /** `ts [db client] args` -> `[db client] args`: what must match (clocks differ). */
 const withoutTs = (line: string) => line.replace(/^\d+\.\d{6} /, '');

@@ -7,11 +7,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { encodeCommand, haveRedis, startRedis, type RedisServer } from './helpers/redis-server.js';
+import { haveRedis, session, startRedis, type RedisServer } from './helpers/redis-server.js';
 import { liveCaptureUnavailable } from './helpers/live.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -31,16 +30,6 @@ function tap(args: string[]): { out: string; err: string; status: number | null 
   return { out: r.stdout, err: r.stderr, status: r.status };
 }
 
-async function session(port: number, commands: Array<Array<string | Buffer>>, localAddress: string): Promise<void> {
-  const sock = net.connect({ port, host: '127.0.0.1', localAddress });
-  await new Promise((r) => sock.once('connect', r));
-  for (const c of commands) {
-    sock.write(encodeCommand(c));
-    await new Promise((r) => sock.once('data', r));
-  }
-  sock.end();
-  await new Promise((r) => sock.once('close', r));
-}
 
 describe.skipIf(skipReason !== null)('monitor -r equals live monitor on the same packets', () => {
   let redis: RedisServer;

@@ -78,6 +78,18 @@ function addRequest(e: PeerEntry, r: TrackedRequest): void {
   }
 }
 
+/** The counts of `e` added into `into` (an application's row, a merged report's). */
+export type PeerCounts = Pick<PeerEntry, 'connections' | 'commands' | 'errors' | 'requestBytes' | 'replyBytes' | 'latencySumUs' | 'latencyCount'>;
+export function addPeerCounts(into: PeerCounts, e: PeerCounts): void {
+  into.connections += e.connections;
+  into.commands += e.commands;
+  into.errors += e.errors;
+  into.requestBytes += e.requestBytes;
+  into.replyBytes += e.replyBytes;
+  into.latencySumUs += e.latencySumUs;
+  into.latencyCount += e.latencyCount;
+}
+
 /** Skew of load over a set of peers: how much the busiest carries. */
 export interface Skew {
   peers: number;

@@ -119,3 +119,15 @@ export function bulkArray(text: string): string[] | null {
   }
   return out;
 }
+
+/** One client connection from `localAddress`: each command sent once the previous one's reply came. */
+export async function session(port: number, commands: Array<Array<string | Buffer>>, localAddress: string): Promise<void> {
+  const sock = net.connect({ port, host: '127.0.0.1', localAddress });
+  await new Promise((r) => sock.once('connect', r));
+  for (const c of commands) {
+    sock.write(encodeCommand(c));
+    await new Promise((r) => sock.once('data', r));
+  }
+  sock.end();
+  await new Promise((r) => sock.once('close', r));
+}

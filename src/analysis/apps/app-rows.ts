@@ -2,7 +2,7 @@
  * Clients by application: every connection resolved to a name (see AppNamer), gathered into one
  * row per name with its IPs, connections, commands, errors, latency and client libraries.
  */
-import type { PeerEntry, PeerTable } from '../peer-stats.js';
+import { addPeerCounts, type PeerEntry, type PeerTable } from '../peer-stats.js';
 import type { AppNamer, NameSource } from './app-namer.js';
 
 /** IPs and libraries listed per application row. */
@@ -17,16 +17,6 @@ export interface AppEntry {
   peer: PeerEntry;
 }
 
-function add(into: PeerEntry, e: PeerEntry): void {
-  into.connections += e.connections;
-  into.commands += e.commands;
-  into.errors += e.errors;
-  into.requestBytes += e.requestBytes;
-  into.replyBytes += e.replyBytes;
-  into.latencySumUs += e.latencySumUs;
-  into.latencyCount += e.latencyCount;
-}
-
 /** One row per application, busiest first. */
 export function appEntries(connections: PeerTable, namer: AppNamer): AppEntry[] {
   const apps = new Map<string, AppEntry & { ipSet: Set<string>; libSet: Set<string> }>();
@@ -39,7 +29,7 @@ export function appEntries(connections: PeerTable, namer: AppNamer): AppEntry[] 
       row = { name: app.name, source: app.source, ips: [], libs: [], peer, ipSet: new Set(), libSet: new Set() };
       apps.set(app.name, row);
     }
-    add(row.peer, e);
+    addPeerCounts(row.peer, e);
     if (who !== null && row.ipSet.size < MAX_LISTED) row.ipSet.add(who.ip);
     if (who?.lib != null && row.libSet.size < MAX_LISTED) row.libSet.add(who.libVer === null ? who.lib : `${who.lib} ${who.libVer}`);
   }

@@ -10,7 +10,7 @@
 import type { BigValue } from '../big-values.js';
 import { ErrorCodes } from '../error-codes.js';
 import type { HistogramState } from '../histogram.js';
-import type { PeerEntry, PeerTable } from '../peer-stats.js';
+import { addPeerCounts, type PeerEntry, type PeerTable } from '../peer-stats.js';
 import type { TimelineSeries } from '../timeline.js';
 import { Stats, type Counters, type SlowRequest, type StatsOptions } from '../stats.js';
 import { emptySummary, mergeSummaries, summarize, topKeysOf, type KeySummary } from './key-summary.js';
@@ -102,13 +102,7 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
 }
 
 function addPeer(into: PeerState, e: PeerState): void {
-  into.connections += e.connections;
-  into.commands += e.commands;
-  into.errors += e.errors;
-  into.requestBytes += e.requestBytes;
-  into.replyBytes += e.replyBytes;
-  into.latencySumUs += e.latencySumUs;
-  into.latencyCount += e.latencyCount;
+  addPeerCounts(into, e);
   if (e.errorCodes !== null) into.errorCodes = addCounts(into.errorCodes ?? {}, e.errorCodes);
   if (into.who === null && e.who !== null) into.who = { ...e.who };
 }
