@@ -58,6 +58,11 @@ describe.skipIf(skipReason !== null)('agent on a live interface', () => {
     });
     const text = await scrape(metricsPort);
     expect(sumSamples(text, 'redis_tap_commands_total')).toBe(5);
+    // The same server serves the web view at / and its JSON.
+    const page = await (await fetch(`http://127.0.0.1:${metricsPort}/`)).text();
+    expect(page).toContain('<title>redis-tap</title>');
+    const json = (await (await fetch(`http://127.0.0.1:${metricsPort}/api/report`)).json()) as { totals: { commands: number } };
+    expect(json.totals.commands).toBe(5);
     agent.child.kill('SIGINT');
     expect(await agent.exited).toBe(0);
     const reports = reportsIn(out);

@@ -8,6 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { emptyFlowStats, FlowTable } from '../src/flow/flow-table.js';
 import { KindSniffer } from '../src/flow/sniff.js';
 import { Analyzer } from '../src/analysis/analyzer.js';
+import { Stats } from '../src/analysis/stats.js';
 import { analyzerOptions } from '../src/engine/options.js';
 import { analyze, cmd, testConn } from './helpers/analyzer-run.js';
 import { Recorder, toPacket } from './helpers/flow-recorder.js';
@@ -87,5 +88,25 @@ describe('connection attempts', () => {
     table2.finish(10);
     expect(stats2.refusedConnections).toBe(0);
     expect(rec2.conns).toHaveLength(1);
+  });
+});
+
+describe('interval tables forget closed connections', () => {
+  test('a closed connection is in the interval it closed in, and gone after the next cut', () => {
+    const a = new Analyzer(analyzerOptions({ slowMs: 10, maxKeys: 100, top: 10 }));
+    a.intervalStats = new Stats(analyzerOptions({ slowMs: 10, maxKeys: 100, top: 10 }));
+    const open = testConn(1);
+    const closing = testConn(2);
+    for (const conn of [open, closing]) {
+      a.onOpen(conn, 0);
+      const req = cmd('GET', 'k');
+      a.onData(conn, true, Buffer.from(req), 0, req.length, 1);
+      a.onData(conn, false, Buffer.from('$-1\r\n'), 0, 5, 2);
+    }
+    a.onClose(closing, 3, 'fin');
+    expect(a.intervalStats.peers.connections.byId.size).toBe(2);
+    a.intervalStats.clear();
+    expect([...a.intervalStats.peers.connections.byId.keys()]).toEqual([`${open.client} -> ${open.server}`]);
+    expect(a.stats.peers.connections.byId.size).toBe(2); // the whole run keeps both
   });
 });

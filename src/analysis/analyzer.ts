@@ -180,6 +180,8 @@ export class Analyzer implements FlowHandler {
     const ctx = conn.handlerState as ConnContext | null;
     if (ctx === null) return;
     ctx.session.close();
+    const who = ctx.intervalPeers?.connection.who;
+    if (who != null) who.closed = true;
     this.closedUnparsed += ctx.session.unparsedBytes;
     this.conns.delete(conn.id);
     conn.handlerState = null;

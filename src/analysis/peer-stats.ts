@@ -26,6 +26,8 @@ export interface ClientIdentity {
   name: string | null;
   lib: string | null;
   libVer: string | null;
+  /** The connection has closed: an interval's table forgets it at its next clear(). */
+  closed?: boolean;
 }
 
 function newPeer(id: string, codes: boolean, who: ClientIdentity | null = null): PeerEntry {
@@ -61,9 +63,15 @@ export class PeerTable {
     return [...this.byId.values()].sort((a, b) => b.commands - a.commands || b.connections - a.connections || (a.id < b.id ? -1 : 1));
   }
 
-  /** Zeroes every entry in place (callers hold references to them). */
+  /**
+   * Zeroes every entry in place (callers hold references to them), and forgets the rows of
+   * connections that have closed: an always-on agent's windows do not carry them for ever.
+   */
   clear(): void {
-    for (const e of this.byId.values()) Object.assign(e, newPeer(e.id, this.errorCodes, e.who));
+    for (const e of this.byId.values()) {
+      if (e.who?.closed === true) this.byId.delete(e.id);
+      else Object.assign(e, newPeer(e.id, this.errorCodes, e.who));
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import type { Analyzer, AnalyzerOptions } from '../analysis/analyzer.js';
 import { AppNamer } from '../analysis/apps/app-namer.js';
 import type { Stats } from '../analysis/stats.js';
 import { HttpServer, type ListenAddress } from '../output/http-server.js';
+import { webRoutes } from '../output/web/index.js';
 import { renderJson } from '../output/json.js';
 import { AgentMetrics, type CaptureHealth, type MetricsSource } from '../output/metrics.js';
 import type { Report } from '../output/report.js';
@@ -105,6 +106,7 @@ export async function runAgent(job: AgentJob): Promise<AgentRun> {
   };
 
   let metrics: AgentMetrics | null = null;
+  let webClose = (): void => undefined;
   const http = job.listen === null ? null : new HttpServer((m) => job.log(m));
   const metricsAddress = http === null ? null : await http.listen(job.listen!);
   try {
@@ -134,6 +136,12 @@ export async function runAgent(job: AgentJob): Promise<AgentRun> {
       const text = await m.render();
       res.writeHead(200, { 'content-type': m.contentType }).end(text);
     });
+    // The web view (RedisLive's dashboard) at /, over the whole run; /metrics stays the longest prefix.
+    const web = webRoutes({ snapshot: () => live.snapshot(), title: live.title });
+    http.route('/', (req, res) => {
+      if (!web(req, res)) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    });
+    webClose = () => web.close();
   }
   const where = metricsAddress === null ? 'no /metrics' : `metrics on http://${metricsAddress.host.includes(':') ? `[${metricsAddress.host}]` : metricsAddress.host}:${metricsAddress.port}/metrics`;
   job.log(`capturing on ${live.title}; ${where}; windows of ${job.windowSec} s${files === null ? '' : ` to ${files.dir}`}`);
@@ -141,6 +149,7 @@ export async function runAgent(job: AgentJob): Promise<AgentRun> {
   const done = live.done.then(async (final) => {
     live.cutInterval(); // the window under way, with what the kernel had captured until the stop
     events?.close();
+    webClose();
     await http?.close();
     return final.warnings.find((w) => w.startsWith('capture stopped: ')) ?? null;
   });
