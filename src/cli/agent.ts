@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
 import { LIVE_DEFAULTS } from '../capture/live.js';
-import { runAgent } from '../engine/agent.js';
 import { parseDuration } from '../engine/agent-files.js';
 import { CPU_PRIORITIES, type CpuPriority } from '../engine/cpu-priority.js';
 import { analyzerOptions, DEFAULTS } from '../engine/options.js';
@@ -72,6 +71,8 @@ export function commandAgent(program: Command): void {
     const keepMs = parseDuration(opts.keep);
     const listen = opts.metrics ? parseListen(opts.metricsListen) : null;
     const log = (line: string) => process.stderr.write(`redis-tap agent: ${line}\n`);
+    // Loaded here, not at start-up: prom-client alone costs every other subcommand ~70 ms.
+    const { runAgent } = await import('../engine/agent.js');
     const run = await runAgent({
       capture: {
         ports: opts.port ?? [DEFAULTS.port],
