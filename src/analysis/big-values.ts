@@ -14,6 +14,11 @@ export interface BigValue {
 
 type Direction = 'request' | 'reply';
 
+/** Largest first; equal sizes by key and direction, so the list does not depend on arrival order (shards). */
+export function bigger(a: BigValue, b: BigValue): number {
+  return b.bytes - a.bytes || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || (a.direction < b.direction ? -1 : a.direction > b.direction ? 1 : 0);
+}
+
 /**
  * The largest values by key, one entry per key and direction, in bounded memory: maps that are
  * cut back to the best `n` when they reach 4n entries. Until the first cut every value is a
@@ -23,21 +28,30 @@ type Direction = 'request' | 'reply';
 export class BigValues {
   private readonly requests = new Map<string, BigValue>();
   private readonly replies = new Map<string, BigValue>();
+  /**
+   * The last entry kept by the last cut: a value smaller, or as big with a later key, can never
+   * make the list. Ties going by key make the list the n biggest in one order whatever order
+   * values come in, so shards' lists merge into the one list one thread keeps.
+   */
   private floor = 0;
+  private floorKey: string | null = null;
+  private floorDirection: Direction = 'request';
 
   constructor(readonly n: number) {}
 
   wants(bytes: number): boolean {
-    return this.n > 0 && bytes > this.floor;
+    return this.n > 0 && (bytes > this.floor || (bytes === this.floor && this.floorKey !== null));
   }
 
   add(key: string, bytes: number, direction: Direction, command: string, tsUs: number, client: string): void {
     if (!this.wants(bytes)) return;
+    if (bytes === this.floor && !this.beforeFloor(key, direction)) return;
     const map = direction === 'request' ? this.requests : this.replies;
     const old = map.get(key);
     if (old !== undefined) {
       old.count++;
-      if (bytes > old.bytes) {
+      // Of equal values, the first request's time and client.
+      if (bytes > old.bytes || (bytes === old.bytes && tsUs < old.tsUs)) {
         old.bytes = bytes;
         old.command = command;
         old.tsUs = tsUs;
@@ -60,13 +74,19 @@ export class BigValues {
 
   sorted(): BigValue[] {
     this.cut();
-    return this.all().sort((a, b) => b.bytes - a.bytes);
+    return this.all().sort(bigger);
   }
 
   clear(): void {
     this.requests.clear();
     this.replies.clear();
     this.floor = 0;
+    this.floorKey = null;
+  }
+
+  private beforeFloor(key: string, direction: Direction): boolean {
+    const f = this.floorKey;
+    return f === null || key < f || (key === f && direction < this.floorDirection);
   }
 
   private all(): BigValue[] {
@@ -75,9 +95,12 @@ export class BigValues {
 
   private cut(): void {
     if (this.requests.size + this.replies.size <= this.n) return;
-    const keep = this.all().sort((a, b) => b.bytes - a.bytes).slice(0, this.n);
+    const keep = this.all().sort(bigger).slice(0, this.n);
     this.clear();
     for (const v of keep) (v.direction === 'request' ? this.requests : this.replies).set(v.key, v);
-    this.floor = keep[keep.length - 1]!.bytes;
+    const last = keep[keep.length - 1]!;
+    this.floor = last.bytes;
+    this.floorKey = last.key;
+    this.floorDirection = last.direction;
   }
 }

@@ -154,7 +154,8 @@ export class Stats {
   slotCounts(): { slots: SlotCounts; exact: boolean } {
     if (this.slotsCounted) return { slots: this.slots, exact: true };
     const derived = new SlotCounts();
-    for (const k of this.keys.top(this.keys.size)) derived.add(k.key, k.count);
+    const { keys, nums } = this.keys.dump();
+    for (let i = 0; i < keys.length; i++) derived.add(keys[i]!, nums[3 * i]!);
     return { slots: derived, exact: this.keys.exact };
   }
 

@@ -30,6 +30,15 @@ export interface KeyCount {
   error: number;
 }
 
+/** TopKeys.dump(): every entry as columns. */
+export interface KeyDump {
+  keys: string[];
+  /** count, bytes, error of keys[i] at 3i, 3i + 1, 3i + 2. */
+  nums: Float64Array;
+  total: number;
+  floor: number;
+}
+
 /** A key's entry as `add` returns it: valid until the next add or clear. */
 export interface Entry extends Readonly<KeyCount> {
   /** Free slot for the caller to cache something derived from the key (its prefix). */
@@ -279,6 +288,23 @@ export class TopKeys {
       const f = id * F64_PER_REC;
       return { key: t.keys[id]!, count: f64[f + F_COUNT]!, bytes: f64[f + F_BYTES]!, error: f64[f + F_ERROR]! };
     });
+  }
+
+  /**
+   * Every entry, unordered, as columns that cross a thread cheaply: keys, and count, bytes and
+   * error three numbers per key; with the occurrences counted and the error bound.
+   */
+  dump(): KeyDump {
+    this.flush();
+    const t = this.table;
+    const nums = new Float64Array(t.size * 3);
+    for (let id = 0; id < t.size; id++) {
+      const f = id * F64_PER_REC;
+      nums[id * 3] = t.f64[f + F_COUNT]!;
+      nums[id * 3 + 1] = t.f64[f + F_BYTES]!;
+      nums[id * 3 + 2] = t.f64[f + F_ERROR]!;
+    }
+    return { keys: t.keys.slice(0, t.size), nums, total: this.added, floor: this.errorBound };
   }
 
   /** Forgets everything, queued occurrences included. */

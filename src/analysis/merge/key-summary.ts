@@ -21,8 +21,9 @@ export interface KeySummary {
 
 /** The `limit` largest entries of a TopKeys, with the floor that bounds the rest. */
 export function summarize(t: TopKeys, limit: number): KeySummary {
-  // Ties at the cut may fall either way: the floor (the cut's count) covers whichever is left out.
-  const rows = t.top(limit + 1, 'count', t.size <= limit);
+  // Ties go by the key's hash, so the entries do not depend on the order keys came in (one
+  // thread or shards); the floor (the cut's count) covers those left out.
+  const rows = t.top(limit + 1, 'count');
   const listed = rows.slice(0, limit);
   const cut = rows.length > limit ? rows[limit]!.count : 0;
   return {

@@ -7,7 +7,7 @@
  * Keys, names and arguments are kept as raw bytes (latin1 strings), never as display text,
  * so the same key from two reports is one key.
  */
-import type { BigValue } from '../big-values.js';
+import { bigger, type BigValue } from '../big-values.js';
 import { ErrorCodes } from '../error-codes.js';
 import type { HistogramState } from '../histogram.js';
 import { addPeerCounts, type PeerEntry, type PeerTable } from '../peer-stats.js';
@@ -65,33 +65,44 @@ function peersOf(t: PeerTable, limit: number): PeerState[] {
   return out;
 }
 
+/** Rows a state lists: a report's (bounded), or a shard's (everything, so shards merge exactly). */
+export interface StateLimits {
+  /** Hot keys and prefixes. */
+  keys: number;
+  /** Hot keys per node (--cluster) and replicated keys. */
+  otherKeys: number;
+  connections: number;
+}
+
+const REPORT_LIMITS: StateLimits = { keys: MERGE_KEYS, otherKeys: MERGE_KEYS, connections: MERGE_CONNECTIONS };
+
 /** The state of `st`: what a report carries for merging. */
-export function stateOf(st: Stats): StatsState {
+export function stateOf(st: Stats, limits: StateLimits = REPORT_LIMITS): StatsState {
   st.flush();
   const r = st.replication;
   return {
     version: STATE_VERSION,
     counters: { ...st.counters },
     all: st.commands.all.toState(),
-    commands: [...st.commands.byName.values()].map((e) => ({
+    commands: [...st.commands.byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((e) => ({
       name: e.name, count: e.count, errors: e.errors, errorCodes: Object.fromEntries(e.errorCodes.counts), unanswered: e.unanswered,
       noreply: e.noreply, blocking: e.blocking, requestBytes: e.requestBytes, replyBytes: e.replyBytes, latency: e.latency.toState(),
       subs: Object.fromEntries(e.subs),
     })),
     errorCodes: Object.fromEntries(st.errorCodes.counts),
-    keys: summarize(st.keys, MERGE_KEYS),
-    prefixes: summarize(st.prefixes, MERGE_KEYS),
+    keys: summarize(st.keys, limits.keys),
+    prefixes: summarize(st.prefixes, limits.keys),
     bigValues: st.bigValues.sorted(),
     slow: st.slow.sorted(),
     clients: peersOf(st.peers.clients, Infinity),
     servers: peersOf(st.peers.servers, Infinity),
-    connections: peersOf(st.peers.connections, MERGE_CONNECTIONS),
+    connections: peersOf(st.peers.connections, limits.connections),
     timeline: st.timeline.series(),
     slots: st.slotCounts().slots.top(16384).map((x) => [x.slot, x.count]),
-    nodeKeys: Object.fromEntries([...st.nodeKeys.entries()].map(([server, t]) => [server, summarize(t, MERGE_KEYS)])),
+    nodeKeys: Object.fromEntries([...st.nodeKeys.entries()].map(([server, t]) => [server, summarize(t, limits.otherKeys)])),
     replication: {
       links: r.links, rdbTransfers: r.rdbTransfers, rdbBytes: r.rdbBytes, missingRdbBytes: r.missingRdbBytes, streamBytes: r.streamBytes,
-      missingStreamBytes: r.missingStreamBytes, acks: r.acks, handshake: Object.fromEntries(r.handshake), commands: Object.fromEntries(r.commands), keys: summarize(r.keys, MERGE_KEYS),
+      missingStreamBytes: r.missingStreamBytes, acks: r.acks, handshake: Object.fromEntries(r.handshake), commands: Object.fromEntries(r.commands), keys: summarize(r.keys, limits.otherKeys),
     },
   };
 }
@@ -196,10 +207,11 @@ function mergeBig(a: BigValue[], b: BigValue[], n: number): BigValue[] {
     const id = v.direction + '\n' + v.key;
     const m = byKey.get(id);
     if (m === undefined) byKey.set(id, { ...v });
-    else if (v.bytes > m.bytes) byKey.set(id, { ...v, count: v.count + m.count });
+    // The largest value, and of equal ones the first seen, as one list would have kept it.
+    else if (v.bytes > m.bytes || (v.bytes === m.bytes && v.tsUs < m.tsUs)) byKey.set(id, { ...v, count: v.count + m.count });
     else m.count += v.count;
   }
-  return largest([...byKey.values()], n, (v) => v.bytes);
+  return [...byKey.values()].sort(bigger).slice(0, n);
 }
 
 function mergeTimeline(a: TimelineSeries, b: TimelineSeries): TimelineSeries {
