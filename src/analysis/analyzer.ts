@@ -144,13 +144,17 @@ export class Analyzer implements FlowHandler {
    * connects to is another). Without --proxy-port such connections are noted as suspects.
    */
   private isBackendHop(conn: TcpConn): boolean {
-    if (this.proxyPorts.has(conn.serverPort)) {
-      this.proxyIps.add(conn.serverIp);
-      return false;
-    }
-    if (this.proxyPorts.size > 0) return this.proxyIps.has(conn.clientIp);
-    if (this.serverPorts.size < 1024 && !this.serverPorts.has(conn.serverIp)) this.serverPorts.set(conn.serverIp, conn.serverPort);
-    return false;
+    this.serverSeen(conn.serverIp, conn.serverPort);
+    return !this.proxyPorts.has(conn.serverPort) && this.proxyIps.has(conn.clientIp);
+  }
+
+  /**
+   * A server endpoint seen: a proxy's IP, or which port an IP serves. Also told of connections
+   * another shard owns (src/engine/threads), since both facts span connections.
+   */
+  serverSeen(ip: string, port: number): void {
+    if (this.proxyPorts.has(port)) this.proxyIps.add(ip);
+    else if (this.proxyPorts.size === 0 && this.serverPorts.size < 1024 && !this.serverPorts.has(ip)) this.serverPorts.set(ip, port);
   }
 
   /** The first keyed command of a connection from a watched server's own IP to another port. */

@@ -14,6 +14,7 @@ import { clientArg, nonNegativeNumber, portArg, positiveInt, timeArg } from './a
 import { onSignals } from './capture-options.js';
 import { addAttributionOptions, appNamer, type AttributionOpts } from './attribution-options.js';
 import { writeOut } from './io.js';
+import { addThreadsOption, threadsForInputs } from './threads-option.js';
 
 interface AnalyzeOpts extends AttributionOpts {
   port?: number[];
@@ -30,6 +31,7 @@ interface AnalyzeOpts extends AttributionOpts {
   since?: TimeBound;
   until?: TimeBound;
   client?: ClientSelector[];
+  threads: number | 'auto';
 }
 
 /** After Ctrl-C, how long a pipe may take to deliver its last bytes and close. */
@@ -122,7 +124,7 @@ export function commandAnalyze(program: Command): void {
     .option('--no-color', 'no colour even on a terminal')
     .option('--tui', 'replay the capture into the full-screen live view')
     .option('--speed <x>', "with --tui: replay speed, 1 = capture speed, 'max' = at once", speedArg, 1);
-  addAttributionOptions(cmd)
+  addThreadsOption(addAttributionOptions(cmd))
     .action(async (files: string[], opts: AnalyzeOpts) => {
       const inputs = inputsOf(files, opts);
       const apps = appNamer(opts);
@@ -147,6 +149,7 @@ export function commandAnalyze(program: Command): void {
       const report = await analyzeCapture({
         signal: stop.signal,
         inputs,
+        threads: threadsForInputs(opts.threads, inputs),
         ports: watchedPorts(opts),
         top: opts.top,
         analyzer: { ...analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top, ...deployment(opts) }), apps },

@@ -13,6 +13,9 @@ import { addAttributionOptions, appNamer, type AttributionOpts } from './attribu
 import { parseListen } from '../output/http-server.js';
 import { startWebServer } from '../output/web/index.js';
 import { viewRun, wantsTui } from './tui-run.js';
+import { addThreadsOption, threadsForLive } from './threads-option.js';
+import { runLiveSharded } from '../engine/threads/live-sharded.js';
+import type { LiveCapture } from '../capture/live.js';
 
 interface LiveOpts extends CaptureOpts, AttributionOpts {
   http?: string;
@@ -25,6 +28,7 @@ interface LiveOpts extends CaptureOpts, AttributionOpts {
   tui?: boolean;
   cluster?: boolean;
   proxyPort?: number[];
+  threads: number | 'auto';
 }
 
 /** One line per interval: what an operator tails or a script parses. */
@@ -51,7 +55,7 @@ export function commandLive(program: Command): void {
     .option('--tui', 'full-screen live view (default when stdout is a terminal)')
     .option('--no-tui', 'no live view: print the report at the end')
     .option('--http <addr>', 'also serve the web view (and its JSON) at host:port, e.g. 127.0.0.1:9769');
-  addAttributionOptions(cmd)
+  addThreadsOption(addAttributionOptions(cmd))
     .action(async (opts: LiveOpts) => {
       const apps = appNamer(opts);
       const listen = opts.http === undefined ? null : parseListen(opts.http);
@@ -61,15 +65,29 @@ export function commandLive(program: Command): void {
       const intervals = opts.interval !== undefined && opts.interval > 0;
       const job = captureJob(opts);
       const proxyPorts = opts.proxyPort ?? [];
-      const run = await runLive({
+      const asItGoes = tui ? 'the live view' : listen !== null ? '--http' : intervals ? '--interval' : opts.count !== undefined ? '--count' : null;
+      const threads = threadsForLive(opts.threads, asItGoes);
+      const common = {
         ...job,
         ports: [...new Set([...(opts.port === undefined && proxyPorts.length > 0 ? [] : job.ports), ...proxyPorts])],
         top: opts.top,
         analyzer: { ...analyzerOptions({ slowMs: opts.slow, maxKeys: opts.maxKeys, top: opts.top, cluster: opts.cluster === true, proxyPorts }), apps },
-        ...(intervals ? { intervalSec: opts.interval!, onInterval: (r: Report) => out.write(opts.json ? renderJson(r, false) : intervalText(r)) } : {}),
-        onOpen: (c) => {
+        onOpen: (c: LiveCapture) => {
           if (process.stderr.isTTY && !tui) process.stderr.write(`redis-tap: capturing on ${displayText(c.iface)} (${displayText(c.filter)}); Ctrl-C for the report\n`);
         },
+      };
+      if (threads > 1) {
+        const run = await runLiveSharded({ ...common, threads });
+        const unhook = onSignals(run.stop);
+        const report = await run.done;
+        unhook();
+        const color = opts.color && process.stdout.isTTY === true;
+        await writeOut(opts.json ? renderJson(report) : renderText(report, { color, top: opts.top }));
+        return;
+      }
+      const run = await runLive({
+        ...common,
+        ...(intervals ? { intervalSec: opts.interval!, onInterval: (r: Report) => out.write(opts.json ? renderJson(r, false) : intervalText(r)) } : {}),
       });
       haltRun = run.halt;
       // The web view: RedisLive's dashboard over this run (src/output/web), until it ends.

@@ -8,11 +8,14 @@ import { positiveInt } from './args.js';
 import { UserError } from '../errors.js';
 import type { Report } from '../output/report.js';
 import { addCaptureOptions, captureJob, onSignals, type CaptureOpts } from './capture-options.js';
+import { addThreadsOption, threadsForInputs, threadsForLive } from './threads-option.js';
+import { runLiveSharded } from '../engine/threads/live-sharded.js';
 
 interface MonitorOpts extends CaptureOpts {
   withReplies?: boolean;
   maxArgBytes: number;
   read?: string;
+  threads: number | 'auto';
 }
 
 /** Arguments are shown whole up to this size, like MONITOR; longer ones are cut and marked. */
@@ -22,7 +25,7 @@ export function commandMonitor(program: Command): void {
   const cmd = program
     .command('monitor')
     .description('print every command in `redis-cli monitor` format, from the wire (as root or with CAP_NET_RAW)');
-  addCaptureOptions(cmd)
+  addThreadsOption(addCaptureOptions(cmd))
     .option('--with-replies', 'append reply type, size and latency to each line')
     .option('--max-arg-bytes <n>', 'longest argument shown whole', positiveInt, MONITOR_ARG_BYTES)
     .option('-r, --read <file>', 'read a capture file instead of an interface (as tcpdump -r): the same lines live monitor prints')
@@ -30,12 +33,25 @@ export function commandMonitor(program: Command): void {
       let haltRun = () => undefined as void;
       const out = new LineWriter(process.stdout, () => haltRun());
       const analyzer = analyzerOptions({ slowMs: DEFAULTS.slowMs, maxKeys: 10_000, top: DEFAULTS.top, argPreviewBytes: opts.maxArgBytes });
-      const listeners = [monitorListener(out, opts.withReplies === true)];
+      const withReplies = opts.withReplies === true;
+      const listeners = [monitorListener(out, withReplies)];
+      // With threads, each shard makes its connections' lines: in order per connection.
+      const monitor = { withReplies, onLines: (text: string) => out.write(text) };
       let report: Report;
       if (opts.read !== undefined) {
         if (opts.interface !== undefined) throw new UserError('monitor: give either -i (an interface) or -r (a capture file), not both');
         // Like analyze: '-' is stdin, gzip and zstd are read as they come.
-        report = await analyzeCapture({ inputs: [opts.read], ports: opts.port ?? [DEFAULTS.port], top: DEFAULTS.top, analyzer, listeners });
+        const threads = threadsForInputs(opts.threads, [opts.read]);
+        const ports = opts.port ?? [DEFAULTS.port];
+        report = await analyzeCapture(threads > 1
+          ? { inputs: [opts.read], ports, top: DEFAULTS.top, analyzer, threads, monitor }
+          : { inputs: [opts.read], ports, top: DEFAULTS.top, analyzer, listeners });
+      } else if (threadsForLive(opts.threads, opts.count === undefined ? null : '--count') > 1) {
+        const run = await runLiveSharded({ ...captureJob(opts), top: DEFAULTS.top, analyzer, threads: threadsForLive(opts.threads, null), monitor });
+        haltRun = run.halt;
+        const unhook = onSignals(run.stop);
+        report = await run.done;
+        unhook();
       } else {
         const run = await runLive({ ...captureJob(opts), top: DEFAULTS.top, analyzer, listeners });
         haltRun = run.halt;

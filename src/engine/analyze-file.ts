@@ -1,10 +1,11 @@
 import type { AnalysisListener, AnalyzerOptions } from '../analysis/analyzer.js';
 import { CaptureSet } from '../capture/capture-set.js';
 import { readCaptureFile } from '../capture/file-reader.js';
-import type { CaptureStats } from '../capture/packet.js';
+import type { CaptureStats, Packet } from '../capture/packet.js';
 import type { Report } from '../output/report.js';
 import { PacketFilter, type PacketSelection } from './packet-filter.js';
 import { Pipeline } from './pipeline.js';
+import { analyzeSharded } from './threads/analyze-sharded.js';
 
 export interface FileAnalysis {
   path: string;
@@ -35,6 +36,10 @@ export interface CaptureAnalysis extends Omit<FileAnalysis, 'path'> {
   signal?: AbortSignal;
   /** Awaited once the capture is read, before the report is built (--resolve's lookups). */
   beforeReport?: () => Promise<void>;
+  /** Analysis threads (shards by connection); 1 or absent: this thread alone. */
+  threads?: number;
+  /** With threads: MONITOR lines made by the shards (the listeners of one thread cannot be shared). */
+  monitor?: { withReplies: boolean; onLines: (text: string) => void };
 }
 
 /** The inputs opened and checked, wired to a pipeline, not read yet. */
@@ -47,14 +52,20 @@ export interface OpenCapture {
   report(top: number): Report;
 }
 
+/** The inputs opened and checked, their packets going to a sink through the selection. */
+export interface OpenInputs {
+  set: CaptureSet;
+  stats(): CaptureStats;
+  source(format: string): Report['source'];
+}
+
 /**
  * Opens every input (a UserError names the one that cannot be read or is not a capture) and
- * wires it through the selection to one Pipeline, so connections go on from file to file.
+ * wires it through the selection to `sink`: a Pipeline, or the reader of several threads.
  */
-export async function openCapture(job: CaptureAnalysis): Promise<OpenCapture> {
-  const pipe = new Pipeline(job.analyzer, job.ports, job.listeners);
-  const filter = job.selection === undefined ? null : new PacketFilter(job.selection, job.ports, pipe.packet);
-  const set = await CaptureSet.open(job.inputs, filter?.packet ?? pipe.packet, job.chunkBytes);
+export async function openInputs(job: CaptureAnalysis, sink: (p: Packet) => void): Promise<OpenInputs> {
+  const filter = job.selection === undefined ? null : new PacketFilter(job.selection, job.ports, sink);
+  const set = await CaptureSet.open(job.inputs, filter?.packet ?? sink, job.chunkBytes);
   const stats = (): CaptureStats => {
     const s = set.stats;
     if (filter === null) return s;
@@ -66,6 +77,13 @@ export async function openCapture(job: CaptureAnalysis): Promise<OpenCapture> {
   const source = (format: string): Report['source'] => ({
     kind: 'file', name: set.name, format, ports: job.ports, filter: job.selection?.text ?? null, files: set.members.map((m) => m.name),
   });
+  return { set, stats, source };
+}
+
+/** The inputs wired to one Pipeline, so connections go on from file to file. */
+export async function openCapture(job: CaptureAnalysis): Promise<OpenCapture> {
+  const pipe = new Pipeline(job.analyzer, job.ports, job.listeners);
+  const { set, stats, source } = await openInputs(job, pipe.packet);
   return {
     pipe,
     set,
@@ -77,20 +95,30 @@ export async function openCapture(job: CaptureAnalysis): Promise<OpenCapture> {
   };
 }
 
-/** Every input, in time order, through one pipeline: the report of them as one capture. */
-export async function analyzeCapture(job: CaptureAnalysis): Promise<Report> {
-  const cap = await openCapture(job);
+/**
+ * Reads every input, awaiting `pace` after each read (a reader of several threads lets them
+ * catch up); Ctrl-C (the signal) ends the reading with what was read.
+ */
+export async function readInputs(job: CaptureAnalysis, set: CaptureSet, packets: () => number, pace?: () => Promise<void>): Promise<void> {
   const progress = job.onProgress;
   const signal = job.signal;
   const aborted = new Promise<false>((resolve) => signal?.addEventListener('abort', () => resolve(false), { once: true }));
   try {
-    while (signal?.aborted !== true && (await Promise.race([cap.set.step(), aborted]))) {
-      progress?.(cap.set.bytesRead, cap.set.totalBytes, cap.pipe.flows.stats.packets);
+    while (signal?.aborted !== true && (await Promise.race([set.step(), aborted]))) {
+      progress?.(set.bytesRead, set.totalBytes, packets());
+      if (pace !== undefined) await pace();
     }
-    if (signal?.aborted === true) cap.set.interrupt(String(signal.reason ?? 'interrupted'));
+    if (signal?.aborted === true) set.interrupt(String(signal.reason ?? 'interrupted'));
   } finally {
-    cap.set.close();
+    set.close();
   }
+}
+
+/** Every input, in time order, through one pipeline: the report of them as one capture. */
+export async function analyzeCapture(job: CaptureAnalysis): Promise<Report> {
+  if ((job.threads ?? 1) > 1) return analyzeSharded(job);
+  const cap = await openCapture(job);
+  await readInputs(job, cap.set, () => cap.pipe.flows.stats.packets);
   cap.pipe.finish();
   await job.beforeReport?.();
   return cap.report(job.top);

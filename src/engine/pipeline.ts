@@ -4,6 +4,7 @@ import type { CaptureStats, Packet } from '../capture/packet.js';
 import { emptyFlowStats, FlowTable } from '../flow/flow-table.js';
 import { KindSniffer } from '../flow/sniff.js';
 import { buildReport, type Report } from '../output/report.js';
+import { Stamps } from './stamps.js';
 
 /**
  * The layers wired once: packets in (from a file, a replay or an interface), flows, the kind of
@@ -13,16 +14,7 @@ import { buildReport, type Report } from '../output/report.js';
 export class Pipeline {
   readonly analyzer: Analyzer;
   readonly flows: FlowTable;
-  /** Earliest and latest packet times: a merged capture's timestamps may go backwards. */
-  firstTsUs: number | null = null;
-  lastTsUs: number | null = null;
-  /**
-   * Packets stamped earlier than the packet before them, and the largest such step back in µs:
-   * one interface's capture has sub-millisecond disorder between CPUs; a merge may have hours.
-   */
-  backwardsPackets = 0;
-  maxBackwardsUs = 0;
-  private prevTsUs = -Infinity;
+  readonly stamps = new Stamps();
 
   constructor(opts: AnalyzerOptions, ports: readonly number[], listeners: AnalysisListener[] = []) {
     this.analyzer = new Analyzer(opts, listeners);
@@ -30,29 +22,40 @@ export class Pipeline {
     this.flows = new FlowTable({ serverPorts: new Set(ports), stats }, new KindSniffer(this.analyzer, stats));
   }
 
+  /** Earliest and latest packet times: a merged capture's timestamps may go backwards. */
+  get firstTsUs(): number | null {
+    return this.stamps.firstTsUs;
+  }
+
+  get lastTsUs(): number | null {
+    return this.stamps.lastTsUs;
+  }
+
+  get backwardsPackets(): number {
+    return this.stamps.backwardsPackets;
+  }
+
+  get maxBackwardsUs(): number {
+    return this.stamps.maxBackwardsUs;
+  }
+
   /** Feeds one packet (bound, so it can be handed to a capture source as is). */
   readonly packet = (p: Packet): void => {
-    const ts = p.tsUs;
-    if (ts < this.prevTsUs) this.backwards(this.prevTsUs - ts);
-    this.prevTsUs = ts;
-    if (this.firstTsUs === null || ts < this.firstTsUs) this.firstTsUs = ts;
-    if (this.lastTsUs === null || ts > this.lastTsUs) this.lastTsUs = ts;
+    this.stamps.add(p.tsUs);
     this.flows.packet(p);
   };
-
-  private backwards(stepUs: number): void {
-    this.backwardsPackets++;
-    if (stepUs > this.maxBackwardsUs) this.maxBackwardsUs = stepUs;
-  }
 
   /** Capture time passed without packets (a quiet live capture): see FlowTable.tick. */
   tick(nowUs: number): void {
     this.flows.tick(nowUs);
   }
 
-  /** End of input: every open connection is closed, pending requests become unanswered. */
-  finish(): void {
-    this.flows.finish(this.lastTsUs ?? 0);
+  /**
+   * End of input: every open connection is closed, pending requests become unanswered. A shard
+   * is given the capture's last stamp, which may be later than its own packets'.
+   */
+  finish(atTsUs: number | null = this.lastTsUs): void {
+    this.flows.finish(atTsUs ?? 0);
   }
 
   /** A report of the whole run, or of `stats` (an interval's) from `fromTsUs`. */

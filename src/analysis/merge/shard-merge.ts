@@ -1,0 +1,66 @@
+/**
+ * The aggregates of shards (worker threads, each owning a share of the connections) as one
+ * Stats, the same as one thread would have counted: every count adds, histograms add by
+ * bucket, and hot-key tables add key by key. A shard lists every key it holds (SHARD_LIMITS),
+ * so while each shard counted exactly the sum is exact, with no floor and no cut.
+ */
+import type { Stats, StatsOptions } from '../stats.js';
+import { TopKeys, type KeyDump } from '../top-keys.js';
+import { mergeSummaries, topKeysOf, type KeySummary } from './key-summary.js';
+import { mergeStates, MERGE_KEYS, stateOf, statsOf, type StateLimits, type StatsState } from './stats-state.js';
+
+/** What a shard hands over: every row, nothing folded; its hot keys and prefixes go as dumps. */
+export const SHARD_LIMITS: StateLimits = { keys: 0, otherKeys: Infinity, connections: Infinity };
+
+/** A shard's aggregates: the state, and its key tables whole. */
+export interface ShardStats {
+  state: StatsState;
+  keys: KeyDump;
+  prefixes: KeyDump;
+}
+
+export function shardStatsOf(st: Stats): ShardStats {
+  return { state: stateOf(st, SHARD_LIMITS), keys: st.keys.dump(), prefixes: st.prefixes.dump() };
+}
+
+/** Prefixes are counted in a table of at most this many (as Stats does). */
+const PREFIX_KEYS = 10_000;
+
+export function mergeShardStats(shards: readonly ShardStats[], opts: StatsOptions): Stats {
+  const keep = { slow: opts.keepSlow, big: opts.keepBig };
+  // Key tables are merged apart, in full; the rest through the report merge.
+  const rest = shards.map((s) => s.state);
+  let merged = rest[0]!;
+  for (const s of rest.slice(1)) merged = mergeStates(merged, s, keep);
+  const built = statsOf(merged, opts);
+  built.adoptKeyTables(
+    mergeKeyTables(shards.map((s) => s.keys), opts.maxKeys),
+    mergeKeyTables(shards.map((s) => s.prefixes), Math.min(opts.maxKeys, PREFIX_KEYS)),
+  );
+  // Slots are counted as they come only with --cluster; otherwise derived from the keys.
+  built.slotsCounted = opts.cluster === true;
+  return built;
+}
+
+/**
+ * Tables of shards added up. Exact shards (no floor): every key with the sum of its counts, in
+ * a table with room for all of them. Otherwise as summaries merge, with the stated error.
+ */
+function mergeKeyTables(dumps: readonly KeyDump[], capacity: number): TopKeys {
+  if (dumps.every((d) => d.floor === 0)) {
+    const room = dumps.reduce((n, d) => n + d.keys.length, 0);
+    const t = new TopKeys(Math.max(capacity, room));
+    for (const d of dumps) d.keys.forEach((key, i) => t.restore(key, d.nums[3 * i]!, d.nums[3 * i + 1]!, d.nums[3 * i + 2]!));
+    t.restoreBounds(dumps.reduce((n, d) => n + d.total, 0), 0);
+    return t;
+  }
+  let m = summaryOf(dumps[0]!);
+  for (const d of dumps.slice(1)) m = mergeSummaries(m, summaryOf(d), Math.max(capacity, MERGE_KEYS));
+  return topKeysOf(m, capacity);
+}
+
+function summaryOf(d: KeyDump): KeySummary {
+  const entries = d.keys.map((key, i): [string, number, number, number] => [key, d.nums[3 * i]!, d.nums[3 * i + 1]!, d.nums[3 * i + 2]!]);
+  entries.sort((x, y) => y[1] - x[1] || y[2] - x[2] || (x[0] < y[0] ? -1 : 1));
+  return { total: d.total, floor: d.floor, entries };
+}

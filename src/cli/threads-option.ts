@@ -1,0 +1,61 @@
+import { availableParallelism } from 'node:os';
+import { statSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { UserError } from '../errors.js';
+
+/** More shards than this cost more in copies and merging than they give on any machine we know. */
+export const MAX_THREADS = 64;
+/** Default analysis threads: one per core, at most this many. */
+const DEFAULT_MAX_THREADS = 8;
+/**
+ * Files smaller than this are analysed on one thread by default: starting a thread costs about
+ * 40 ms, more than it saves on them.
+ */
+const SMALL_INPUT_BYTES = 32 * 1024 * 1024;
+
+export function threadsArg(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new InvalidArgumentError(`'${value}' is not a thread count (1-${MAX_THREADS}, or 'auto').`);
+  return n;
+}
+
+export function addThreadsOption(cmd: Command): Command {
+  return cmd.option(
+    '--threads <n>',
+    `analysis threads, each owning a share of the connections; 'auto': one per core (at most ${DEFAULT_MAX_THREADS}), one for stdin and files under 32 MiB`,
+    threadsArg,
+    'auto',
+  );
+}
+
+/** The cores this process may use, at most DEFAULT_MAX_THREADS. */
+export function coreThreads(): number {
+  return Math.max(1, Math.min(DEFAULT_MAX_THREADS, availableParallelism()));
+}
+
+/**
+ * Threads for a live capture. The live view, --http, --interval and --count read the analysis
+ * as it goes, which lives in one thread: they run on one.
+ */
+export function threadsForLive(choice: number | 'auto', readsAsItGoes: string | null): number {
+  if (readsAsItGoes === null) return choice === 'auto' ? coreThreads() : choice;
+  if (choice !== 'auto' && choice > 1) throw new UserError(`--threads ${choice}: ${readsAsItGoes} reads the analysis as it goes, on one thread; give --threads 1 or leave it out`);
+  return 1;
+}
+
+/** Threads for reading these inputs: 'auto' gives small files one. */
+export function threadsForInputs(choice: number | 'auto', inputs: readonly string[]): number {
+  if (choice !== 'auto') return choice;
+  let bytes = 0;
+  for (const name of inputs) {
+    // A pipe is read here and routed to the shards: that reading is one more busy thread.
+    if (name === '-') return 1;
+    try {
+      bytes += statSync(name).size;
+    } catch {
+      return 1; // the reader names the file it cannot open
+    }
+  }
+  return bytes >= SMALL_INPUT_BYTES ? coreThreads() : 1;
+}

@@ -1,0 +1,44 @@
+/** Messages between the reader (main thread) and its shards' workers. */
+import type { AnalyzerOptions } from '../../analysis/analyzer.js';
+import type { CaptureStats } from '../../capture/packet.js';
+import type { Report } from '../../output/report.js';
+import type { PacketSelection } from '../packet-filter.js';
+import type { ShardResult } from './shard-result.js';
+
+export interface ShardSpec {
+  shard: number;
+  shards: number;
+  /** The analysis options, as data: client names are given at report time, by the reader. */
+  analyzer: Omit<AnalyzerOptions, 'apps'>;
+  ports: number[];
+  /** MONITOR lines to make (monitor), or none. */
+  monitor: { withReplies: boolean } | null;
+  /**
+   * Capture files every shard reads itself, keeping its own connections (no copy, no reader
+   * thread); absent: the reader sends batches (stdin, a live interface).
+   */
+  files: { inputs: string[]; selection: PacketSelection | null } | null;
+}
+
+export type ToShard =
+  | { type: 'batch'; buf: ArrayBuffer; len: number }
+  | { type: 'snapshot' }
+  | { type: 'finish'; atTsUs: number | null }
+  /** Files: stop reading (Ctrl-C) and report what was read. */
+  | { type: 'stop'; why: string };
+
+/** What a shard reading files knows of the whole capture (every shard reads every packet). */
+export interface FileSide {
+  capture: CaptureStats;
+  source: Report['source'];
+  firstTsUs: number | null;
+  lastTsUs: number | null;
+  backwardsPackets: number;
+  maxBackwardsUs: number;
+}
+
+export type FromShard =
+  | { type: 'ack'; buf: ArrayBuffer; lines: string }
+  | { type: 'lines'; lines: string; bytesRead: number; totalBytes: number; packets: number }
+  | { type: 'result'; result: ShardResult; final: boolean; lines?: string; file?: FileSide }
+  | { type: 'error'; message: string; user: boolean };

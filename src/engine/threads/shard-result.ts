@@ -1,0 +1,82 @@
+/**
+ * What a shard's worker hands back when its input ends (or when asked, for a live view): its
+ * analysis as plain data, and the reverse: the shards' results as one ReportSource and one set
+ * of flow counts, from which the report is built as one thread builds it.
+ */
+import type { Analyzer, ViolationNote } from '../../analysis/analyzer.js';
+import { AppNamer } from '../../analysis/apps/app-namer.js';
+import { mergeShardStats, shardStatsOf, type ShardStats } from '../../analysis/merge/shard-merge.js';
+import type { Stats, StatsOptions } from '../../analysis/stats.js';
+import { emptyFlowStats } from '../../flow/flow-table.js';
+import type { FlowStats } from '../../flow/types.js';
+import type { ReportSource } from '../../output/report.js';
+
+/** Violations a report keeps (as the Analyzer does). */
+const KEEP_VIOLATIONS = 20;
+
+export interface ShardResult {
+  stats: ShardStats;
+  backend: ShardStats | null;
+  internalErrors: number;
+  firstInternalError: string | null;
+  valueGaps: number;
+  valueGapBytes: number;
+  openConnections: number;
+  unparsedBytes: number;
+  violations: ViolationNote[];
+  suspectedProxies: Array<[string, number]>;
+  flow: FlowStats;
+}
+
+export function shardResult(a: Analyzer, flow: FlowStats): ShardResult {
+  a.flushAggregates();
+  return {
+    stats: shardStatsOf(a.stats),
+    backend: a.backendStats === null ? null : shardStatsOf(a.backendStats),
+    internalErrors: a.internalErrors,
+    firstInternalError: a.firstInternalError,
+    valueGaps: a.valueGaps,
+    valueGapBytes: a.valueGapBytes,
+    openConnections: a.openConnections,
+    unparsedBytes: a.unparsedBytes,
+    violations: [...a.violations],
+    suspectedProxies: [...a.suspectedProxies],
+    flow: { ...flow, unknownLinkTypes: { ...flow.unknownLinkTypes } },
+  };
+}
+
+const sum = (rs: readonly ShardResult[], f: (r: ShardResult) => number): number => rs.reduce((n, r) => n + f(r), 0);
+
+/** The shards as one analysis; `apps` names clients at report time, as the one-thread analyzer's does. */
+export function mergeShards(rs: readonly ShardResult[], opts: StatsOptions, proxyPorts: readonly number[], apps: AppNamer): ReportSource {
+  const backends = rs.map((r) => r.backend).filter((b): b is ShardStats => b !== null);
+  const proxies = new Map<string, number>();
+  for (const r of rs) for (const [k, n] of r.suspectedProxies) if (proxies.has(k) || proxies.size < 16) proxies.set(k, (proxies.get(k) ?? 0) + n);
+  const stats: Stats = mergeShardStats(rs.map((r) => r.stats), opts);
+  return {
+    stats,
+    internalErrors: sum(rs, (r) => r.internalErrors),
+    firstInternalError: rs.find((r) => r.firstInternalError !== null)?.firstInternalError ?? null,
+    valueGaps: sum(rs, (r) => r.valueGaps),
+    valueGapBytes: sum(rs, (r) => r.valueGapBytes),
+    openConnections: sum(rs, (r) => r.openConnections),
+    unparsedBytes: sum(rs, (r) => r.unparsedBytes),
+    violations: rs.flatMap((r) => r.violations).sort((a, b) => a.tsUs - b.tsUs).slice(0, KEEP_VIOLATIONS),
+    backendStats: backends.length === 0 ? null : mergeShardStats(backends, opts),
+    proxyPorts: new Set(proxyPorts),
+    suspectedProxies: proxies,
+    apps,
+  };
+}
+
+export function mergeFlowStats(rs: readonly ShardResult[]): FlowStats {
+  const out = emptyFlowStats();
+  for (const { flow } of rs) {
+    for (const k of Object.keys(out) as Array<keyof FlowStats>) {
+      if (k === 'unknownLinkTypes') continue;
+      (out[k] as number) += flow[k] as number;
+    }
+    for (const [t, n] of Object.entries(flow.unknownLinkTypes)) out.unknownLinkTypes[Number(t)] = (out.unknownLinkTypes[Number(t)] ?? 0) + n;
+  }
+  return out;
+}

@@ -1,0 +1,231 @@
+/**
+ * The layers over several threads: this (reader) thread parses only link, IP and TCP headers and
+ * routes each packet, copied once into a batch, to the shard that owns its connection; each
+ * shard (./shard-worker.ts) runs its own Pipeline. Capture time reaches every shard in order
+ * with its packets (tick records), so connections age as one thread would age them. At the end
+ * the shards' aggregates merge (src/analysis/merge/shard-merge.ts) into one report, the same
+ * report one thread builds.
+ */
+import { Worker } from 'node:worker_threads';
+import type { AnalyzerOptions } from '../../analysis/analyzer.js';
+import { AppNamer } from '../../analysis/apps/app-namer.js';
+import type { CaptureStats, Packet } from '../../capture/packet.js';
+import { UserError } from '../../errors.js';
+import { buildReport, type Report } from '../../output/report.js';
+import { Stamps } from '../stamps.js';
+import { BatchWriter } from './packet-batch.js';
+import type { FileSide, FromShard, ShardSpec, ToShard } from './shard-protocol.js';
+import { mergeFlowStats, mergeShards, type ShardResult } from './shard-result.js';
+import { ShardRouter, TICK_US } from './shard-router.js';
+
+/** Batches a shard may have in hand before the reader waits (files): a few MB per shard. */
+const MAX_IN_FLIGHT = 4;
+/**
+ * Batches a shard may have in hand before a live reader, which cannot wait (the kernel ring
+ * fills), throws frames away: 32 MB per shard, more than the ring holds.
+ */
+const MAX_IN_FLIGHT_LIVE = 64;
+
+/**
+ * A shard's young generation: V8's default (16 MB semi-spaces) costs each thread ~30 MB more
+ * resident, where the hot path's garbage (frames, requests) dies young in much less.
+ */
+const YOUNG_GENERATION_MB = 3;
+
+export interface ShardedJob {
+  threads: number;
+  analyzer: AnalyzerOptions;
+  ports: number[];
+  monitor?: { withReplies: boolean };
+  /** MONITOR lines, as each shard hands back a batch's (in order within a shard, so per connection). */
+  onLines?: (text: string) => void;
+  /** Files every shard reads itself (see ShardSpec.files); absent: packets come through packet(). */
+  files?: NonNullable<ShardSpec['files']>;
+  /** A shard failed (the run should stop; finish() rethrows). */
+  onFailure?: (e: Error) => void;
+  /** Packets come from a live capture: a shard too far behind sheds them (packet() false). */
+  live?: boolean;
+  /** Files: how far the first shard has read. */
+  onProgress?: (bytesRead: number, totalBytes: number, packets: number) => void;
+}
+
+export class ShardedPipeline {
+  readonly stamps = new Stamps();
+  private readonly router: ShardRouter;
+  private readonly workers: Worker[] = [];
+  private readonly writers: BatchWriter[] = [];
+  private readonly spare: ArrayBuffer[][] = [];
+  private readonly inFlight: number[] = [];
+  /** Resolved when shard k hands a batch back (pace) or its result (finish/snapshot). */
+  private readonly wake: Array<(() => void) | null> = [];
+  private readonly results: Array<ShardResult | null> = [];
+  private failure: Error | null = null;
+  private lastTickUs = -Infinity;
+  private readonly apps: AppNamer;
+  private closing = false;
+  /** Files: what the first shard saw of the whole capture. */
+  private fileSide: FileSide | null = null;
+  /** Packets routed (for progress). */
+  packets = 0;
+
+  constructor(private readonly job: ShardedJob) {
+    this.router = new ShardRouter(job.threads);
+    this.apps = job.analyzer.apps ?? new AppNamer(null, null);
+    const { apps: _apps, ...analyzer } = job.analyzer;
+    for (let k = 0; k < job.threads; k++) {
+      const spec: ShardSpec = { shard: k, shards: job.threads, analyzer, ports: job.ports, monitor: job.monitor ?? null, files: job.files ?? null };
+      const w = new Worker(new URL('./shard-worker.js', import.meta.url), { workerData: spec, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+      w.on('message', (m: FromShard) => this.onMessage(k, m));
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => {
+        if (code !== 0 && !this.closing) this.fail(new Error(`shard ${k} exited with code ${code}`));
+      });
+      this.workers.push(w);
+      this.writers.push(new BatchWriter());
+      this.spare.push([]);
+      this.inFlight.push(0);
+      this.wake.push(null);
+      this.results.push(null);
+    }
+  }
+
+  /**
+   * Routes one packet (bound, to hand to a capture source as is). False when its shard is so far
+   * behind that a live reader should shed it (see `live`); a file reader waits in pace() instead.
+   */
+  readonly packet = (p: Packet): boolean => {
+    const ts = p.tsUs;
+    this.packets++;
+    this.stamps.add(ts);
+    const k = this.router.shardOf(p);
+    if (this.job.threads > 1 && ts >= this.lastTickUs + TICK_US) {
+      // The other shards learn that capture time moved on, between the same packets as here.
+      this.lastTickUs = ts;
+      for (let j = 0; j < this.writers.length; j++) if (j !== k) this.writers[j]!.tick(ts);
+    }
+    if (this.job.live === true && this.inFlight[k]! >= MAX_IN_FLIGHT_LIVE) return false;
+    const w = this.writers[k]!;
+    w.packet(p);
+    if (w.full) this.send(k);
+    return true;
+  };
+
+  /** A live capture's ring is empty: capture time reached tsUs; every partial batch goes. */
+  idle(tsUs: number): void {
+    for (let k = 0; k < this.writers.length; k++) {
+      this.writers[k]!.tick(tsUs);
+      this.send(k);
+    }
+  }
+
+  /** Waits while a shard is behind by more than a few batches (a file is read faster than analysed). */
+  async pace(): Promise<void> {
+    for (let k = 0; k < this.workers.length; k++) {
+      while (this.inFlight[k]! >= MAX_IN_FLIGHT && this.failure === null) await this.waitFor(k);
+    }
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Hands over every partial batch (a live capture's quiet moment). */
+  flush(): void {
+    for (let k = 0; k < this.workers.length; k++) if (this.writers[k]!.len > 0) this.send(k);
+  }
+
+  /** End of input: every shard closes its connections at the capture's last stamp, then reports. */
+  async finish(): Promise<void> {
+    if (this.job.files === undefined) {
+      this.flush();
+      for (const w of this.workers) w.postMessage({ type: 'finish', atTsUs: this.stamps.lastTsUs } satisfies ToShard);
+    }
+    for (let k = 0; k < this.workers.length; k++) {
+      while (this.results[k] === null && this.failure === null) await this.waitFor(k);
+    }
+    if (this.failure !== null) throw this.failure;
+    await this.close();
+  }
+
+  /** Files: every shard stops reading (Ctrl-C) and reports what it read. */
+  stop(why: string): void {
+    for (const w of this.workers) w.postMessage({ type: 'stop', why } satisfies ToShard);
+  }
+
+  /** Files: the capture's counters and source, as the first shard read them. */
+  get file(): FileSide | null {
+    return this.fileSide;
+  }
+
+  /** Client addresses of every connection the shards saw (for --resolve, before the report). */
+  clientIps(): string[] {
+    const ips = new Set<string>();
+    for (const r of this.results) for (const c of r?.stats.state.clients ?? []) ips.add(c.id);
+    return [...ips];
+  }
+
+  /** The report of the finished shards, as one thread would build it; `capture` and `source` from the reader (absent: the first shard's). */
+  report(top: number, capture?: CaptureStats, source?: Report['source']): Report {
+    const results = this.results as ShardResult[];
+    const a = this.job.analyzer;
+    const f = this.fileSide;
+    const stamps = f ?? this.stamps;
+    return buildReport({
+      analyzer: mergeShards(results, a, a.proxyPorts ?? [], this.apps),
+      capture: capture ?? f!.capture,
+      flow: mergeFlowStats(results),
+      source: source ?? f!.source,
+      top,
+      firstTsUs: stamps.firstTsUs,
+      lastTsUs: stamps.lastTsUs,
+      backwardsPackets: stamps.backwardsPackets,
+      maxBackwardsUs: stamps.maxBackwardsUs,
+    });
+  }
+
+  /** Stops every shard at once (an error elsewhere, Ctrl-C twice). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private send(k: number): void {
+    const b = this.writers[k]!.take(this.spare[k]!.pop() ?? null);
+    this.inFlight[k]!++;
+    this.workers[k]!.postMessage({ type: 'batch', buf: b.buf, len: b.len } satisfies ToShard, [b.buf]);
+  }
+
+  private onMessage(k: number, m: FromShard): void {
+    if (m.type === 'ack') {
+      this.inFlight[k]!--;
+      this.spare[k]!.push(m.buf);
+      if (m.lines !== '') this.job.onLines?.(m.lines);
+    } else if (m.type === 'lines') {
+      if (m.lines !== '') this.job.onLines?.(m.lines);
+      if (k === 0) this.job.onProgress?.(m.bytesRead, m.totalBytes, m.packets);
+      return;
+    } else if (m.type === 'error') {
+      this.fail(m.user ? new UserError(m.message) : new Error(m.message));
+      return;
+    } else {
+      if (m.lines !== undefined && m.lines !== '') this.job.onLines?.(m.lines);
+      this.results[k] = m.result;
+      if (m.file !== undefined && k === 0) this.fileSide = m.file;
+    }
+    const wake = this.wake[k];
+    this.wake[k] = null;
+    wake?.();
+  }
+
+  private waitFor(k: number): Promise<void> {
+    return new Promise((resolve) => (this.wake[k] = resolve));
+  }
+
+  private fail(e: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = e instanceof UserError ? e : new Error(`analysis thread failed: ${e instanceof Error ? e.message : String(e)}`);
+    this.job.onFailure?.(this.failure);
+    for (let k = 0; k < this.wake.length; k++) {
+      const wake = this.wake[k];
+      this.wake[k] = null;
+      wake?.();
+    }
+  }
+}
