@@ -123,16 +123,30 @@ describe('BigValues', () => {
     );
   });
 
-  test('a key listed once counts every value of it, and keeps the largest one\'s details', () => {
+  test('a key keeps its largest value\'s details, and counts the values of that size', () => {
     const big = new BigValues(10);
     big.add('hot', 3, 'reply', 'GET', 1, 'a:1');
-    big.add('hot', 9, 'reply', 'GETEX', 2, 'b:2');
+    big.add('hot', 9, 'reply', 'GETEX', 5, 'b:5');
     big.add('hot', 5, 'reply', 'GET', 3, 'c:3');
+    big.add('hot', 9, 'reply', 'GETEX', 2, 'e:2');
     big.add('hot', 4, 'request', 'SET', 4, 'd:4');
     expect(big.sorted()).toEqual([
-      { key: 'hot', bytes: 9, command: 'GETEX', direction: 'reply', count: 3, tsUs: 2, client: 'b:2' },
+      { key: 'hot', bytes: 9, command: 'GETEX', direction: 'reply', count: 2, tsUs: 2, client: 'e:2' },
       { key: 'hot', bytes: 4, command: 'SET', direction: 'request', count: 1, tsUs: 4, client: 'd:4' },
     ]);
+  });
+
+  test('the list is the n biggest by size then key, whatever order values come in (shards merge into it)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 4 })), { maxLength: 300 }), fc.integer({ min: 1, max: 5 }), (vals, n) => {
+        const list = (order: Array<[number, number]>) => {
+          const big = new BigValues(n);
+          order.forEach(([k, bytes], i) => big.add(`k${k}`, bytes, 'request', 'SET', i, 'c'));
+          return big.sorted().map((v) => [v.key, v.bytes, v.count]);
+        };
+        expect(list([...vals].reverse())).toEqual(list(vals));
+      }),
+    );
   });
 });
 

@@ -5,7 +5,10 @@ export interface BigValue {
   command: string;
   /** 'request' for a value sent (SET's value), 'reply' for one returned (GET's reply). */
   direction: Direction;
-  /** Times a value of this key and direction made the list. */
+  /**
+   * Values of this key and direction of that largest size: the same whatever order they come in
+   * (a shard of the connections, a merge), as no such value is ever turned away.
+   */
   count: number;
   /** Capture time (µs) of the largest. */
   tsUs: number;
@@ -49,9 +52,11 @@ export class BigValues {
     const map = direction === 'request' ? this.requests : this.replies;
     const old = map.get(key);
     if (old !== undefined) {
+      if (bytes < old.bytes) return;
+      if (bytes > old.bytes) old.count = 0;
       old.count++;
       // Of equal values, the first request's time and client.
-      if (bytes > old.bytes || (bytes === old.bytes && tsUs < old.tsUs)) {
+      if (old.count === 1 || tsUs < old.tsUs) {
         old.bytes = bytes;
         old.command = command;
         old.tsUs = tsUs;
@@ -67,8 +72,8 @@ export class BigValues {
   restore(v: BigValue): void {
     const map = v.direction === 'request' ? this.requests : this.replies;
     const old = map.get(v.key);
-    if (old === undefined || v.bytes > old.bytes) map.set(v.key, { ...v, count: v.count + (old?.count ?? 0) });
-    else old.count += v.count;
+    if (old === undefined || v.bytes > old.bytes) map.set(v.key, { ...v });
+    else if (v.bytes === old.bytes) map.set(v.key, { ...(v.tsUs < old.tsUs ? v : old), count: old.count + v.count });
     if (this.requests.size + this.replies.size >= this.n * 4) this.cut();
   }
 

@@ -200,16 +200,16 @@ export function mergeStates(a: StatsState, b: StatsState, keep: { slow: number; 
   };
 }
 
-/** One entry per key and direction: the biggest, with the counts added. */
+/** One entry per key and direction: the biggest, with the counts of that size added. */
 function mergeBig(a: BigValue[], b: BigValue[], n: number): BigValue[] {
   const byKey = new Map(a.map((v) => [v.direction + '\n' + v.key, { ...v }]));
   for (const v of b) {
     const id = v.direction + '\n' + v.key;
     const m = byKey.get(id);
     if (m === undefined) byKey.set(id, { ...v });
-    // The largest value, and of equal ones the first seen, as one list would have kept it.
-    else if (v.bytes > m.bytes || (v.bytes === m.bytes && v.tsUs < m.tsUs)) byKey.set(id, { ...v, count: v.count + m.count });
-    else m.count += v.count;
+    // The largest value, with how often that size was seen; of equal ones the first request's time.
+    else if (v.bytes > m.bytes) byKey.set(id, { ...v });
+    else if (v.bytes === m.bytes) byKey.set(id, { ...(v.tsUs < m.tsUs ? v : m), count: m.count + v.count });
   }
   return [...byKey.values()].sort(bigger).slice(0, n);
 }

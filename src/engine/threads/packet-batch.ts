@@ -12,6 +12,8 @@ export const RECORD = {
   PACKET: 0,
   /** Capture time reached tsUs (packets of other shards): connections may time out. */
   TICK: 1,
+  /** A server endpoint of another shard's connection (ip as latin1 bytes, port in origLen). */
+  SERVER: 2,
 } as const;
 
 const HEADER_BYTES = 24;
@@ -54,6 +56,12 @@ export class BatchWriter {
     this.len = this.record(RECORD.TICK, 0, tsUs, 0, 0);
   }
 
+  server(ip: string, port: number): void {
+    const at = this.record(RECORD.SERVER, 0, 0, port, ip.length);
+    for (let i = 0; i < ip.length; i++) this.u8[at + i] = ip.charCodeAt(i);
+    this.len = (at + ip.length + 7) & ~7;
+  }
+
   /** Hands the buffer over; the writer starts again on `next` (a returned buffer, or a new one). */
   take(next: ArrayBuffer | null): { buf: ArrayBuffer; len: number } {
     const out = { buf: this.buf, len: this.len };
@@ -90,8 +98,14 @@ export class BatchWriter {
   }
 }
 
-/** Reads a batch back: each frame as one reused Packet (valid during the call), and each tick. */
-export function readBatch(buf: ArrayBuffer, len: number, onPacket: (p: Packet) => void, onTick: (tsUs: number) => void): void {
+/** Reads a batch back: each frame as one reused Packet (valid during the call), each tick and server. */
+export interface BatchReader {
+  packet(p: Packet): void;
+  tick(tsUs: number): void;
+  server(ip: string, port: number): void;
+}
+
+export function readBatch(buf: ArrayBuffer, len: number, to: BatchReader): void {
   const dv = new DataView(buf);
   const data = new Uint8Array(buf);
   const p: Packet = { tsUs: 0, linkType: 0, data, offset: 0, capLen: 0, origLen: 0 };
@@ -100,14 +114,15 @@ export function readBatch(buf: ArrayBuffer, len: number, onPacket: (p: Packet) =
     const kind = dv.getUint32(at, true);
     const tsUs = dv.getFloat64(at + 8, true);
     const capLen = dv.getUint32(at + 20, true);
-    if (kind === RECORD.TICK) onTick(tsUs);
+    if (kind === RECORD.TICK) to.tick(tsUs);
+    else if (kind === RECORD.SERVER) to.server(String.fromCharCode(...data.subarray(at + HEADER_BYTES, at + HEADER_BYTES + capLen)), dv.getUint32(at + 16, true));
     else {
       p.tsUs = tsUs;
       p.linkType = dv.getUint32(at + 4, true);
       p.origLen = dv.getUint32(at + 16, true);
       p.capLen = capLen;
       p.offset = at + HEADER_BYTES;
-      onPacket(p);
+      to.packet(p);
     }
     at = (at + HEADER_BYTES + capLen + 7) & ~7;
   }

@@ -40,13 +40,13 @@ const listeners: AnalysisListener[] = spec.monitor === null ? [] : [monitorListe
 const pipe = new Pipeline(spec.analyzer, spec.ports, listeners);
 const port = parentPort!;
 const post = (m: FromShard, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
-const onTick = (tsUs: number): void => pipe.tick(tsUs);
+const reader = { packet: pipe.packet, tick: (tsUs: number) => pipe.tick(tsUs), server: (ip: string, port: number) => pipe.analyzer.serverSeen(ip, port) };
 const stop = new AbortController();
 
 port.on('message', (m: ToShard) => {
   switch (m.type) {
     case 'batch':
-      readBatch(m.buf, m.len, pipe.packet, onTick);
+      readBatch(m.buf, m.len, reader);
       post({ type: 'ack', buf: m.buf, lines: lines.take() }, [m.buf]);
       break;
     case 'snapshot':

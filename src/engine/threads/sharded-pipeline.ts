@@ -16,7 +16,7 @@ import { Stamps } from '../stamps.js';
 import { BatchWriter } from './packet-batch.js';
 import type { FileSide, FromShard, ShardSpec, ToShard } from './shard-protocol.js';
 import { mergeFlowStats, mergeShards, type ShardResult } from './shard-result.js';
-import { ShardRouter, TICK_US } from './shard-router.js';
+import { OtherServers, ShardRouter, TICK_US } from './shard-router.js';
 
 /** Batches a shard may have in hand before the reader waits (files): a few MB per shard. */
 const MAX_IN_FLIGHT = 4;
@@ -61,6 +61,9 @@ export class ShardedPipeline {
   private readonly results: Array<ShardResult | null> = [];
   private failure: Error | null = null;
   private lastTickUs = -Infinity;
+  /** Server endpoints of new connections, told to the shards that do not own them. */
+  private readonly others: OtherServers;
+  private owner = 0;
   private readonly apps: AppNamer;
   private closing = false;
   /** Files: what the first shard saw of the whole capture. */
@@ -70,6 +73,9 @@ export class ShardedPipeline {
 
   constructor(private readonly job: ShardedJob) {
     this.router = new ShardRouter(job.threads);
+    this.others = new OtherServers(job.ports, (ip, port) => {
+      for (let j = 0; j < this.writers.length; j++) if (j !== this.owner) this.writers[j]!.server(ip, port);
+    });
     this.apps = job.analyzer.apps ?? new AppNamer(null, null);
     const { apps: _apps, ...analyzer } = job.analyzer;
     for (let k = 0; k < job.threads; k++) {
@@ -98,6 +104,8 @@ export class ShardedPipeline {
     this.packets++;
     this.stamps.add(ts);
     const k = this.router.shardOf(p);
+    this.owner = k;
+    if (this.job.threads > 1) this.others.packet(this.router);
     if (this.job.threads > 1 && ts >= this.lastTickUs + TICK_US) {
       // The other shards learn that capture time moved on, between the same packets as here.
       this.lastTickUs = ts;
