@@ -8,7 +8,7 @@ import { positiveInt } from './args.js';
 import { UserError } from '../errors.js';
 import type { Report } from '../output/report.js';
 import { addCaptureOptions, captureJob, onSignals, type CaptureOpts } from './capture-options.js';
-import { addThreadsOption, threadsForInputs, threadsForLive } from './threads-option.js';
+import { addThreadsOption, MONITOR_THREADS_AUTO, monitorThreads, threadsForLive } from './threads-option.js';
 import { runLiveSharded } from '../engine/threads/live-sharded.js';
 
 interface MonitorOpts extends CaptureOpts {
@@ -25,7 +25,7 @@ export function commandMonitor(program: Command): void {
   const cmd = program
     .command('monitor')
     .description('print every command in `redis-cli monitor` format, from the wire (as root or with CAP_NET_RAW)');
-  addThreadsOption(addCaptureOptions(cmd))
+  addThreadsOption(addCaptureOptions(cmd), MONITOR_THREADS_AUTO)
     .option('--with-replies', 'append reply type, size and latency to each line')
     .option('--max-arg-bytes <n>', 'longest argument shown whole', positiveInt, MONITOR_ARG_BYTES)
     .option('-r, --read <file>', 'read a capture file instead of an interface (as tcpdump -r): the same lines live monitor prints')
@@ -41,13 +41,13 @@ export function commandMonitor(program: Command): void {
       if (opts.read !== undefined) {
         if (opts.interface !== undefined) throw new UserError('monitor: give either -i (an interface) or -r (a capture file), not both');
         // Like analyze: '-' is stdin, gzip and zstd are read as they come.
-        const threads = threadsForInputs(opts.threads, [opts.read]);
+        const threads = monitorThreads(opts.threads);
         const ports = opts.port ?? [DEFAULTS.port];
         report = await analyzeCapture(threads > 1
           ? { inputs: [opts.read], ports, top: DEFAULTS.top, analyzer, threads, monitor }
           : { inputs: [opts.read], ports, top: DEFAULTS.top, analyzer, listeners });
-      } else if (threadsForLive(opts.threads, opts.count === undefined ? null : '--count') > 1) {
-        const run = await runLiveSharded({ ...captureJob(opts), top: DEFAULTS.top, analyzer, threads: threadsForLive(opts.threads, null), monitor });
+      } else if (threadsForLive(monitorThreads(opts.threads), opts.count === undefined ? null : '--count') > 1) {
+        const run = await runLiveSharded({ ...captureJob(opts), top: DEFAULTS.top, analyzer, threads: monitorThreads(opts.threads), monitor });
         haltRun = run.halt;
         const unhook = onSignals(run.stop);
         report = await run.done;

@@ -20,13 +20,18 @@ export function threadsArg(value: string): number | 'auto' {
   return n;
 }
 
-export function addThreadsOption(cmd: Command): Command {
-  return cmd.option(
-    '--threads <n>',
-    `analysis threads, each owning a share of the connections; 'auto': one per core (at most ${DEFAULT_MAX_THREADS}), one for stdin and files under 32 MiB`,
-    threadsArg,
-    'auto',
-  );
+export function addThreadsOption(cmd: Command, auto = `one per core (at most ${DEFAULT_MAX_THREADS}), one for stdin and files under 32 MiB`): Command {
+  return cmd.option('--threads <n>', `analysis threads, each owning a share of the connections; 'auto': ${auto}`, threadsArg, 'auto');
+}
+
+/**
+ * MONITOR lines: one thread by default, so they come in capture order as redis-cli monitor's
+ * do; with more, each shard's lines come as it makes them (in order per connection).
+ */
+export const MONITOR_THREADS_AUTO = 'one, so lines come in capture order (with more, in order per connection)';
+
+export function monitorThreads(choice: number | 'auto'): number {
+  return choice === 'auto' ? 1 : choice;
 }
 
 /** The cores this process may use, at most DEFAULT_MAX_THREADS. */
