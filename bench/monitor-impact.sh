@@ -11,6 +11,7 @@
 #         also: burn19, burnidle: a busy loop at nice 19 / under SCHED_IDLE, what any CPU use at
 #         that priority costs Redis here (why redis-tap defaults to --cpu-priority idle)
 #       KEEP=1 keeps the observers' outputs
+#       TAP_ARGS='--threads 2'   extra options for the default observer of (d) (the CLI's live command)
 #       TAP_CMD='node bench/live-load.mjs --iface lo --port $PORT'   observer for (d); $PORT is
 #       expanded when it starts. It must stop on SIGINT and print kernelDrops (JSON "kernelDrops":N
 #       or kernelDrops=N) to stdout or stderr. Default: the CLI's live command once
@@ -51,7 +52,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
 fi
 if [ -z "${TAP_CMD:-}" ]; then
   if [ -f dist/cli/live.js ]; then
-    TAP_CMD='node bin/redis-tap.js live --interface lo --port $PORT --json'
+    TAP_CMD="node bin/redis-tap.js live --interface lo --port \$PORT --json ${TAP_ARGS:-}"
   else
     TAP_CMD='node bench/live-load.mjs --iface lo --port $PORT'
   fi
