@@ -99,6 +99,16 @@ describe('TopKeys exact mode', () => {
     expectTop(t.top(50, 'bytes'), truth, 50, 'bytes');
   });
 
+  test('forEach visits every key once with its count, queued ones included', () => {
+    const t = new TopKeys(100);
+    const stream: [string, number][] = ['a', 'b', 'a', 'c', 'a', 'b'].map((k) => [k, 1]);
+    for (const [k, b] of stream.slice(0, 3)) t.add(k, b);
+    for (const [k, b] of stream.slice(3)) t.queue(k, b);
+    const seen = new Map<string, number>();
+    t.forEach((k, n) => seen.set(k, (seen.get(k) ?? 0) + n));
+    expect(seen).toEqual(new Map([...exactCounts(stream)].map(([k, e]) => [k, e.count])));
+  });
+
   test('the entry add returns reads the key as just counted', () => {
     const t = new TopKeys(10);
     t.add('a', 5);

@@ -154,7 +154,7 @@ export class Stats {
   slotCounts(): { slots: SlotCounts; exact: boolean } {
     if (this.slotsCounted) return { slots: this.slots, exact: true };
     const derived = new SlotCounts();
-    for (const k of this.keys.top(this.keys.size)) derived.add(k.key, k.count);
+    this.keys.forEach((key, count) => derived.add(key, count));
     return { slots: derived, exact: this.keys.exact };
   }
 

@@ -281,6 +281,13 @@ export class TopKeys {
     });
   }
 
+  /** Calls fn with every entry, in no particular order: for sums over all keys, no sort needed. */
+  forEach(fn: (key: string, count: number) => void): void {
+    this.flush();
+    const t = this.table;
+    for (let id = 0; id < t.size; id++) fn(t.keys[id]!, t.f64[id * F64_PER_REC + F_COUNT]!);
+  }
+
   /** Forgets everything, queued occurrences included. */
   clear(): void {
     this.queued = 0;
