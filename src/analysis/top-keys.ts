@@ -229,6 +229,7 @@ export class TopKeys {
     if (this.queued > 0) this.flush();
     this.added++;
     const t = this.table;
+    if (t.maxSize === 0) return null;
     let id = key === this.lastKey ? this.lastId : t.find(key);
     if (id >= 0) {
       this.bump(id, bytes);
@@ -239,7 +240,6 @@ export class TopKeys {
       t.f64[f + F_BYTES] = bytes;
       t.f64[f + F_ERROR] = 0;
     } else {
-      if (t.maxSize === 0) return null;
       id = this.replaceMin(key, bytes);
     }
     this.lastKey = key;
