@@ -347,6 +347,11 @@ describe('TopKeys.queue counts exactly as add, in order', () => {
     // 'a' is looked up as held, then 'c' takes its entry earlier in the same batch.
     const evictedThenSeen: [string, number][] = [['a', 1], ['b', 1], ['b', 1], ['c', 1], ['a', 1], ['a', 1]];
     expect(run(evictedThenSeen, 2, true, 2)).toEqual(run(evictedThenSeen, 2, false, 2));
+    // One entry: 'a', counted alone (the read after it), is held when the rest are looked up
+    // together; in the batch it loses the entry and wins it back, twice.
+    const backAndForth: [string, number][] = [['a', 1], ['a', 1], ['x', 2], ['a', 3], ['b', 4], ['a', 5], ['a', 6]];
+    expect(run(backAndForth, 1, true, 100)).toEqual(run(backAndForth, 1, false, 100));
+    expect(run(backAndForth, 2, true, 100)).toEqual(run(backAndForth, 2, false, 100));
   });
 
   test('clear drops what is queued', () => {

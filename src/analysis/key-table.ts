@@ -138,6 +138,22 @@ export class KeyTable {
   }
 
   /**
+   * find() again for keys[i] of the last findMany, without hashing it again: the table may have
+   * changed since. Like find(), it readies insert() or reuse() for that key.
+   */
+  findAt(i: number, key: string): number {
+    this.hash = this.manyHashes[i]!;
+    this.kind = this.manyKinds[i]!;
+    for (let k = 0, at = i * INLINE_WORDS; k < INLINE_WORDS; k++) this.words[k] = this.manyWords[at + k]!;
+    return this.probe(key, this.hash, this.kind, this.words, 0);
+  }
+
+  /** Whether record id still holds keys[i] of the last findMany (its id may have changed hands). */
+  holdsAt(id: number, i: number, key: string): boolean {
+    return this.holds(id, key, this.manyHashes[i]!, this.manyKinds[i]!, this.manyWords, i * INLINE_WORDS);
+  }
+
+  /**
    * Loads, for each hash, its home index slot, then the first and last word of the record
    * that slot names: the loads depend on nothing but the hashes, so the CPU has a dozen or
    * more misses in flight where probe() would wait for each (slot, then record) in turn.

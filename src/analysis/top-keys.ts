@@ -174,20 +174,25 @@ export class TopKeys {
     this.queued = 0;
     const keys = this.queuedKeys;
     const ids = this.queuedIds;
-    // Looked up before any of them is counted, so valid until an id changes hands; a miss may
-    // have been inserted by an earlier key of the batch. Either way add() looks again. Once
-    // full, most keys miss: looking them up twice would only cost.
-    const batch = this.heapCounts === null && this.table.maxSize > 0;
-    if (batch) this.table.findMany(keys, n, ids);
+    const t = this.table;
+    // Looked up before any of them is counted: a hit stays right while its record holds the
+    // key (an eviction may give it to another), a miss may have been inserted by an earlier
+    // key of the batch. Either way the key is looked up again, with the hash findMany made.
+    if (t.maxSize === 0) {
+      this.added += n;
+      return;
+    }
+    t.findMany(keys, n, ids);
     const evicted = this.evicted;
     const hook = this.onCounted;
     let failed = false;
     let failure: unknown;
     for (let i = 0; i < n; i++) {
+      const key = keys[i]!;
       const bytes = this.queuedBytes[i]!;
       const id = ids[i]!;
-      const e = batch && id >= 0 && this.evicted === evicted ? this.count(id, keys[i]!, bytes) : this.add(keys[i]!, bytes);
-      if (hook === null || e === null) continue;
+      const e = id >= 0 && (this.evicted === evicted || t.holdsAt(id, i, key)) ? this.count(id, key, bytes) : this.place(key, bytes, t.findAt(i, key));
+      if (hook === null) continue;
       // A failing hook loses none of the batch: the first error is thrown once all are counted.
       try {
         hook(e, bytes);
@@ -227,10 +232,18 @@ export class TopKeys {
    */
   add(key: string, bytes: number): Entry | null {
     if (this.queued > 0) this.flush();
+    const t = this.table;
+    if (t.maxSize === 0) {
+      this.added++;
+      return null;
+    }
+    return this.place(key, bytes, key === this.lastKey ? this.lastId : t.find(key));
+  }
+
+  /** Counts an occurrence of key, whose id (or miss) the table's last find gave. */
+  private place(key: string, bytes: number, id: number): Entry {
     this.added++;
     const t = this.table;
-    if (t.maxSize === 0) return null;
-    let id = key === this.lastKey ? this.lastId : t.find(key);
     if (id >= 0) {
       this.bump(id, bytes);
     } else if (t.size < t.maxSize) {
