@@ -155,7 +155,7 @@ export class KeyTable {
 
   /**
    * Loads, for each hash, its home index slot, then the first and last word of the record
-   * that slot names: the loads depend on nothing but the hashes, so the CPU has a dozen or
+   * the slots from there name: the loads depend on nothing but the hashes, so the CPU has a dozen or
    * more misses in flight where probe() would wait for each (slot, then record) in turn.
    */
   private touch(hashes: Int32Array, n: number): void {
@@ -165,7 +165,15 @@ export class KeyTable {
     let sink = 0;
     for (let i = 0; i < n; i++) sink ^= index[hashes[i]! & mask]!;
     for (let i = 0; i < n; i++) {
-      const v = index[hashes[i]! & mask]!;
+      // A third of the keys lie past their home slot: the 8 hash bits find the slot that is likely theirs.
+      const hash = hashes[i]!;
+      const top = hash >>> ID_BITS;
+      let s = hash & mask;
+      let v = index[s]!;
+      while (v !== 0 && v >>> ID_BITS !== top) {
+        s = (s + 1) & mask;
+        v = index[s]!;
+      }
       if (v === 0) continue;
       const r = ((v & ID_MASK) - 1) * I32_PER_REC;
       sink ^= i32[r]! ^ i32[r + I32_PER_REC - 1]!;
