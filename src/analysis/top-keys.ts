@@ -9,6 +9,7 @@
  * costs four cache misses (bucket, data table, key string, entry), which made this the
  * analyzer's largest cost; a KeyTable lookup costs one or two.
  */
+import { bestIds } from './bounded.js';
 import { F64_PER_REC, F_BYTES, F_COUNT, F_ERROR, I32_PER_REC, I_HASH, KeyTable, MAX_KEYS } from './key-table.js';
 
 /**
@@ -288,7 +289,7 @@ export class TopKeys {
       const kb = keys[b]!;
       return ka === kb ? 0 : ka > kb ? 1 : -1;
     };
-    return best(t.size, Math.max(0, Math.floor(n)), below).map((id) => {
+    return bestIds(t.size, Math.max(0, Math.floor(n)), below).map((id) => {
       const f = id * F64_PER_REC;
       return { key: t.keys[id]!, count: f64[f + F_COUNT]!, bytes: f64[f + F_BYTES]!, error: f64[f + F_ERROR]! };
     });
@@ -393,30 +394,4 @@ export class TopKeys {
     counts[i] = count;
     pos[id] = i;
   }
-}
-
-/** The n best of ids 0..size-1, best first: a bounded heap whose root is the worst kept. */
-function best(size: number, n: number, below: (a: number, b: number) => number): number[] {
-  const k = Math.min(n, size);
-  const keep: number[] = [];
-  const sift = (i: number): void => {
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= keep.length) return;
-      const c = l + 1 < keep.length && below(keep[l + 1]!, keep[l]!) > 0 ? l + 1 : l;
-      if (below(keep[c]!, keep[i]!) <= 0) return;
-      [keep[i], keep[c]] = [keep[c]!, keep[i]!];
-      i = c;
-    }
-  };
-  for (let id = 0; id < size && k > 0; id++) {
-    if (keep.length < k) {
-      keep.push(id);
-      if (keep.length === k) for (let i = (k >> 1) - 1; i >= 0; i--) sift(i);
-    } else if (below(keep[0]!, id) > 0) {
-      keep[0] = id;
-      sift(0);
-    }
-  }
-  return keep.sort(below);
 }
