@@ -5,6 +5,7 @@ import { TopKeys } from '../src/analysis/top-keys.js';
 import { LargestN } from '../src/analysis/bounded.js';
 import { BigValues } from '../src/analysis/big-values.js';
 import { commandInfo } from '../src/analysis/command-info.js';
+import { CommandStats } from '../src/analysis/command-stats.js';
 import { Stats } from '../src/analysis/stats.js';
 import type { TrackedRequest } from '../src/analysis/tracked-request.js';
 import type { TcpConn } from '../src/flow/types.js';
@@ -181,5 +182,24 @@ describe('TopKeys.flush with a failing onCounted', () => {
     ['a', 'b', 'c'].forEach((k) => t.queue(k, 1));
     expect(() => t.flush()).toThrow('first');
     expect([seen, t.total, t.size]).toEqual([['a', 'b', 'c'], 3, 3]);
+  });
+});
+
+describe('CommandStats rows', () => {
+  test('runs of one name, past the 1024 names kept, count under their own row or "(other)"', () => {
+    const cs = new CommandStats();
+    const want = new Map<string, number>();
+    let x = 1;
+    for (let i = 0; i < 5_000; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const name = `CMD${(x >>> 4) % 1100}`;
+      const r = { info: commandInfo([name]), frame: { wireBytes: 10 }, replyBytes: 1, outcome: 'ok', latencyUs: 5 } as unknown as TrackedRequest;
+      for (let run = (x >>> 24) % 3; run >= 0; run--) {
+        cs.add(r, null);
+        const row = want.has(r.info.name) || want.size < 1024 ? r.info.name : '(other)';
+        want.set(row, (want.get(row) ?? 0) + 1);
+      }
+    }
+    expect(new Map([...cs.byName.values()].map((e) => [e.name, e.count]))).toEqual(want);
   });
 });

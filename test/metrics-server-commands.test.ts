@@ -53,6 +53,32 @@ describe('ServerCommands', () => {
     );
   });
 
+  test('runs of one server and command, past both bounds, land in the rows a plain map model gives', () => {
+    // The model: the first MAX_SERVERS endpoints and, per endpoint, the first MAX_NAMES names
+    // get rows; later ones count under OTHER.
+    const sc = new ServerCommands();
+    const model = new Map<string, Map<string, number>>();
+    const countIn = (server: string, name: string): void => {
+      const s = model.has(server) || model.size < MAX_SERVERS ? server : OTHER;
+      const t = model.get(s) ?? new Map<string, number>();
+      model.set(s, t);
+      const n = t.has(name) || t.size < MAX_NAMES ? name : OTHER;
+      t.set(n, (t.get(n) ?? 0) + 1);
+    };
+    let x = 1;
+    for (let i = 0; i < 20_000; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const server = `10.0.${x % (MAX_SERVERS + 8)}.1:6379`;
+      const name = `CMD${(x >>> 8) % (MAX_NAMES + 40)}`;
+      for (let run = (x >>> 20) % 4; run >= 0; run--) {
+        sc.add(req(server, name, 10));
+        countIn(server, name);
+      }
+    }
+    const want = [...model].flatMap(([server, t]) => [...t].map(([cmd, count]) => `${server} ${cmd} ${count}`)).sort();
+    expect(sc.snapshot().map((r) => `${r.server} ${r.cmd} ${r.count}`).sort()).toEqual(want);
+  });
+
   test('a snapshot is a copy: later requests do not change it', () => {
     const sc = new ServerCommands();
     sc.add(req('s:1', 'GET', 10));

@@ -99,6 +99,16 @@ describe('TopKeys exact mode', () => {
     expectTop(t.top(50, 'bytes'), truth, 50, 'bytes');
   });
 
+  test('forEach visits every key once with its count, queued ones included', () => {
+    const t = new TopKeys(100);
+    const stream: [string, number][] = ['a', 'b', 'a', 'c', 'a', 'b'].map((k) => [k, 1]);
+    for (const [k, b] of stream.slice(0, 3)) t.add(k, b);
+    for (const [k, b] of stream.slice(3)) t.queue(k, b);
+    const seen = new Map<string, number>();
+    t.forEach((k, n) => seen.set(k, (seen.get(k) ?? 0) + n));
+    expect(seen).toEqual(new Map([...exactCounts(stream)].map(([k, e]) => [k, e.count])));
+  });
+
   test('the entry add returns reads the key as just counted', () => {
     const t = new TopKeys(10);
     t.add('a', 5);
@@ -337,6 +347,11 @@ describe('TopKeys.queue counts exactly as add, in order', () => {
     // 'a' is looked up as held, then 'c' takes its entry earlier in the same batch.
     const evictedThenSeen: [string, number][] = [['a', 1], ['b', 1], ['b', 1], ['c', 1], ['a', 1], ['a', 1]];
     expect(run(evictedThenSeen, 2, true, 2)).toEqual(run(evictedThenSeen, 2, false, 2));
+    // One entry: 'a', counted alone (the read after it), is held when the rest are looked up
+    // together; in the batch it loses the entry and wins it back, twice.
+    const backAndForth: [string, number][] = [['a', 1], ['a', 1], ['x', 2], ['a', 3], ['b', 4], ['a', 5], ['a', 6]];
+    expect(run(backAndForth, 1, true, 100)).toEqual(run(backAndForth, 1, false, 100));
+    expect(run(backAndForth, 2, true, 100)).toEqual(run(backAndForth, 2, false, 100));
   });
 
   test('clear drops what is queued', () => {

@@ -43,3 +43,29 @@ export class LargestN<T> {
     if (this.items.length === this.n) this.floor = this.score(this.items[this.n - 1]!);
   }
 }
+
+/** The n best of ids 0..size-1, best first: a bounded heap whose root is the worst kept. */
+export function bestIds(size: number, n: number, below: (a: number, b: number) => number): number[] {
+  const k = Math.min(n, size);
+  const keep: number[] = [];
+  const sift = (i: number): void => {
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= keep.length) return;
+      const c = l + 1 < keep.length && below(keep[l + 1]!, keep[l]!) > 0 ? l + 1 : l;
+      if (below(keep[c]!, keep[i]!) <= 0) return;
+      [keep[i], keep[c]] = [keep[c]!, keep[i]!];
+      i = c;
+    }
+  };
+  for (let id = 0; id < size && k > 0; id++) {
+    if (keep.length < k) {
+      keep.push(id);
+      if (keep.length === k) for (let i = (k >> 1) - 1; i >= 0; i--) sift(i);
+    } else if (below(keep[0]!, id) > 0) {
+      keep[0] = id;
+      sift(0);
+    }
+  }
+  return keep.sort(below);
+}

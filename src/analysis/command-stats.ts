@@ -28,6 +28,9 @@ export class CommandStats {
   readonly byName = new Map<string, CommandEntry>();
   /** Latency of every answered request, for the overall histogram. */
   all = new LatencyHistogram();
+  /** The last row looked up and the name it was looked up by: runs of one command skip the Map. */
+  private lastName = '';
+  private lastEntry: CommandEntry | null = null;
 
   /** `code`: the error code of its reply when the outcome is 'error'. */
   add(r: TrackedRequest, code: string | null): void {
@@ -76,10 +79,20 @@ export class CommandStats {
 
   clear(): void {
     this.byName.clear();
+    this.lastName = '';
+    this.lastEntry = null;
     this.all = new LatencyHistogram();
   }
 
   private entry(name: string): CommandEntry {
+    if (name === this.lastName && this.lastEntry !== null) return this.lastEntry;
+    const e = this.lookup(name);
+    this.lastName = name;
+    this.lastEntry = e;
+    return e;
+  }
+
+  private lookup(name: string): CommandEntry {
     let e = this.byName.get(name);
     if (e === undefined && this.byName.size >= MAX_COMMANDS) {
       // Full: the rest share one "(other)" row, which may take the table one past the bound.

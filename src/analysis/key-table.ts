@@ -84,6 +84,8 @@ export class KeyTable {
   private manyHashes = new Int32Array(0);
   private manyKinds = new Int32Array(0);
   private manyWords = new Int32Array(0);
+  /** What touch() loaded, kept so the loads are not optimised away. */
+  sink = 0;
 
   constructor(readonly maxSize: number) {
     this.reset();
@@ -131,7 +133,52 @@ export class KeyTable {
       hashes[i] = this.hash;
       kinds[i] = this.kind;
     }
+    this.touch(hashes, n);
     for (let i = 0; i < n; i++) ids[i] = this.probe(keys[i]!, hashes[i]!, kinds[i]!, words, i * INLINE_WORDS);
+  }
+
+  /**
+   * find() again for keys[i] of the last findMany, without hashing it again: the table may have
+   * changed since. Like find(), it readies insert() or reuse() for that key.
+   */
+  findAt(i: number, key: string): number {
+    this.hash = this.manyHashes[i]!;
+    this.kind = this.manyKinds[i]!;
+    for (let k = 0, at = i * INLINE_WORDS; k < INLINE_WORDS; k++) this.words[k] = this.manyWords[at + k]!;
+    return this.probe(key, this.hash, this.kind, this.words, 0);
+  }
+
+  /** Whether record id still holds keys[i] of the last findMany (its id may have changed hands). */
+  holdsAt(id: number, i: number, key: string): boolean {
+    return this.holds(id, key, this.manyHashes[i]!, this.manyKinds[i]!, this.manyWords, i * INLINE_WORDS);
+  }
+
+  /**
+   * Loads, for each hash, its home index slot, then the first and last word of the record
+   * the slots from there name: the loads depend on nothing but the hashes, so the CPU has a dozen or
+   * more misses in flight where probe() would wait for each (slot, then record) in turn.
+   */
+  private touch(hashes: Int32Array, n: number): void {
+    const index = this.index;
+    const mask = this.mask;
+    const i32 = this.i32;
+    let sink = 0;
+    for (let i = 0; i < n; i++) sink ^= index[hashes[i]! & mask]!;
+    for (let i = 0; i < n; i++) {
+      // A third of the keys lie past their home slot: the 8 hash bits find the slot that is likely theirs.
+      const hash = hashes[i]!;
+      const top = hash >>> ID_BITS;
+      let s = hash & mask;
+      let v = index[s]!;
+      while (v !== 0 && v >>> ID_BITS !== top) {
+        s = (s + 1) & mask;
+        v = index[s]!;
+      }
+      if (v === 0) continue;
+      const r = ((v & ID_MASK) - 1) * I32_PER_REC;
+      sink ^= i32[r]! ^ i32[r + I32_PER_REC - 1]!;
+    }
+    this.sink = sink;
   }
 
   /** The id of the key with this hash, kind and packed chars (words[at..]), or ~empty slot. */

@@ -50,6 +50,9 @@ export class ServerCommands {
   /** The table of the last endpoint looked up: consecutive requests mostly share one. */
   private lastServer = '';
   private lastTable: Map<string, ServerCommandRow> | null = null;
+  /** The row last looked up, with the name it was looked up by (its endpoint is lastServer's). */
+  private lastName = '';
+  private lastRow: ServerCommandRow | null = null;
 
   add(r: TrackedRequest): void {
     const e = this.row(r.conn.server, r.info.name);
@@ -101,10 +104,21 @@ export class ServerCommands {
     this.servers.clear();
     this.lastServer = '';
     this.lastTable = null;
+    this.lastName = '';
+    this.lastRow = null;
   }
 
   private row(server: string, name: string): ServerCommandRow {
-    const table = server === this.lastServer && this.lastTable !== null ? this.lastTable : this.table(server);
+    const sameServer = server === this.lastServer && this.lastTable !== null;
+    if (sameServer && name === this.lastName && this.lastRow !== null) return this.lastRow;
+    const table = sameServer ? this.lastTable! : this.table(server);
+    const e = this.rowIn(table, server, name);
+    this.lastName = name;
+    this.lastRow = e;
+    return e;
+  }
+
+  private rowIn(table: Map<string, ServerCommandRow>, server: string, name: string): ServerCommandRow {
     let e = table.get(name);
     if (e === undefined) {
       // Full: the rest share one OTHER row, which may take the table one past the bound.

@@ -154,8 +154,7 @@ export class Stats {
   slotCounts(): { slots: SlotCounts; exact: boolean } {
     if (this.slotsCounted) return { slots: this.slots, exact: true };
     const derived = new SlotCounts();
-    const { keys, nums } = this.keys.dump();
-    for (let i = 0; i < keys.length; i++) derived.add(keys[i]!, nums[3 * i]!);
+    this.keys.forEach((key, count) => derived.add(key, count));
     return { slots: derived, exact: this.keys.exact };
   }
 

@@ -9,6 +9,7 @@
  * costs four cache misses (bucket, data table, key string, entry), which made this the
  * analyzer's largest cost; a KeyTable lookup costs one or two.
  */
+import { bestIds } from './bounded.js';
 import { F64_PER_REC, F_BYTES, F_COUNT, F_ERROR, I32_PER_REC, I_HASH, KeyTable, MAX_KEYS } from './key-table.js';
 
 /**
@@ -28,15 +29,6 @@ export interface KeyCount {
   bytes: number;
   /** Most the count may overstate the truth (0 while exact). */
   error: number;
-}
-
-/** TopKeys.dump(): every entry as columns. */
-export interface KeyDump {
-  keys: string[];
-  /** count, bytes, error of keys[i] at 3i, 3i + 1, 3i + 2. */
-  nums: Float64Array;
-  total: number;
-  floor: number;
 }
 
 /** A key's entry as `add` returns it: valid until the next add or clear. */
@@ -183,20 +175,25 @@ export class TopKeys {
     this.queued = 0;
     const keys = this.queuedKeys;
     const ids = this.queuedIds;
-    // Looked up before any of them is counted, so valid until an id changes hands; a miss may
-    // have been inserted by an earlier key of the batch. Either way add() looks again. Once
-    // full, most keys miss: looking them up twice would only cost.
-    const batch = this.heapCounts === null && this.table.maxSize > 0;
-    if (batch) this.table.findMany(keys, n, ids);
+    const t = this.table;
+    // Looked up before any of them is counted: a hit stays right while its record holds the
+    // key (an eviction may give it to another), a miss may have been inserted by an earlier
+    // key of the batch. Either way the key is looked up again, with the hash findMany made.
+    if (t.maxSize === 0) {
+      this.added += n;
+      return;
+    }
+    t.findMany(keys, n, ids);
     const evicted = this.evicted;
     const hook = this.onCounted;
     let failed = false;
     let failure: unknown;
     for (let i = 0; i < n; i++) {
+      const key = keys[i]!;
       const bytes = this.queuedBytes[i]!;
       const id = ids[i]!;
-      const e = batch && id >= 0 && this.evicted === evicted ? this.count(id, keys[i]!, bytes) : this.add(keys[i]!, bytes);
-      if (hook === null || e === null) continue;
+      const e = id >= 0 && (this.evicted === evicted || t.holdsAt(id, i, key)) ? this.count(id, key, bytes) : this.place(key, bytes, t.findAt(i, key));
+      if (hook === null) continue;
       // A failing hook loses none of the batch: the first error is thrown once all are counted.
       try {
         hook(e, bytes);
@@ -236,9 +233,18 @@ export class TopKeys {
    */
   add(key: string, bytes: number): Entry | null {
     if (this.queued > 0) this.flush();
+    const t = this.table;
+    if (t.maxSize === 0) {
+      this.added++;
+      return null;
+    }
+    return this.place(key, bytes, key === this.lastKey ? this.lastId : t.find(key));
+  }
+
+  /** Counts an occurrence of key, whose id (or miss) the table's last find gave. */
+  private place(key: string, bytes: number, id: number): Entry {
     this.added++;
     const t = this.table;
-    let id = key === this.lastKey ? this.lastId : t.find(key);
     if (id >= 0) {
       this.bump(id, bytes);
     } else if (t.size < t.maxSize) {
@@ -248,7 +254,6 @@ export class TopKeys {
       t.f64[f + F_BYTES] = bytes;
       t.f64[f + F_ERROR] = 0;
     } else {
-      if (t.maxSize === 0) return null;
       id = this.replaceMin(key, bytes);
     }
     this.lastKey = key;
@@ -284,27 +289,20 @@ export class TopKeys {
       const kb = keys[b]!;
       return ka === kb ? 0 : ka > kb ? 1 : -1;
     };
-    return best(t.size, Math.max(0, Math.floor(n)), below).map((id) => {
+    return bestIds(t.size, Math.max(0, Math.floor(n)), below).map((id) => {
       const f = id * F64_PER_REC;
       return { key: t.keys[id]!, count: f64[f + F_COUNT]!, bytes: f64[f + F_BYTES]!, error: f64[f + F_ERROR]! };
     });
   }
 
-  /**
-   * Every entry, unordered, as columns that cross a thread cheaply: keys, and count, bytes and
-   * error three numbers per key; with the occurrences counted and the error bound.
-   */
-  dump(): KeyDump {
+  /** Calls fn with every entry, in no particular order: for sums over all keys, no sort needed. */
+  forEach(fn: (key: string, count: number, bytes: number, error: number) => void): void {
     this.flush();
     const t = this.table;
-    const nums = new Float64Array(t.size * 3);
     for (let id = 0; id < t.size; id++) {
       const f = id * F64_PER_REC;
-      nums[id * 3] = t.f64[f + F_COUNT]!;
-      nums[id * 3 + 1] = t.f64[f + F_BYTES]!;
-      nums[id * 3 + 2] = t.f64[f + F_ERROR]!;
+      fn(t.keys[id]!, t.f64[f + F_COUNT]!, t.f64[f + F_BYTES]!, t.f64[f + F_ERROR]!);
     }
-    return { keys: t.keys.slice(0, t.size), nums, total: this.added, floor: this.errorBound };
   }
 
   /** Forgets everything, queued occurrences included. */
@@ -399,30 +397,4 @@ export class TopKeys {
     counts[i] = count;
     pos[id] = i;
   }
-}
-
-/** The n best of ids 0..size-1, best first: a bounded heap whose root is the worst kept. */
-function best(size: number, n: number, below: (a: number, b: number) => number): number[] {
-  const k = Math.min(n, size);
-  const keep: number[] = [];
-  const sift = (i: number): void => {
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= keep.length) return;
-      const c = l + 1 < keep.length && below(keep[l + 1]!, keep[l]!) > 0 ? l + 1 : l;
-      if (below(keep[c]!, keep[i]!) <= 0) return;
-      [keep[i], keep[c]] = [keep[c]!, keep[i]!];
-      i = c;
-    }
-  };
-  for (let id = 0; id < size && k > 0; id++) {
-    if (keep.length < k) {
-      keep.push(id);
-      if (keep.length === k) for (let i = (k >> 1) - 1; i >= 0; i--) sift(i);
-    } else if (below(keep[0]!, id) > 0) {
-      keep[0] = id;
-      sift(0);
-    }
-  }
-  return keep.sort(below);
 }
