@@ -42,7 +42,7 @@ class EntryView implements Entry {
   id = 0;
   constructor(private readonly t: KeyTable) {}
   get key(): string {
-    return this.t.keys[this.id]!;
+    return this.t.keyOf(this.id);
   }
   get count(): number {
     return this.t.f64[this.id * F64_PER_REC + F_COUNT]!;
@@ -272,7 +272,6 @@ export class TopKeys {
     const t = this.table;
     const f64 = t.f64;
     const [first, second] = by === 'count' ? [F_COUNT, F_BYTES] : [F_BYTES, F_COUNT];
-    const keys = t.keys;
     const i32 = t.i32;
     // Positive when id a ranks below id b; ties go by the key's hash (then the key), so the
     // order does not depend on when a key was first seen: a merged report lists the same rows
@@ -285,13 +284,13 @@ export class TopKeys {
       const ha = i32[a * I32_PER_REC + I_HASH]!;
       const hb = i32[b * I32_PER_REC + I_HASH]!;
       if (ha !== hb) return ha > hb ? 1 : -1;
-      const ka = keys[a]!;
-      const kb = keys[b]!;
+      const ka = t.keyOf(a);
+      const kb = t.keyOf(b);
       return ka === kb ? 0 : ka > kb ? 1 : -1;
     };
     return bestIds(t.size, Math.max(0, Math.floor(n)), below).map((id) => {
       const f = id * F64_PER_REC;
-      return { key: t.keys[id]!, count: f64[f + F_COUNT]!, bytes: f64[f + F_BYTES]!, error: f64[f + F_ERROR]! };
+      return { key: t.keyOf(id), count: f64[f + F_COUNT]!, bytes: f64[f + F_BYTES]!, error: f64[f + F_ERROR]! };
     });
   }
 
@@ -301,7 +300,7 @@ export class TopKeys {
     const t = this.table;
     for (let id = 0; id < t.size; id++) {
       const f = id * F64_PER_REC;
-      fn(t.keys[id]!, t.f64[f + F_COUNT]!, t.f64[f + F_BYTES]!, t.f64[f + F_ERROR]!);
+      fn(t.keyOf(id), t.f64[f + F_COUNT]!, t.f64[f + F_BYTES]!, t.f64[f + F_ERROR]!);
     }
   }
 
