@@ -10,7 +10,7 @@
  * analyzer's largest cost; a KeyTable lookup costs one or two.
  */
 import { bestIds } from './bounded.js';
-import { F64_PER_REC, F_BYTES, F_COUNT, F_ERROR, I32_PER_REC, I_HASH, KeyTable, MAX_KEYS } from './key-table.js';
+import { type KeyColumns, F64_PER_REC, F_BYTES, F_COUNT, F_ERROR, I32_PER_REC, I_HASH, KeyTable, MAX_KEYS } from './key-table.js';
 
 /**
  * Children per heap node. Evictions under a flat tail sift the new entry from the root to a leaf
@@ -292,6 +292,12 @@ export class TopKeys {
       const f = id * F64_PER_REC;
       return { key: t.keyOf(id), count: f64[f + F_COUNT]!, bytes: f64[f + F_BYTES]!, error: f64[f + F_ERROR]! };
     });
+  }
+
+  /** Every entry as columns (KeyTable.columns), for another thread. */
+  columns(): KeyColumns {
+    this.flush();
+    return this.table.columns();
   }
 
   /** Calls fn with every entry, in no particular order: for sums over all keys, no sort needed. */

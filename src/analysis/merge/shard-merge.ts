@@ -5,12 +5,13 @@
  * so while each shard counted exactly the sum is exact, with no floor and no cut.
  */
 import type { Stats, StatsOptions } from '../stats.js';
+import { keysOfColumns, type KeyColumns } from '../key-table.js';
 import { TopKeys } from '../top-keys.js';
 import { mergeSummaries, topKeysOf, type KeySummary } from './key-summary.js';
 import { mergeStates, MERGE_KEYS, stateOf, statsOf, type StateLimits, type StatsState } from './stats-state.js';
 
 /** What a shard hands over: every row, nothing folded; its hot keys and prefixes go as dumps. */
-export const SHARD_LIMITS: StateLimits = { keys: 0, otherKeys: Infinity, connections: Infinity };
+export const SHARD_LIMITS: StateLimits = { keys: 0, otherKeys: Infinity, connections: Infinity, derivedSlots: false };
 
 /** A shard's aggregates: the state, and its key tables whole. */
 export interface ShardStats {
@@ -19,25 +20,14 @@ export interface ShardStats {
   prefixes: KeyDump;
 }
 
-/** A key table as columns, which cross a thread far cheaper than a row object per key. */
-export interface KeyDump {
-  keys: string[];
-  /** count, bytes, error of keys[i] at 3i, 3i + 1, 3i + 2. */
-  nums: Float64Array;
+/** A key table as columns (no string per key: they cross a thread as one buffer). */
+export interface KeyDump extends KeyColumns {
   total: number;
   floor: number;
 }
 
 function dumpOf(t: TopKeys): KeyDump {
-  const keys: string[] = [];
-  const nums = new Float64Array(3 * t.size);
-  t.forEach((key, count, bytes, error) => {
-    const i = 3 * keys.push(key) - 3;
-    nums[i] = count;
-    nums[i + 1] = bytes;
-    nums[i + 2] = error;
-  });
-  return { keys, nums, total: t.total, floor: t.errorBound };
+  return { ...t.columns(), total: t.total, floor: t.errorBound };
 }
 
 export function shardStatsOf(st: Stats): ShardStats {
@@ -69,9 +59,9 @@ export function mergeShardStats(shards: readonly ShardStats[], opts: StatsOption
  */
 function mergeKeyTables(dumps: readonly KeyDump[], capacity: number): TopKeys {
   if (dumps.every((d) => d.floor === 0)) {
-    const room = dumps.reduce((n, d) => n + d.keys.length, 0);
+    const room = dumps.reduce((n, d) => n + d.ends.length, 0);
     const t = new TopKeys(Math.max(capacity, room));
-    for (const d of dumps) d.keys.forEach((key, i) => t.restore(key, d.nums[3 * i]!, d.nums[3 * i + 1]!, d.nums[3 * i + 2]!));
+    for (const d of dumps) keysOfColumns(d).forEach((key, i) => t.restore(key, d.nums[3 * i]!, d.nums[3 * i + 1]!, d.nums[3 * i + 2]!));
     t.restoreBounds(dumps.reduce((n, d) => n + d.total, 0), 0);
     return t;
   }
@@ -81,7 +71,7 @@ function mergeKeyTables(dumps: readonly KeyDump[], capacity: number): TopKeys {
 }
 
 function summaryOf(d: KeyDump): KeySummary {
-  const entries = d.keys.map((key, i): [string, number, number, number] => [key, d.nums[3 * i]!, d.nums[3 * i + 1]!, d.nums[3 * i + 2]!]);
+  const entries = keysOfColumns(d).map((key, i): [string, number, number, number] => [key, d.nums[3 * i]!, d.nums[3 * i + 1]!, d.nums[3 * i + 2]!]);
   entries.sort((x, y) => y[1] - x[1] || y[2] - x[2] || (x[0] < y[0] ? -1 : 1));
   return { total: d.total, floor: d.floor, entries };
 }

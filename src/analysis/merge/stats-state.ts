@@ -72,9 +72,11 @@ export interface StateLimits {
   /** Hot keys per node (--cluster) and replicated keys. */
   otherKeys: number;
   connections: number;
+  /** Hash slots derived from the key table when they are not counted (a shard's merged keys derive them again). */
+  derivedSlots: boolean;
 }
 
-const REPORT_LIMITS: StateLimits = { keys: MERGE_KEYS, otherKeys: MERGE_KEYS, connections: MERGE_CONNECTIONS };
+const REPORT_LIMITS: StateLimits = { keys: MERGE_KEYS, otherKeys: MERGE_KEYS, connections: MERGE_CONNECTIONS, derivedSlots: true };
 
 /** The state of `st`: what a report carries for merging. */
 export function stateOf(st: Stats, limits: StateLimits = REPORT_LIMITS): StatsState {
@@ -98,7 +100,7 @@ export function stateOf(st: Stats, limits: StateLimits = REPORT_LIMITS): StatsSt
     servers: peersOf(st.peers.servers, Infinity),
     connections: peersOf(st.peers.connections, limits.connections),
     timeline: st.timeline.series(),
-    slots: st.slotCounts().slots.top(16384).map((x) => [x.slot, x.count]),
+    slots: st.slotsCounted || limits.derivedSlots ? st.slotCounts().slots.top(16384).map((x) => [x.slot, x.count]) : [],
     nodeKeys: Object.fromEntries([...st.nodeKeys.entries()].map(([server, t]) => [server, summarize(t, limits.otherKeys)])),
     replication: {
       links: r.links, rdbTransfers: r.rdbTransfers, rdbBytes: r.rdbBytes, missingRdbBytes: r.missingRdbBytes, streamBytes: r.streamBytes,

@@ -45,6 +45,11 @@ export function shardResult(a: Analyzer, flow: FlowStats): ShardResult {
   };
 }
 
+/** The result's key columns, handed over rather than copied. */
+export function transferables(r: ShardResult): ArrayBuffer[] {
+  return [r.stats, r.backend].flatMap((s) => (s === null ? [] : [s.keys, s.prefixes])).flatMap((d) => [d.codes.buffer, d.ends.buffer, d.nums.buffer] as ArrayBuffer[]);
+}
+
 const sum = (rs: readonly ShardResult[], f: (r: ShardResult) => number): number => rs.reduce((n, r) => n + f(r), 0);
 
 /** The shards as one analysis; `apps` names clients at report time, as the one-thread analyzer's does. */

@@ -14,7 +14,7 @@ import { openInputs, readInputs } from '../analyze-file.js';
 import { Pipeline } from '../pipeline.js';
 import { Stamps } from '../stamps.js';
 import { readBatch } from './packet-batch.js';
-import { shardResult } from './shard-result.js';
+import { shardResult, transferables } from './shard-result.js';
 import { OtherServers, ShardRouter, TICK_US } from './shard-router.js';
 import type { FromShard, ShardSpec, ToShard } from './shard-protocol.js';
 
@@ -49,13 +49,17 @@ port.on('message', (m: ToShard) => {
       readBatch(m.buf, m.len, reader);
       post({ type: 'ack', buf: m.buf, lines: lines.take() }, [m.buf]);
       break;
-    case 'snapshot':
-      post({ type: 'result', result: shardResult(pipe.analyzer, pipe.flows.stats), final: false });
+    case 'snapshot': {
+      const result = shardResult(pipe.analyzer, pipe.flows.stats);
+      post({ type: 'result', result, final: false }, transferables(result));
       break;
-    case 'finish':
+    }
+    case 'finish': {
       pipe.finish(m.atTsUs);
-      post({ type: 'result', result: shardResult(pipe.analyzer, pipe.flows.stats), final: true, lines: lines.take() });
+      const result = shardResult(pipe.analyzer, pipe.flows.stats);
+      post({ type: 'result', result, final: true, lines: lines.take() }, transferables(result));
       break;
+    }
     case 'stop':
       stop.abort(m.why);
       break;
@@ -90,7 +94,7 @@ async function readFiles(files: NonNullable<ShardSpec['files']>): Promise<void> 
   post({
     type: 'result', result, final: true, lines: lines.take(),
     file: { capture, source: source(capture.format), firstTsUs: stamps.firstTsUs, lastTsUs: stamps.lastTsUs, backwardsPackets: stamps.backwardsPackets, maxBackwardsUs: stamps.maxBackwardsUs },
-  });
+  }, transferables(result));
 }
 
 if (spec.files !== null) {
