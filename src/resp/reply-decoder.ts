@@ -5,6 +5,7 @@ import { LEN_CR, LEN_MORE, LEN_OVER, LengthLine } from './length-line.js';
 import { resolveLimits } from './limits.js';
 import { Preview } from './preview.js';
 import { ReplyBuilder } from './reply-builder.js';
+import { simpleReplies } from './text-cache.js';
 import { KIND, K_AGG, K_BULK, K_LINE, lineByteOk, lineEndOk, lineReason } from './reply-grammar.js';
 import type { ReplyFrame, RespLimits, Violation } from './types.js';
 import { WholeBulk } from './whole-bulk.js';
@@ -234,7 +235,8 @@ export class ReplyDecoder {
       this.state = LINE;
       return s;
     }
-    this.pre.keep(d, s, q);
+    if (t === PLUS) this.pre.keepCached(simpleReplies, d, s, q);
+    else this.pre.keep(d, s, q);
     return this.lineDone(q + 2);
   }
 
