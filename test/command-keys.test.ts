@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { commandInfo, NOT_PLAIN, redactSecrets, requestKeys } from '../src/analysis/command-info.js';
+import { keyPositions } from '../src/analysis/command-spec.js';
 import { COMMAND_TABLE } from '../src/analysis/command-table.generated.js';
 import { bulkArray, haveRedis, rawCommand, startRedis, type RedisServer } from './helpers/redis-server.js';
 
@@ -73,6 +74,24 @@ describe('command meaning', () => {
   ] as const)('%j -> %s %s blocking=%s', (args, name, sub, blocking) => {
     const info = commandInfo(args as unknown as string[]);
     expect([info.name, info.sub, info.blocking]).toEqual([name, sub, blocking]);
+  });
+
+  test('a single key at a fixed position (keyAt) gives what the key specs give', () => {
+    let fixed = 0;
+    for (const [lower, spec] of Object.entries(COMMAND_TABLE)) {
+      if (lower.includes('|')) continue;
+      for (let argc = 1; argc <= 6; argc++) {
+        const args = [lower.toUpperCase(), 'a', '1', 'b', '2', 'c'].slice(0, argc);
+        const info = commandInfo(args);
+        if (info.keyAt < 0) continue;
+        fixed++;
+        const [got, want]: number[][] = [[], []];
+        got.length = requestKeys(info, args, argc, got);
+        want.length = keyPositions(spec, args, argc, want);
+        expect([lower, argc, got]).toEqual([lower, argc, want]);
+      }
+    }
+    expect(fixed).toBeGreaterThan(500);
   });
 
   test.each([

@@ -14,6 +14,11 @@ export interface CommandInfo {
    * CLIENT, SUBSCRIBE, REPLCONF, ...): such a request only needs counting, and skips those checks.
    */
   readonly plain: boolean;
+  /**
+   * Argv position of the only key when the key specs name exactly one at a fixed position
+   * (GET, SET, HGET, ...): requestKeys() needs no walk. -1 otherwise.
+   */
+  readonly keyAt: number;
 }
 
 /** Commands that wait by design although `COMMAND` does not flag them "blocking". */
@@ -56,11 +61,18 @@ function resolveName(raw: string): ResolvedName {
   let fixed: CommandInfo | null = null;
   if (!container && !BLOCKING_WITH_OPTION.has(name)) {
     const blocking = BLOCKING_BY_MEANING.has(name) || (spec !== null && spec.flags.includes('blocking'));
-    fixed = Object.freeze({ name, sub: null, spec, blocking, plain });
+    fixed = Object.freeze({ name, sub: null, spec, blocking, plain, keyAt: singleKeyAt(name, spec) });
   }
   hit = { name, spec, container, plain, fixed };
   if (byRawName.size < MAX_CACHED_NAMES) byRawName.set(raw, hit);
   return hit;
+}
+
+function singleKeyAt(name: string, spec: CommandSpec | null): number {
+  // requestKeys() finds more keys for these than their specs say.
+  if (spec === null || spec.keys.length !== 1 || name === 'SORT' || name === 'MIGRATE') return -1;
+  const k = spec.keys[0]!;
+  return k.index !== undefined && k.index > 0 && k.lastKey === 0 ? k.index : -1;
 }
 
 function hasBlockOption(args: readonly string[]): boolean {
@@ -81,7 +93,7 @@ export function commandInfo(args: readonly string[]): CommandInfo {
   if (!blocking && spec !== null && spec.flags.includes('blocking')) {
     blocking = !BLOCKING_WITH_OPTION.has(base.name) || hasBlockOption(args);
   }
-  return { name: base.name, sub, spec, blocking, plain: base.plain };
+  return { name: base.name, sub, spec, blocking, plain: base.plain, keyAt: -1 };
 }
 
 /**
@@ -90,6 +102,11 @@ export function commandInfo(args: readonly string[]): CommandInfo {
  * the same for them.
  */
 export function requestKeys(info: CommandInfo, args: readonly string[], argc: number, out: number[]): number {
+  if (info.keyAt > 0) {
+    if (info.keyAt >= argc) return 0;
+    out[0] = info.keyAt;
+    return 1;
+  }
   if (info.spec === null) return 0;
   let n = keyPositions(info.spec, args, argc, out);
   if (info.name === 'SORT') n = sortStoreKey(args, out, n);
