@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Throughput of the capture file reader alone and of reader + FlowTable (no-op handler), next
-// to `tcpdump -r` on the same file. Build first: npx tsc -p tsconfig.json
+// Throughput of the capture file reader alone, of reader + FlowTable (no-op handler), and of
+// reader + FlowTable + a Session per connection (RESP decoding and pairing, no aggregates),
+// next to `tcpdump -r` on the same file. Build first: npx tsc -p tsconfig.json
 // Usage: node bench/flow-bench.mjs FILE [PORT ...]   (default port 6379; repeat with -n RUNS)
 //
 // Making a capture of redis-benchmark traffic (not committed):
@@ -12,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { readCaptureFile } from '../dist/capture/file-reader.js';
 import { FlowTable } from '../dist/flow/flow-table.js';
+import { Session } from '../dist/analysis/session.js';
 
 const args = process.argv.slice(2);
 let runs = 3;
@@ -30,6 +32,19 @@ const size = statSync(file).size;
 
 const noop = { onOpen() {}, onData() {}, onGap() {}, onClose() {} };
 
+// Sessions whose events only count requests: the cost of the RESP and pairing layers.
+let requests = 0;
+const events = {
+  request() {}, complete() { requests++; }, unpaired() {}, violation() {}, linkRequest() {},
+  linkStart() {}, rdb() {}, propagated() {}, clientInfo() {},
+};
+const sessions = {
+  onOpen(conn) { conn.handlerState = new Session(conn, events, {}, 10_000); },
+  onData(conn, fromClient, d, off, len, ts) { conn.handlerState.data(fromClient, d, off, len, ts); },
+  onGap(conn, fromClient, missing) { conn.handlerState.gap(fromClient, missing); },
+  onClose(conn) { conn.handlerState.close(); },
+};
+
 function time(fn) {
   const t0 = process.hrtime.bigint();
   const r = fn();
@@ -43,7 +58,7 @@ function line(label, packets, s) {
 }
 
 console.log(`${file}: ${(size / 1e6).toFixed(1)} MB, ports ${[...ports].join(',')}, best of ${runs}`);
-let best = { read: Infinity, flow: Infinity };
+let best = { read: Infinity, flow: Infinity, sessions: Infinity };
 let packets = 0;
 let flowStats = null;
 for (let i = 0; i < runs; i++) {
@@ -59,9 +74,18 @@ for (let i = 0; i < runs; i++) {
   });
   flowStats = b.r;
   best.flow = Math.min(best.flow, b.s);
+  requests = 0;
+  const c = time(() => {
+    const table = new FlowTable({ serverPorts: ports }, sessions);
+    readCaptureFile(file, (p) => table.packet(p));
+    table.finish(0);
+  });
+  best.sessions = Math.min(best.sessions, c.s);
 }
 line('read only', packets, best.read);
 line('read + flow', packets, best.flow);
+line('read + flow + sessions', packets, best.sessions);
+console.log(`${''.padEnd(22)} ${(requests / best.sessions / 1e6).toFixed(2)} M requests/s (${requests} requests)`);
 try {
   const t = time(() => execFileSync('tcpdump', ['-r', file, '-w', '/dev/null'], { stdio: 'ignore' }));
   line('tcpdump -r -w /dev/null', packets, t.s);

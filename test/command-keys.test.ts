@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { commandInfo, redactSecrets, requestKeys } from '../src/analysis/command-info.js';
+import { readFileSync } from 'node:fs';
+import { commandInfo, NOT_PLAIN, redactSecrets, requestKeys } from '../src/analysis/command-info.js';
+import { keyPositions } from '../src/analysis/command-spec.js';
+import { COMMAND_TABLE } from '../src/analysis/command-table.generated.js';
 import { bulkArray, haveRedis, rawCommand, startRedis, type RedisServer } from './helpers/redis-server.js';
 
 /** Requests whose keys we extract; the truth is the server's own `COMMAND GETKEYS`. */
@@ -48,6 +51,17 @@ describe.skipIf(!haveRedis)('key positions match the server (COMMAND GETKEYS)', 
 if (!haveRedis) console.warn('command-keys: redis-server not installed, server comparison skipped');
 
 describe('command meaning', () => {
+  test('every command name the session, connection state or redaction compares is not plain', () => {
+    const src = (f: string) => readFileSync(new URL(`../src/analysis/${f}`, import.meta.url), 'utf8');
+    const named = [
+      ...[src('session.ts'), src('conn-state.ts')].flatMap((t) => [...t.matchAll(/'([A-Z]+)'/g)].map((m) => m[1]!)),
+      ...[...src('command-info.ts').matchAll(/case '([A-Z]+)':/g)].map((m) => m[1]!),
+    ].filter((w) => COMMAND_TABLE[w.toLowerCase()] !== undefined);
+    expect(named.length).toBeGreaterThan(20);
+    expect(named.filter((w) => !NOT_PLAIN.has(w))).toEqual([]);
+    expect([commandInfo(['get', 'k']).plain, commandInfo(['select', '1']).plain, commandInfo(['client', 'reply', 'off']).plain]).toEqual([true, false, false]);
+  });
+
   test.each([
     [['get', 'k'], 'GET', null, false],
     [['config', 'get', 'maxmemory'], 'CONFIG', 'GET', false],
@@ -60,6 +74,24 @@ describe('command meaning', () => {
   ] as const)('%j -> %s %s blocking=%s', (args, name, sub, blocking) => {
     const info = commandInfo(args as unknown as string[]);
     expect([info.name, info.sub, info.blocking]).toEqual([name, sub, blocking]);
+  });
+
+  test('a single key at a fixed position (keyAt) gives what the key specs give', () => {
+    let fixed = 0;
+    for (const [lower, spec] of Object.entries(COMMAND_TABLE)) {
+      if (lower.includes('|')) continue;
+      for (let argc = 1; argc <= 6; argc++) {
+        const args = [lower.toUpperCase(), 'a', '1', 'b', '2', 'c'].slice(0, argc);
+        const info = commandInfo(args);
+        if (info.keyAt < 0) continue;
+        fixed++;
+        const [got, want]: number[][] = [[], []];
+        got.length = requestKeys(info, args, argc, got);
+        want.length = keyPositions(spec, args, argc, want);
+        expect([lower, argc, got]).toEqual([lower, argc, want]);
+      }
+    }
+    expect(fixed).toBeGreaterThan(500);
   });
 
   test.each([

@@ -140,6 +140,11 @@ const cases: Case[] = [
     input: '+OK\r\n$3\r\nxxx\r\n:1\r\n*1\r\n+QUEUED\r\n',
     frames: [OK, R('$', 3, ['xxx'], 9), R(':', 0, ['1'], 4), R('*', 1, ['QUEUED'], 13)],
   },
+  {
+    name: 'repeated statuses, empty strings, a status after an attribute',
+    input: '+OK\r\n+OK\r\n$0\r\n\r\n+\r\n|1\r\n+k\r\n+v\r\n+OK\r\n',
+    frames: [OK, OK, R('$', 0, [''], 6), R('+', 0, [''], 3), R('+', 0, ['OK'], 17)],
+  },
 ];
 
 describe('ReplyDecoder cases (whole, byte by byte, split at every offset)', () => {

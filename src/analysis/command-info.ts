@@ -9,6 +9,16 @@ export interface CommandInfo {
   readonly sub: string | null;
   readonly spec: CommandSpec | null;
   readonly blocking: boolean;
+  /**
+   * Neither redacted, nor acted on by name by the session or connection state (SELECT, MULTI,
+   * CLIENT, SUBSCRIBE, REPLCONF, ...): such a request only needs counting, and skips those checks.
+   */
+  readonly plain: boolean;
+  /**
+   * Argv position of the only key when the key specs name exactly one at a fixed position
+   * (GET, SET, HGET, ...): requestKeys() needs no walk. -1 otherwise.
+   */
+  readonly keyAt: number;
 }
 
 /** Commands that wait by design although `COMMAND` does not flag them "blocking". */
@@ -18,12 +28,23 @@ const BLOCKING_WITH_OPTION = new Set(['XREAD', 'XREADGROUP']);
 /** Commands whose second word names what they do; DEBUG has no subcommand table but is one. */
 const CONTAINERS = new Set(['debug', ...Object.keys(COMMAND_TABLE).flatMap((n) => (n.includes('|') ? [n.split('|')[0]!] : []))]);
 
+/**
+ * Every command ./session.ts, ./conn-state.ts or redactSecrets() looks for by name; all others
+ * are `plain`. A name compared there must be listed here (test/command-keys.test.ts checks).
+ */
+export const NOT_PLAIN: ReadonlySet<string> = new Set([
+  'AUTH', 'HELLO', 'MIGRATE', 'CONFIG', 'ACL', 'SENTINEL', 'CLIENT', 'RESET', 'SELECT', 'MULTI',
+  'EXEC', 'DISCARD', 'MONITOR', 'SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'UNSUBSCRIBE',
+  'PUNSUBSCRIBE', 'SUNSUBSCRIBE', 'REPLCONF', 'PSYNC', 'SYNC', 'QUIT',
+]);
+
 /** Bounded cache of name lookups: random garbage command names must not grow it forever. */
 const MAX_CACHED_NAMES = 4096;
 interface ResolvedName {
   name: string;
   spec: CommandSpec | null;
   container: boolean;
+  plain: boolean;
   /** The CommandInfo of every request with this name, when the other arguments cannot change it. */
   fixed: CommandInfo | null;
 }
@@ -36,14 +57,22 @@ function resolveName(raw: string): ResolvedName {
   const name = raw.toUpperCase();
   const spec = COMMAND_TABLE[lower] ?? null;
   const container = CONTAINERS.has(lower);
+  const plain = !NOT_PLAIN.has(name);
   let fixed: CommandInfo | null = null;
   if (!container && !BLOCKING_WITH_OPTION.has(name)) {
     const blocking = BLOCKING_BY_MEANING.has(name) || (spec !== null && spec.flags.includes('blocking'));
-    fixed = Object.freeze({ name, sub: null, spec, blocking });
+    fixed = Object.freeze({ name, sub: null, spec, blocking, plain, keyAt: singleKeyAt(name, spec) });
   }
-  hit = { name, spec, container, fixed };
+  hit = { name, spec, container, plain, fixed };
   if (byRawName.size < MAX_CACHED_NAMES) byRawName.set(raw, hit);
   return hit;
+}
+
+function singleKeyAt(name: string, spec: CommandSpec | null): number {
+  // requestKeys() finds more keys for these than their specs say.
+  if (spec === null || spec.keys.length !== 1 || name === 'SORT' || name === 'MIGRATE') return -1;
+  const k = spec.keys[0]!;
+  return k.index !== undefined && k.index > 0 && k.lastKey === 0 ? k.index : -1;
 }
 
 function hasBlockOption(args: readonly string[]): boolean {
@@ -64,7 +93,7 @@ export function commandInfo(args: readonly string[]): CommandInfo {
   if (!blocking && spec !== null && spec.flags.includes('blocking')) {
     blocking = !BLOCKING_WITH_OPTION.has(base.name) || hasBlockOption(args);
   }
-  return { name: base.name, sub, spec, blocking };
+  return { name: base.name, sub, spec, blocking, plain: base.plain, keyAt: -1 };
 }
 
 /**
@@ -73,6 +102,11 @@ export function commandInfo(args: readonly string[]): CommandInfo {
  * the same for them.
  */
 export function requestKeys(info: CommandInfo, args: readonly string[], argc: number, out: number[]): number {
+  if (info.keyAt > 0) {
+    if (info.keyAt >= argc) return 0;
+    out[0] = info.keyAt;
+    return 1;
+  }
   if (info.spec === null) return 0;
   let n = keyPositions(info.spec, args, argc, out);
   if (info.name === 'SORT') n = sortStoreKey(args, out, n);

@@ -75,6 +75,7 @@ const SUB_KIND: Record<string, SubKind> = {
 
 /** Replies the server will send to this request, given the state before it. */
 export function expectedReplies(s: ConnState, info: CommandInfo, frame: RequestFrame): number {
+  if (info.plain) return s.replyOff || s.skipNext ? 0 : 1;
   if (info.name === 'CLIENT' && info.sub === 'REPLY') {
     const mode = frame.args[2]?.toUpperCase();
     return mode === 'OFF' || mode === 'SKIP' ? 0 : 1; // ON, and a bad mode's error, are answered
@@ -95,6 +96,10 @@ export function expectedReplies(s: ConnState, info: CommandInfo, frame: RequestF
 
 /** State changes that take effect as the server reads the request. */
 export function applyRequestState(s: ConnState, info: CommandInfo, frame: RequestFrame): void {
+  if (info.plain) {
+    s.skipNext = false;
+    return;
+  }
   if (s.skipNext && !(info.name === 'CLIENT' && info.sub === 'REPLY')) s.skipNext = false;
   switch (info.name) {
     case 'CLIENT':

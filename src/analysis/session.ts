@@ -164,8 +164,10 @@ export class Session {
 
   /** A request is done: to the client aggregates, or to the replication ones. */
   private finish(r: TrackedRequest): void {
-    if (LINK_COMMANDS.has(r.info.name)) return this.events.linkRequest(r);
-    if (r.info.name === 'CLIENT' || r.info.name === 'HELLO') this.selfNamed(r);
+    if (!r.info.plain) {
+      if (LINK_COMMANDS.has(r.info.name)) return this.events.linkRequest(r);
+      if (r.info.name === 'CLIENT' || r.info.name === 'HELLO') this.selfNamed(r);
+    }
     this.events.complete(r);
   }
 
@@ -200,13 +202,13 @@ export class Session {
   private onRequest(frame: RequestFrame): void {
     if (frame.argc === 0 || frame.args.length === 0) return;
     const info = commandInfo(frame.args);
-    const redacted = redactSecrets(info.name, frame.args, frame.argLens);
+    const redacted = !info.plain && redactSecrets(info.name, frame.args, frame.argLens);
     const expect = expectedReplies(this.state, info, frame);
     applyRequestState(this.state, info, frame);
     // The db after the command, as MONITOR shows it: SELECT 5 is printed as [5 ...].
     const db = this.state.db;
     const r: TrackedRequest = { conn: this.conn, frame, info, redacted, db, expect, outcome: 'noreply', reply: null, replyBytes: 0, latencyUs: -1, queued: null };
-    if (LINK_COMMANDS.has(info.name) || this.link !== null || this.linkStart !== null) return this.onLinkRequest(r);
+    if ((!info.plain && LINK_COMMANDS.has(info.name)) || this.link !== null || this.linkStart !== null) return this.onLinkRequest(r);
     this.dropEarly();
     this.trackTransaction(r);
     this.events.request(r);

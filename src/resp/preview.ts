@@ -1,4 +1,5 @@
 import { latin1 } from './latin1.js';
+import type { TextCache } from './text-cache.js';
 
 /**
  * The text kept of a value being decoded (an argument, a reply's head): its first bytes as
@@ -21,6 +22,14 @@ export class Preview {
     const k = e - s < this.left ? e - s : this.left;
     this.text += latin1(d, s, s + k);
     this.left -= k;
+  }
+
+  /** keep(), the text taken from `cache` (a whole value that repeats: `+OK`). */
+  keepCached(cache: TextCache, d: Uint8Array, s: number, e: number): void {
+    if (this.left < e - s) return this.keep(d, s, e);
+    if (s >= e) return;
+    this.text += cache.text(d, s, e - s);
+    this.left -= e - s;
   }
 
   /** Bytes of the value were not captured: what follows them is not kept (the text stays a prefix). */

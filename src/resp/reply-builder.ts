@@ -69,6 +69,11 @@ export class ReplyBuilder {
     return n;
   }
 
+  /** A whole top-level string (`+`, `$`) framed in one go, as finish() would give it. */
+  scalar(type: number, wireBytes: number, count: number, text: string, ts: number): ReplyFrame {
+    return { type, wireBytes, error: null, count, head: [text], innerErrors: null, missingBytes: 0, startTsUs: ts, endTsUs: ts };
+  }
+
   /** Closes the reply; `text` is the top-level scalar's preview (or error text). */
   finish(wireBytes: number, endTs: number, text: string): ReplyFrame {
     const t = this.type;

@@ -1,13 +1,15 @@
 import { AggregateStack } from './aggregate-stack.js';
 import { CallbackGuard, chunkEnd, chunkStart } from './bytes.js';
 import { CR, LF, RESP_TYPES } from './constants.js';
+import { latin1 } from './latin1.js';
 import { LEN_CR, LEN_MORE, LEN_OVER, LengthLine } from './length-line.js';
 import { resolveLimits } from './limits.js';
 import { Preview } from './preview.js';
 import { ReplyBuilder } from './reply-builder.js';
+import { simpleReplies } from './text-cache.js';
 import { KIND, K_AGG, K_BULK, K_LINE, lineByteOk, lineEndOk, lineReason } from './reply-grammar.js';
 import type { ReplyFrame, RespLimits, Violation } from './types.js';
-import { WholeBulk } from './whole-bulk.js';
+import { simpleLineEnd, WholeBulk } from './whole-bulk.js';
 
 const T = RESP_TYPES;
 const { SIMPLE_STRING: PLUS, SIMPLE_ERROR: MINUS, BLOB_STRING: DOLLAR, ARRAY: STAR, MAP: PERCENT,
@@ -175,6 +177,16 @@ export class ReplyDecoder {
 
   private atType(d: Uint8Array, p: number, e: number): number {
     const c = d[p]!;
+    // Fast path: most replies are a whole `+line` or `$<n>` string in this chunk, on their own.
+    if (this.stack.depth === 0 && !this.reply.open) {
+      if (c === PLUS) {
+        const cr = simpleLineEnd(d, p + 1, e, this.lim.maxLineBytes);
+        if (cr >= 0) return this.wholeString(PLUS, d, p, p + 1, cr - p - 1, 0, cr + 2);
+      } else if (c === DOLLAR && this.bulk.find(d, p, e, this.lim.maxBulkBytes)) {
+        const b = this.bulk;
+        return this.wholeString(DOLLAR, d, p, b.start, b.len, b.len, b.end);
+      }
+    }
     if (this.stack.top() === SEMI) {
       if (c !== SEMI) return this.violate(p, "expected ';' in streamed string");
       this.vType = SEMI;
@@ -188,6 +200,15 @@ export class ReplyDecoder {
     if (kind === K_LINE) return this.startLine(d, p, e, c);
     if (c === DOLLAR && this.bulk.find(d, p, e, this.lim.maxBulkBytes)) return this.wholeBulk(d);
     return this.startLength(c, p);
+  }
+
+  /** Emits the top-level string d[p..next) whose value is d[s..s+n), whole in this chunk. */
+  private wholeString(type: number, d: Uint8Array, p: number, s: number, n: number, count: number, next: number): number {
+    const pv = this.lim.argPreviewBytes;
+    // A simple string is a status (OK, QUEUED) that repeats; a bulk string is data.
+    const text = type === PLUS && n <= pv ? simpleReplies.text(d, s, n) : latin1(d, s, s + (n < pv ? n : pv));
+    this.guard.call(this.onReply, this.reply.scalar(type, next - p, count, text, this.ts));
+    return next;
   }
 
   /** Bookkeeping for a value of type c at d[p]; false after a violation. */
@@ -234,7 +255,8 @@ export class ReplyDecoder {
       this.state = LINE;
       return s;
     }
-    this.pre.keep(d, s, q);
+    if (t === PLUS) this.pre.keepCached(simpleReplies, d, s, q);
+    else this.pre.keep(d, s, q);
     return this.lineDone(q + 2);
   }
 

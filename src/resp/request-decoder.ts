@@ -1,13 +1,13 @@
 import { CallbackGuard, LineBuffer, chunkEnd, chunkStart, findByte } from './bytes.js';
 import { BoundaryScanner } from './request-boundary.js';
 import { CR, DIGIT_0, DIGIT_9, LF, RESP_TYPES } from './constants.js';
-import { commandName } from './command-name.js';
 import { InlineSplitter } from './inline-args.js';
 import { latin1 } from './latin1.js';
 import { LEN_CR, LEN_MORE, LEN_OVER, LengthLine } from './length-line.js';
 import { resolveLimits } from './limits.js';
 import { Preview } from './preview.js';
 import type { RequestFrame, RespLimits, Violation } from './types.js';
+import { commandNames } from './text-cache.js';
 import { WholeBulk } from './whole-bulk.js';
 
 const STAR = RESP_TYPES.ARRAY;
@@ -261,7 +261,7 @@ export class RequestDecoder {
     const i = this.kept;
     if (i >= this.keepMax) return;
     const pv = this.lim.argPreviewBytes;
-    this.args[i] = i === 0 ? commandName(d, s, n < pv ? n : pv) : latin1(d, s, s + (n < pv ? n : pv));
+    this.args[i] = i === 0 ? commandNames.text(d, s, n < pv ? n : pv) : latin1(d, s, s + (n < pv ? n : pv));
     this.argLens[i] = n;
     this.kept = i + 1;
   }

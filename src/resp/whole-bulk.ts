@@ -1,7 +1,7 @@
 import { CR, DIGIT_0, DIGIT_9, LF } from './constants.js';
 
 /**
- * The fast path both decoders take for the common case: a whole bulk string
+ * The fast paths the decoders take for the common case: a whole bulk string
  * `$<len>\r\n<bytes>\r\n` inside the chunk at hand, found with one scan of its length digits.
  * Anything else (split across chunks, a leading zero, `$-1`, `$?`, a bad byte) is left to the
  * decoders' byte-by-byte states, which also report what is wrong.
@@ -34,4 +34,15 @@ export class WholeBulk {
   get end(): number {
     return this.start + this.len + 2;
   }
+}
+
+/**
+ * Index of the CR ending the simple-string text that starts at d[s] (after a `+`), when its
+ * CRLF is in d[s..e) within maxLine bytes and no bare CR or LF comes before; else -1.
+ */
+export function simpleLineEnd(d: Uint8Array, s: number, e: number, maxLine: number): number {
+  const stop = Math.min(e, s + maxLine + 1);
+  let q = s;
+  while (q < stop && d[q] !== CR && d[q] !== LF) q++;
+  return q < stop && q + 1 < e && d[q] === CR && d[q + 1] === LF ? q : -1;
 }
