@@ -67,12 +67,14 @@ export interface KeyColumns {
 
 const UTF16 = new TextDecoder('utf-16le');
 
-/** The keys of KeyTable.columns(), as strings. */
+/** The keys of KeyTable.columns(), as strings: one decode, then a slice per key. */
 export function keysOfColumns(c: KeyColumns): string[] {
-  const out: string[] = [];
+  const all = UTF16.decode(c.codes);
+  const out = new Array<string>(c.ends.length);
   let from = 0;
-  for (const end of c.ends) {
-    out.push(end - from <= 32 ? String.fromCharCode(...c.codes.subarray(from, end)) : UTF16.decode(c.codes.subarray(from, end)));
+  for (let i = 0; i < c.ends.length; i++) {
+    const end = c.ends[i]!;
+    out[i] = all.slice(from, end);
     from = end;
   }
   return out;
