@@ -20,7 +20,7 @@ export function threadsArg(value: string): number | 'auto' {
   return n;
 }
 
-export function addThreadsOption(cmd: Command, auto = `one per core (at most ${DEFAULT_MAX_THREADS}), one for stdin and files under 32 MiB`): Command {
+export function addThreadsOption(cmd: Command, auto = `one per core but one (at most ${DEFAULT_MAX_THREADS}); one for stdin and files under 32 MiB`): Command {
   return cmd.option('--threads <n>', `analysis threads, each owning a share of the connections; 'auto': ${auto}`, threadsArg, 'auto');
 }
 
@@ -34,9 +34,13 @@ export function monitorThreads(choice: number | 'auto'): number {
   return choice === 'auto' ? 1 : choice;
 }
 
-/** The cores this process may use, at most DEFAULT_MAX_THREADS. */
+/**
+ * Default threads: one per core but one, at most DEFAULT_MAX_THREADS. The reading thread and
+ * V8's garbage collector keep about one core busy besides the shards: one thread already uses
+ * 1.2 CPUs, and on 2 cores 2 threads ran no faster than 1 (bench/threads.sh, README).
+ */
 export function coreThreads(): number {
-  return Math.max(1, Math.min(DEFAULT_MAX_THREADS, availableParallelism()));
+  return Math.max(1, Math.min(DEFAULT_MAX_THREADS, availableParallelism() - 1));
 }
 
 /**
