@@ -61,6 +61,8 @@ export class LiveRing {
   private dispatching = false;
   /** Called after a read of the ring found it empty: every frame captured more than BLOCK_TIMEOUT_MS ago has been delivered. */
   onIdle: (() => void) | undefined;
+  /** While true, the ring is not read (see LiveCaptureOptions.paused). */
+  paused: (() => boolean) | undefined;
   private onError: ((err: UserError) => void) | undefined;
   /** While finishing: frames captured after this are not delivered, and say the end is reached. */
   private untilTsUs = Infinity;
@@ -107,6 +109,10 @@ export class LiveRing {
 
   private readonly drain = (): void => {
     this.timer = undefined;
+    if (this.paused?.() === true) {
+      this.timer = setTimeout(this.drain, DRAIN_BUSY_MS);
+      return;
+    }
     const before = this.received;
     const result = this.dispatch();
     if (this.closed) return;
@@ -185,6 +191,10 @@ export class LiveRing {
     // for longer than that.
     let emptyReads = 0;
     while (!this.closed && !this.pastUntil && emptyReads < 2) {
+      if (this.paused?.() === true) {
+        await new Promise((r) => setTimeout(r, DRAIN_BUSY_MS));
+        continue;
+      }
       const before = this.received;
       if (this.dispatch() === PCAP_ERROR) return this.fail();
       if (this.received > before) emptyReads = 0;

@@ -39,6 +39,11 @@ export interface LiveCaptureOptions {
    */
   onIdle?: () => void;
   /**
+   * Asked before each read of the ring: true while what was read is still being analysed
+   * elsewhere (threads), so frames wait in the kernel ring rather than in memory here.
+   */
+  paused?: () => boolean;
+  /**
    * Called once if libpcap reports a read error after the capture started (the interface went
    * down or away); the capture has stopped when it is called.
    */
@@ -195,6 +200,7 @@ export async function openLiveCapture(
     throw openError(err instanceof Error ? err.message : String(err), iface, names, opts.filter);
   }
   ring.onIdle = opts.onIdle;
+  ring.paused = opts.paused;
   ring.start(linkTypeOf(linkName), opts.onError);
   return {
     iface,

@@ -47,14 +47,9 @@ export async function runLiveSharded(job: ShardedLiveJob): Promise<ShardedLiveRu
     stopAt();
     live?.close();
   };
-  const sharded = new ShardedPipeline({
-    threads: job.threads,
-    live: true,
-    onFailure: () => halt(),
-    analyzer: job.analyzer,
-    ports: job.ports,
-    ...(job.monitor === undefined ? {} : { monitor: { withReplies: job.monitor.withReplies }, onLines: job.monitor.onLines }),
-  });
+  // Made once the capture is open: opening it (and failing to) stays as quick as on one thread,
+  // and frames read meanwhile wait in the ring.
+  let sharded: ShardedPipeline | null = null;
   let writer: PcapWriter | null = null;
   let captureError: UserError | null = null;
   const onPacket = (p: Packet): void => {
@@ -72,7 +67,7 @@ export async function runLiveSharded(job: ShardedLiveJob): Promise<ShardedLiveRu
       }
     }
     // Shards too far behind: the frame is thrown away and counted, as the ring sheds frames.
-    if (!sharded.packet(p)) capStats.shedFrames++;
+    if (!sharded!.packet(p)) capStats.shedFrames++;
   };
   const capture: LiveCapture = await openLiveCapture(
     {
@@ -85,21 +80,28 @@ export async function runLiveSharded(job: ShardedLiveJob): Promise<ShardedLiveRu
         halt();
       },
       onIdle: () => {
-        if (!halted) sharded.idle((Date.now() - QUIET_MARGIN_MS) * 1000);
+        if (!halted) sharded?.idle((Date.now() - QUIET_MARGIN_MS) * 1000);
       },
+      paused: () => sharded === null || sharded.behind(),
     },
     onPacket,
-  ).catch(async (e: unknown) => {
-    await sharded.close();
-    throw e;
-  });
+  );
   live = capture;
+  const shards = new ShardedPipeline({
+    threads: job.threads,
+    live: true,
+    onFailure: () => halt(),
+    analyzer: job.analyzer,
+    ports: job.ports,
+    ...(job.monitor === undefined ? {} : { monitor: { withReplies: job.monitor.withReplies }, onLines: job.monitor.onLines }),
+  });
+  sharded = shards;
   if (job.writePath !== undefined) {
     try {
       writer = PcapWriter.open(job.writePath, capture.linkType, capture.snaplen);
     } catch (e) {
       capture.close();
-      await sharded.close();
+      await shards.close();
       throw e;
     }
   }
@@ -122,12 +124,12 @@ export async function runLiveSharded(job: ShardedLiveJob): Promise<ShardedLiveRu
     const s = capture.stats();
     const stats: CaptureStats = { ...capStats, kernelDrops: s.kernelDrops, interfaceDrops: s.interfaceDrops, shedFrames: capStats.shedFrames + s.shedFrames };
     try {
-      await sharded.finish();
-      const report = sharded.report(job.top, stats, source);
+      await shards.finish();
+      const report = shards.report(job.top, stats, source);
       if (captureError !== null) report.warnings.push(`capture stopped: ${(captureError as UserError).message}`);
       return report;
     } finally {
-      await sharded.close();
+      await shards.close();
     }
   });
   return { stop: () => (stopped ? halt() : stopAt()), halt, done };

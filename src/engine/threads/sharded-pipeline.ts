@@ -21,9 +21,11 @@ import { OtherServers, ShardRouter, TICK_US } from './shard-router.js';
 /** Batches a shard may have in hand before the reader waits (files): a few MB per shard. */
 const MAX_IN_FLIGHT = 4;
 /**
- * Batches a shard may have in hand before a live reader, which cannot wait (the kernel ring
- * fills), throws frames away: 32 MB per shard, more than the ring holds.
+ * Batches a shard may have in hand before a live reader stops reading the kernel ring (frames
+ * wait there, and are dropped by the kernel, counted, when it is full) ...
  */
+const PAUSE_IN_FLIGHT = 8;
+/** ... and before it throws away frames of a read already under way (counted as shed). */
 const MAX_IN_FLIGHT_LIVE = 64;
 
 /**
@@ -121,6 +123,12 @@ export class ShardedPipeline {
     if (w.full) this.send(k);
     return true;
   };
+
+  /** Whether a shard is far enough behind that a live reader should leave frames in the ring. */
+  behind(): boolean {
+    for (const n of this.inFlight) if (n >= PAUSE_IN_FLIGHT) return true;
+    return false;
+  }
 
   /** A live capture's ring is empty: capture time reached tsUs; every partial batch goes. */
   idle(tsUs: number): void {
