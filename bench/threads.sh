@@ -33,3 +33,34 @@ for name in ${CAPTURES:-pipelined unpipelined}; do
     }' "$log" "$name" "$cmds"
 done
 rm -f "$log"
+
+# CPU=1: where each thread count's CPU goes (one run each, threads polled from /proc): the
+# reader (main thread), each shard (the last-started busy threads), and the rest (V8's
+# collector). On N free cores a run takes about the reader's part plus its slowest shard.
+if [ "${CPU:-0}" = 1 ]; then
+  for name in ${CAPTURES:-pipelined unpipelined}; do
+    f=$(pwd)/bench/out/$name.pcap
+    for t in $THREADS; do
+      node bin/redis-tap.js analyze "$f" -p "$PORT" --json --threads "$t" >/dev/null & pid=$!
+      declare -A cpu=()
+      while kill -0 "$pid" 2>/dev/null; do
+        for task in /proc/$pid/task/*; do
+          v=$(awk '{split($0,a,") "); split(a[2],f," "); print f[12]+f[13]}' "$task/stat" 2>/dev/null) && cpu[$(basename "$task")]=$v
+        done
+        sleep 0.02
+      done
+      for k in "${!cpu[@]}"; do echo "$k ${cpu[$k]}"; done | sort -n | awk -v pid="$pid" -v t="$t" -v name="$name" '
+        { tid[NR] = $1; c[NR] = $2 * 10 }
+        END {
+          shards = (t == 1) ? 0 : t; max = 0; sum = 0; rest = 0; main = 0
+          for (i = 1; i <= NR; i++) {
+            if (tid[i] == pid) main = c[i]
+            else if (i > NR - shards) { sum += c[i]; if (c[i] > max) max = c[i] }
+            else rest += c[i]
+          }
+          printf "%s: %d threads: reader %d ms, shards %d ms (slowest %d ms), collector and the rest %d ms\n", name, t, main, sum, max, rest
+        }'
+      unset cpu
+    done
+  done
+fi
