@@ -58,28 +58,6 @@ function finish(h: number): number {
   return h ^ (h >>> 13);
 }
 
-/** KeyTable.columns(). */
-export interface KeyColumns {
-  codes: Uint16Array;
-  ends: Uint32Array;
-  nums: Float64Array;
-}
-
-const UTF16 = new TextDecoder('utf-16le');
-
-/** The keys of KeyTable.columns(), as strings: one decode, then a slice per key. */
-export function keysOfColumns(c: KeyColumns): string[] {
-  const all = UTF16.decode(c.codes);
-  const out = new Array<string>(c.ends.length);
-  let from = 0;
-  for (let i = 0; i < c.ends.length; i++) {
-    const end = c.ends[i]!;
-    out[i] = all.slice(from, end);
-    from = end;
-  }
-  return out;
-}
-
 export class KeyTable {
   /** count, bytes, error of record id: f64[id * F64_PER_REC + F_*]. */
   f64 = new Float64Array(0);
@@ -258,27 +236,17 @@ export class KeyTable {
     return out;
   }
 
-  /**
-   * Every record as columns that cross a thread without a string made or copied: the keys'
-   * UTF-16 code units end to end (key i ends at ends[i]), and count, bytes and error of key i at
-   * nums[3i ..]. Strings are made again on the other side (keysOfColumns).
-   */
-  columns(): KeyColumns {
-    let total = 0;
-    for (let id = 0; id < this.size; id++) total += this.keys[id]?.length ?? this.i32[id * I32_PER_REC + I_KIND]! - 2;
-    const codes = new Uint16Array(total);
-    const ends = new Uint32Array(this.size);
-    const nums = new Float64Array(3 * this.size);
-    let at = 0;
-    for (let id = 0; id < this.size; id++) {
-      const s = this.keys[id];
-      const r = id * I32_PER_REC;
-      if (s != null) for (let i = 0; i < s.length; i++) codes[at++] = s.charCodeAt(i);
-      else for (let i = 0, n = this.i32[r + I_KIND]! - 2; i < n; i++) codes[at++] = (this.i32[r + I_INLINE + (i >> 2)]! >>> ((i & 3) * 8)) & 0xff;
-      ends[id] = at;
-      nums.set(this.f64.subarray(id * F64_PER_REC + F_COUNT, id * F64_PER_REC + F_ERROR + 1), 3 * id);
+  /** Key id's UTF-16 code units, written at out[at..] when out is given; returns how many. */
+  keyCodes(id: number, out: Uint16Array | null, at: number): number {
+    const s = this.keys[id];
+    if (s != null) {
+      if (out !== null) for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i);
+      return s.length;
     }
-    return { codes, ends, nums };
+    const r = id * I32_PER_REC;
+    const n = this.i32[r + I_KIND]! - 2;
+    if (out !== null) for (let i = 0; i < n; i++) out[at + i] = (this.i32[r + I_INLINE + (i >> 2)]! >>> ((i & 3) * 8)) & 0xff;
+    return n;
   }
 
   tag(id: number): string | null {

@@ -10,7 +10,8 @@
  * analyzer's largest cost; a KeyTable lookup costs one or two.
  */
 import { bestIds } from './bounded.js';
-import { type KeyColumns, F64_PER_REC, F_BYTES, F_COUNT, F_ERROR, I32_PER_REC, I_HASH, KeyTable, MAX_KEYS } from './key-table.js';
+import { columnsOf, type KeyColumns } from './key-columns.js';
+import { F64_PER_REC, F_BYTES, F_COUNT, F_ERROR, I32_PER_REC, I_HASH, KeyTable, MAX_KEYS } from './key-table.js';
 
 /**
  * Children per heap node. Evictions under a flat tail sift the new entry from the root to a leaf
@@ -294,10 +295,10 @@ export class TopKeys {
     });
   }
 
-  /** Every entry as columns (KeyTable.columns), for another thread. */
+  /** Every entry as columns (./key-columns.ts), for another thread. */
   columns(): KeyColumns {
     this.flush();
-    return this.table.columns();
+    return columnsOf(this.table);
   }
 
   /** Calls fn with every entry, in no particular order: for sums over all keys, no sort needed. */

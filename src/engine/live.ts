@@ -1,6 +1,6 @@
 import type { AnalysisListener, AnalyzerOptions } from '../analysis/analyzer.js';
 import { Stats } from '../analysis/stats.js';
-import { openLiveCapture, type LiveCapture } from '../capture/live.js';
+import { openLiveCapture, type LiveCapture, type LiveCaptureOptions } from '../capture/live.js';
 import { emptyCaptureStats, type CaptureStats, type Packet } from '../capture/packet.js';
 import { PcapWriter } from '../capture/pcap-writer.js';
 import type { Report } from '../output/report.js';
@@ -68,8 +68,13 @@ export interface LiveRun {
   done: Promise<Report>;
 }
 
+/** Where and how a live job captures, as openLiveCapture takes it. */
+export function ringOptions(job: Pick<LiveJob, 'ports' | 'bufferMb' | 'iface' | 'filter'>): Pick<LiveCaptureOptions, 'ports' | 'bufferMb' | 'iface' | 'filter'> {
+  return { ports: job.ports, bufferMb: job.bufferMb, ...(job.iface === undefined ? {} : { iface: job.iface }), ...(job.filter === undefined ? {} : { filter: job.filter }) };
+}
+
 /** How far behind now a quiet ring's frames are surely read: the kernel's block timeout and more. */
-const QUIET_MARGIN_MS = 100;
+export const QUIET_MARGIN_MS = 100;
 
 /** Live interface -> flows -> analysis, until the duration, count, or stop(). */
 export async function runLive(job: LiveJob): Promise<LiveRun> {
@@ -140,10 +145,7 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
   };
   capture = await openLiveCapture(
     {
-      ports: job.ports,
-      bufferMb: job.bufferMb,
-      ...(job.iface === undefined ? {} : { iface: job.iface }),
-      ...(job.filter === undefined ? {} : { filter: job.filter }),
+      ...ringOptions(job),
       onError: (e) => {
         captureError = e;
         halt();

@@ -5,7 +5,7 @@
  * so while each shard counted exactly the sum is exact, with no floor and no cut.
  */
 import type { Stats, StatsOptions } from '../stats.js';
-import { keysOfColumns, type KeyColumns } from '../key-table.js';
+import { keysOfColumns, type KeyColumns } from '../key-columns.js';
 import { TopKeys } from '../top-keys.js';
 import { mergeSummaries, topKeysOf, type KeySummary } from './key-summary.js';
 import { mergeStates, MERGE_KEYS, stateOf, statsOf, type StateLimits, type StatsState } from './stats-state.js';

@@ -10,11 +10,8 @@ import { PcapWriter } from '../../capture/pcap-writer.js';
 import { UserError } from '../../errors.js';
 import type { Report } from '../../output/report.js';
 import { enterIdlePriority, type CpuPriority } from '../cpu-priority.js';
-import type { LiveJob } from '../live.js';
+import { QUIET_MARGIN_MS, ringOptions, type LiveJob } from '../live.js';
 import { ShardedPipeline } from './sharded-pipeline.js';
-
-/** How far behind now a quiet ring's frames are surely read (as ../live.ts). */
-const QUIET_MARGIN_MS = 100;
 
 export interface ShardedLiveJob extends Omit<LiveJob, 'onInterval' | 'intervalSec' | 'count' | 'listeners' | 'onClock'> {
   threads: number;
@@ -71,10 +68,7 @@ export async function runLiveSharded(job: ShardedLiveJob): Promise<ShardedLiveRu
   };
   const capture: LiveCapture = await openLiveCapture(
     {
-      ports: job.ports,
-      bufferMb: job.bufferMb,
-      ...(job.iface === undefined ? {} : { iface: job.iface }),
-      ...(job.filter === undefined ? {} : { filter: job.filter }),
+      ...ringOptions(job),
       onError: (e) => {
         captureError = e;
         halt();
