@@ -1,10 +1,11 @@
 /**
- * The layers over several threads: this (reader) thread parses only link, IP and TCP headers and
- * routes each packet, copied once into a batch, to the shard that owns its connection; each
- * shard (./shard-worker.ts) runs its own Pipeline. Capture time reaches every shard in order
- * with its packets (tick records), so connections age as one thread would age them. At the end
- * the shards' aggregates merge (src/analysis/merge/shard-merge.ts) into one report, the same
- * report one thread builds.
+ * The layers over several threads, each shard (./shard-worker.ts) running its own Pipeline over
+ * the connections it owns. Files: every shard reads them and keeps its own packets. Stdin and
+ * live frames: this (reader) thread parses only link, IP and TCP headers and routes each
+ * packet, copied once into a batch, to its shard. Either way capture time reaches every shard
+ * in order with its packets (tick records), so connections age as one thread would age them.
+ * At the end the shards' aggregates merge (src/analysis/merge/shard-merge.ts) into the report
+ * one thread builds.
  */
 import { Worker } from 'node:worker_threads';
 import type { AnalyzerOptions } from '../../analysis/analyzer.js';
@@ -33,10 +34,11 @@ const PAUSE_IN_FLIGHT = 8;
 const MAX_IN_FLIGHT_LIVE = 512;
 
 /**
- * A shard's young generation. V8's default (48 MB) costs each thread ~30 MB more resident; 3 MB
- * cost 40% more CPU where pipelines keep thousands of requests pending (they outlive scavenges
- * and fill the old space): 10 M distinct keys in batches of 1000 took 20.3-22.4 s of CPU at 12
- * MB, 34.5-34.8 s at 6 MB; the pipelined bench capture peaks at 170 MB against 155 MB.
+ * A shard's young generation. V8's default (48 MB) costs each thread ~30 MB more resident; less
+ * than 12 MB costs CPU where pipelines keep thousands of requests pending (they outlive
+ * scavenges and fill the old space): 10 M distinct keys in batches of 1000 took 20.3-22.4 s of
+ * CPU at 12 MB, 34.5-34.8 s at 6 MB; at 12 MB the pipelined bench capture peaks at 170 MB, at 6
+ * MB 155 MB.
  */
 const YOUNG_GENERATION_MB = 12;
 
