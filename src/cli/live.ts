@@ -55,7 +55,7 @@ export function commandLive(program: Command): void {
     .option('--tui', 'full-screen live view (default when stdout is a terminal)')
     .option('--no-tui', 'no live view: print the report at the end')
     .option('--http <addr>', 'also serve the web view (and its JSON) at host:port, e.g. 127.0.0.1:9769');
-  addThreadsOption(addAttributionOptions(cmd))
+  addThreadsOption(addAttributionOptions(cmd), 'one per core but one (at most 8); the live view, --http, --interval and --count run on one')
     .action(async (opts: LiveOpts) => {
       const apps = appNamer(opts);
       const listen = opts.http === undefined ? null : parseListen(opts.http);
