@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { haveRedis, session, startRedis, type RedisServer } from './helpers/redis-server.js';
 import { liveCaptureUnavailable } from './helpers/live.js';
 
+/** Time a live capture takes to open (a 192 MiB ring, the CPU priority) on a machine busy with other tests. */
+const CAPTURE_OPEN_MS = 2500;
+
 const BIN = new URL('../bin/redis-tap.js', import.meta.url).pathname;
 const skipReason = !haveRedis ? 'redis-server not installed' : liveCaptureUnavailable();
 if (skipReason) console.warn(`monitor-compare: skipped: ${skipReason}`);
@@ -35,7 +38,7 @@ describe.skipIf(skipReason !== null)('monitor prints what redis-cli monitor prin
     let tapErr = '';
     tap.stdout!.on('data', (d) => (tapOut += d));
     tap.stderr!.on('data', (d) => (tapErr += d));
-    await new Promise((r) => setTimeout(r, 1200));
+    await new Promise((r) => setTimeout(r, CAPTURE_OPEN_MS));
 
     const binary = Buffer.from([0x00, 0x01, 0x0d, 0x0a, 0x22, 0x5c, 0xff, 0x41]);
     await Promise.all([
@@ -62,7 +65,7 @@ describe.skipIf(skipReason !== null)('monitor prints what redis-cli monitor prin
     const tap = spawn(process.execPath, [BIN, 'live', '-i', 'lo', '-p', String(redis.port), '--duration', '3', '--json', '-w', pcap], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     tap.stdout!.on('data', (d) => (out += d));
-    await new Promise((r) => setTimeout(r, 1200));
+    await new Promise((r) => setTimeout(r, CAPTURE_OPEN_MS));
     const cmds: string[][] = [['AUTH', 's3cret-pw']];
     for (let i = 0; i < 50; i++) cmds.push(['SET', `w:${i}`, String(i)], ['GET', `w:${i % 7}`]);
     await session(redis.port, cmds, '127.0.0.5');

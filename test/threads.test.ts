@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { liveCaptureUnavailable } from './helpers/live.js';
 import { encodeCommand, haveRedis, startRedis, type RedisServer } from './helpers/redis-server.js';
 
+/** Time a live capture takes to open (a 192 MiB ring, the CPU priority) on a machine busy with other tests. */
+const CAPTURE_OPEN_MS = 2500;
+
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = `${ROOT}bin/redis-tap.js`;
 
@@ -135,7 +138,7 @@ describe.skipIf(liveSkip !== null)('--threads on a live capture', () => {
   test('live on 3 threads counts what the server counted', async () => {
     const before = await commandstats(redis.port);
     const run = runLive(['live', '-i', 'lo', '-p', String(redis.port), '--json', '--no-tui', '--threads', '3']);
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, CAPTURE_OPEN_MS));
     await load(redis.port, 12, 50);
     await new Promise((r) => setTimeout(r, 500));
     run.child.kill('SIGINT');
@@ -154,7 +157,7 @@ describe.skipIf(liveSkip !== null)('--threads on a live capture', () => {
 
   test('monitor on 3 threads prints every command once, in order per connection', async () => {
     const run = runLive(['monitor', '-i', 'lo', '-p', String(redis.port), '--threads', '3']);
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, CAPTURE_OPEN_MS));
     await load(redis.port, 6, 40);
     await new Promise((r) => setTimeout(r, 500));
     run.child.kill('SIGINT');
