@@ -4,8 +4,8 @@ import { UserError } from '../errors.js';
 import { CaptureParser, notACaptureError, sniffFormat } from './capture-parser.js';
 import type { CaptureStats, Packet } from './packet.js';
 
-/** Read size per readSync call; big enough that syscalls cost nothing next to parsing. */
-export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Read size per readSync call: cache-sized, as DEFAULT_SET_CHUNK_BYTES (./capture-set.ts) says why. */
+export const DEFAULT_CHUNK_BYTES = 256 * 1024;
 
 export interface ReadCaptureOptions {
   /** Called after each chunk; totalBytes is 0 when the size is not known (a pipe). */

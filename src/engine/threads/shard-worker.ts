@@ -31,8 +31,6 @@ class LineBuffer {
   }
 }
 
-/** Every shard reads the whole file: smaller reads than one thread's 8 MB keep N copies small. */
-const FILE_CHUNK_BYTES = 1024 * 1024;
 
 const spec = workerData as ShardSpec;
 const lines = new LineBuffer();
@@ -83,7 +81,7 @@ async function readFiles(files: NonNullable<ShardSpec['files']>): Promise<void> 
       pipe.tick(p.tsUs);
     }
   };
-  const job = { inputs: files.inputs, ports: spec.ports, top: 0, analyzer: spec.analyzer, signal: stop.signal, chunkBytes: FILE_CHUNK_BYTES, ...(files.selection === null ? {} : { selection: files.selection }) };
+  const job = { inputs: files.inputs, ports: spec.ports, top: 0, analyzer: spec.analyzer, signal: stop.signal, ...(files.selection === null ? {} : { selection: files.selection }) };
   const { set, stats, source } = await openInputs(job, sink);
   await readInputs(job, set, () => seen, async () => {
     if (spec.shard === 0 || lines.text !== '') post({ type: 'lines', lines: lines.take(), bytesRead: set.bytesRead, totalBytes: set.totalBytes, packets: seen });
