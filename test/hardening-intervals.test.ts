@@ -21,7 +21,7 @@ const capturePath = (name: string) => new URL(`../captures/${name}`, import.meta
 
 function packetsOf(path: string): Packet[] {
   const out: Packet[] = [];
-  readCaptureFile(path, (p) => out.push({ ...p, data: p.data.slice(p.offset, p.offset + p.capLen), offset: 0 }), {});
+  readCaptureFile(path, (p) => out.push({ ...p, data: Uint8Array.prototype.slice.call(p.data, p.offset, p.offset + p.capLen), offset: 0 }), {});
   return out;
 }
 

@@ -22,6 +22,23 @@ function threadPolicies(pid: number): Set<number> {
   return policies;
 }
 
+/**
+ * Waits (up to 15 s) until every thread of the capture runs under SCHED_IDLE: the priority is
+ * lowered once the capture is open, so from then on what is sent is captured. A fixed wait was
+ * too short when the rest of the suite kept the machine busy.
+ */
+async function untilCapturing(pid: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      const p = threadPolicies(pid);
+      if (p.size === 1 && p.has(SCHED_IDLE)) return;
+    } catch {
+      // starting, or gone
+    }
+    await sleep(50);
+  }
+}
+
 /** N request/reply round trips of `SET live:i i` on one connection. */
 async function sets(port: number, n: number, prefix = 'live'): Promise<void> {
   const s = net.connect(port, '127.0.0.1');
@@ -62,7 +79,7 @@ describe.skipIf(skipReason !== null)('live command', () => {
 
   test('SIGINT stops cleanly and prints the final report with what was seen', async () => {
     const { child, exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '--json', '--no-tui']);
-    await sleep(1000);
+    await untilCapturing(child.pid!);
     // By default every thread of the capture runs under SCHED_IDLE (policy 5 in sched(7)).
     expect(threadPolicies(child.pid!)).toEqual(new Set([SCHED_IDLE]));
     await sets(redis.port, 40, 'int');
@@ -79,7 +96,7 @@ describe.skipIf(skipReason !== null)('live command', () => {
 
   test('Ctrl-C analyses everything captured before it, however far behind the reader is', async () => {
     const { child, exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '--json']);
-    await sleep(1000);
+    await untilCapturing(child.pid!);
     // Stopped, the reader falls behind as a starved idle-priority one does; the kernel keeps capturing.
     child.kill('SIGSTOP');
     await sets(redis.port, 300, 'behind');

@@ -22,7 +22,7 @@ const captures = readdirSync(CAPTURES_DIR).filter((f) => /\.pcap(ng)?$/.test(f))
 
 function packetsOf(path: string): { packets: Packet[]; stats: CaptureStats } {
   const packets: Packet[] = [];
-  const stats = readCaptureFile(path, (p) => packets.push({ ...p, data: p.data.slice(p.offset, p.offset + p.capLen), offset: 0 }), {});
+  const stats = readCaptureFile(path, (p) => packets.push({ ...p, data: Uint8Array.prototype.slice.call(p.data, p.offset, p.offset + p.capLen), offset: 0 }), {});
   return { packets, stats };
 }
 

@@ -25,7 +25,7 @@ function sent(name: string): number {
 
 function packetsOf(path: string): Packet[] {
   const out: Packet[] = [];
-  readCaptureFile(path, (p) => out.push({ ...p, data: p.data.slice(p.offset, p.offset + p.capLen), offset: 0 }), {});
+  readCaptureFile(path, (p) => out.push({ ...p, data: Uint8Array.prototype.slice.call(p.data, p.offset, p.offset + p.capLen), offset: 0 }), {});
   return out;
 }
 

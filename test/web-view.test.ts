@@ -58,7 +58,7 @@ async function openView(source: WebSource): Promise<{ page: Page; errors: string
 function pacedDemo(ms: number): { source: WebSource; done: Promise<void>; stop(): void } {
   const packets: Packet[] = [];
   // The reader reuses its buffer after each callback: keep a copy of each frame.
-  const capture = readCaptureFile(DEMO, (p) => packets.push({ ...p, data: p.data.slice(p.offset, p.offset + p.capLen), offset: 0 }));
+  const capture = readCaptureFile(DEMO, (p) => packets.push({ ...p, data: Uint8Array.prototype.slice.call(p.data, p.offset, p.offset + p.capLen), offset: 0 }));
   const pipe = new Pipeline(analyzerOptions({ slowMs: 10, maxKeys: 1000, top: 10 }), [6379]);
   const t0 = Date.now();
   let next = 0;

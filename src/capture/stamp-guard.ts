@@ -56,7 +56,7 @@ export class StampGuard {
     if (this.firstBad === '') this.firstBad = `${Number.isNaN(ts) ? 'no stamp' : describeUs(ts)} at byte ${atByte}`;
     if (!Number.isNaN(this.lastGoodUs)) return this.lastGoodUs;
     if (this.held.length < MAX_HELD_PACKETS && this.heldBytes + p.capLen <= MAX_HELD_BYTES) {
-      this.held.push({ linkType: p.linkType, data: p.data.slice(p.offset, p.offset + p.capLen), origLen: p.origLen });
+      this.held.push({ linkType: p.linkType, data: Uint8Array.prototype.slice.call(p.data, p.offset, p.offset + p.capLen), origLen: p.origLen }); // a copy: a Buffer's slice() is a view of the reused read buffer
       this.heldBytes += p.capLen;
     } else {
       this.skipped++;

@@ -145,7 +145,7 @@ export class KindSniffer implements FlowHandler {
     if (h === undefined) {
       const kind = sniffKind(data, off, len, fromClient && !conn.midstream);
       if (kind === NEED_MORE) {
-        const bytes = data.slice(off, off + len);
+        const bytes = copyOf(data, off, len);
         this.held.set(conn.id, { fromClient, chunks: [{ bytes, tsUs }], joined: bytes });
         return;
       }
@@ -157,7 +157,7 @@ export class KindSniffer implements FlowHandler {
       this.decide(conn, CONN_KIND.RESP);
       return this.onData(conn, fromClient, data, off, len, tsUs);
     }
-    const bytes = data.slice(off, off + len);
+    const bytes = copyOf(data, off, len);
     h.chunks.push({ bytes, tsUs });
     const joined = new Uint8Array(h.joined.length + len);
     joined.set(h.joined);
@@ -185,4 +185,12 @@ export class KindSniffer implements FlowHandler {
       if (h !== undefined) for (const c of h.chunks) this.inner.onData(conn, h.fromClient, c.bytes, 0, c.bytes.length, c.tsUs);
     }
   }
+}
+
+/**
+ * A copy of data[off, off + len): kept bytes must not be a view, and a Buffer's slice() is one
+ * (the capture reader reuses its buffer for the next read).
+ */
+function copyOf(data: Uint8Array, off: number, len: number): Uint8Array {
+  return Uint8Array.prototype.slice.call(data, off, off + len);
 }
