@@ -86,6 +86,8 @@ export class KeyTable {
   private hash = 0;
   private kind = 0;
   private readonly words = new Int32Array(INLINE_WORDS);
+  /** keyOf's scratch: an inline key's chars. */
+  private readonly codes = new Uint16Array(INLINE_BYTES);
   /** findMany's keys: hashes, kinds and packed chars, INLINE_WORDS per key. */
   private manyHashes = new Int32Array(0);
   private manyKinds = new Int32Array(0);
@@ -228,12 +230,8 @@ export class KeyTable {
   keyOf(id: number): string {
     const s = this.keys[id];
     if (s != null) return s;
-    const i32 = this.i32;
-    const r = id * I32_PER_REC;
-    const n = i32[r + I_KIND]! - 2;
-    let out = '';
-    for (let i = 0; i < n; i++) out += String.fromCharCode((i32[r + I_INLINE + (i >> 2)]! >>> ((i & 3) * 8)) & 0xff);
-    return out;
+    const n = this.keyCodes(id, this.codes, 0);
+    return String.fromCharCode(...this.codes.subarray(0, n));
   }
 
   /** Key id's UTF-16 code units, written at out[at..] when out is given; returns how many. */
