@@ -263,12 +263,8 @@ export class TopKeys {
     return this.view;
   }
 
-  /**
-   * The n largest, most first. `exactTies` false: keys tied at the cut may be any of them (and
-   * in any order), which is much cheaper over a large table of tied counts (merge summaries,
-   * whose cut has a floor anyway).
-   */
-  top(n: number, by: 'count' | 'bytes' = 'count', exactTies = true): KeyCount[] {
+  /** The n largest, most first; ties by the key's hash, then the key. */
+  top(n: number, by: 'count' | 'bytes' = 'count'): KeyCount[] {
     this.flush();
     const t = this.table;
     const f64 = t.f64;
@@ -281,7 +277,7 @@ export class TopKeys {
       const fa = a * F64_PER_REC;
       const fb = b * F64_PER_REC;
       const d = f64[fb + first]! - f64[fa + first]! || f64[fb + second]! - f64[fa + second]!;
-      if (d !== 0 || !exactTies) return d;
+      if (d !== 0) return d;
       const ha = i32[a * I32_PER_REC + I_HASH]!;
       const hb = i32[b * I32_PER_REC + I_HASH]!;
       if (ha !== hb) return ha > hb ? 1 : -1;
