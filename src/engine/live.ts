@@ -68,6 +68,19 @@ export interface LiveRun {
   done: Promise<Report>;
 }
 
+/**
+ * Saves a frame to the -w file; a failure (disk full or the like) is returned, for the run to
+ * stop and say why in its final report rather than crash.
+ */
+export function savePacket(writer: PcapWriter, p: Packet, path: string | undefined): UserError | null {
+  try {
+    writer.write(p);
+    return null;
+  } catch (e) {
+    return e instanceof UserError ? e : new UserError(`writing ${path}: ${String(e)}`);
+  }
+}
+
 /** Where and how a live job captures, as openLiveCapture takes it. */
 export function ringOptions(job: Pick<LiveJob, 'ports' | 'bufferMb' | 'iface' | 'filter'>): Pick<LiveCaptureOptions, 'ports' | 'bufferMb' | 'iface' | 'filter'> {
   return { ports: job.ports, bufferMb: job.bufferMb, ...(job.iface === undefined ? {} : { iface: job.iface }), ...(job.filter === undefined ? {} : { filter: job.filter }) };
@@ -130,16 +143,12 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     capStats.packets++;
     capStats.bytes += p.capLen;
     intervals?.packet(p.tsUs);
-    if (writer !== null) {
-      try {
-        writer.write(p);
-      } catch (e) {
-        // Disk full or the like: stop, and say why in the final report, not as a crash.
-        captureError = e instanceof UserError ? e : new UserError(`writing ${job.writePath}: ${String(e)}`);
-        writer = null;
-        halt();
-        return;
-      }
+    const failed = writer === null ? null : savePacket(writer, p, job.writePath);
+    if (failed !== null) {
+      captureError = failed;
+      writer = null;
+      halt();
+      return;
     }
     pipe.packet(p);
   };

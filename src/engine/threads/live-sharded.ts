@@ -10,7 +10,7 @@ import { PcapWriter } from '../../capture/pcap-writer.js';
 import { UserError } from '../../errors.js';
 import type { Report } from '../../output/report.js';
 import { enterIdlePriority, type CpuPriority } from '../cpu-priority.js';
-import { QUIET_MARGIN_MS, ringOptions, type LiveJob } from '../live.js';
+import { QUIET_MARGIN_MS, ringOptions, savePacket, type LiveJob } from '../live.js';
 import { ShardedPipeline } from './sharded-pipeline.js';
 
 export interface ShardedLiveJob extends Omit<LiveJob, 'onInterval' | 'intervalSec' | 'count' | 'listeners' | 'onClock'> {
@@ -54,14 +54,11 @@ export async function runLiveSharded(job: ShardedLiveJob): Promise<ShardedLiveRu
     if (p.tsUs > windowEndTsUs) return stopAt(windowEndTsUs);
     capStats.packets++;
     capStats.bytes += p.capLen;
-    if (writer !== null) {
-      try {
-        writer.write(p);
-      } catch (e) {
-        captureError = e instanceof UserError ? e : new UserError(`writing ${job.writePath}: ${String(e)}`);
-        writer = null;
-        return halt();
-      }
+    const failed = writer === null ? null : savePacket(writer, p, job.writePath);
+    if (failed !== null) {
+      captureError = failed;
+      writer = null;
+      return halt();
     }
     // Shards too far behind: the frame is thrown away and counted, as the ring sheds frames.
     if (!sharded!.packet(p)) capStats.shedFrames++;
