@@ -1,12 +1,16 @@
 import type { FlowHandler, TcpConn } from '../flow/types.js';
 import type { ReplyFrame, RespLimits, Violation } from '../resp/types.js';
 import type { ConnPeers } from './peer-stats.js';
-import { Session, type SessionEvents, type UnpairedKind } from './session.js';
+import { Session, SessionPools, type SessionEvents, type UnpairedKind } from './session.js';
 import { AppNamer } from './apps/app-namer.js';
 import { Stats, type StatsOptions } from './stats.js';
 import type { TrackedRequest } from './tracked-request.js';
 
-/** An output fed as traffic is decoded (MONITOR stream, live view). Errors in it are contained. */
+/**
+ * An output fed as traffic is decoded (MONITOR stream, live view). Errors in it are contained.
+ * What it is handed is valid during the call only: requests and frames are filled again for
+ * later traffic (see SessionPools), so it copies what it keeps.
+ */
 export interface AnalysisListener {
   request?(r: TrackedRequest): void;
   complete?(r: TrackedRequest): void;
@@ -79,6 +83,7 @@ export class Analyzer implements FlowHandler {
   private readonly serverPorts = new Map<string, number>();
   readonly suspectedProxies = new Map<string, number>();
   private readonly events: SessionEvents;
+  private readonly pools = new SessionPools();
   private lastTsUs = 0;
 
   constructor(
@@ -133,7 +138,7 @@ export class Analyzer implements FlowHandler {
     const stats = backend ? this.backendStats! : this.stats;
     const peers = stats.open(conn);
     const intervalPeers = backend ? null : this.intervalStats?.open(conn) ?? null;
-    const session = new Session(conn, this.events, this.opts.respLimits, this.opts.maxPending);
+    const session = new Session(conn, this.events, this.opts.respLimits, this.opts.maxPending, this.pools);
     const ctx: ConnContext = { session, stats, peers, intervalPeers, suspectChecked: this.proxyPorts.size > 0 };
     conn.handlerState = ctx;
     this.conns.set(conn.id, ctx);

@@ -7,7 +7,10 @@ import { PendingQueue } from './pending-queue.js';
 import { expectedReplies, applyRequestState, applyReplyState, type ConnState, MAX_QUEUED, newConnState } from './conn-state.js';
 import { EarlyBytes } from './early-bytes.js';
 import { ReplicationLink } from './replication-link.js';
-import type { TrackedRequest } from './tracked-request.js';
+import { releaseRequest, SessionPools, trackRequest } from './session-pools.js';
+import type { PooledRequest, TrackedRequest } from './tracked-request.js';
+
+export { SessionPools } from './session-pools.js';
 
 /** What a session reports upward; the analyzer fans it out to aggregators and outputs. */
 export interface SessionEvents {
@@ -49,7 +52,7 @@ const PUBSUB_MESSAGES = new Set(['message', 'pmessage', 'smessage']);
 export class Session {
   private readonly requests: RequestDecoder;
   private readonly replies: ReplyDecoder;
-  private readonly pending: PendingQueue<TrackedRequest>;
+  private readonly pending: PendingQueue<PooledRequest>;
   readonly state: ConnState;
   /** The PSYNC or SYNC after whose answer the server's bytes are a replication link's. */
   private linkStart: TrackedRequest | null = null;
@@ -68,9 +71,10 @@ export class Session {
     private readonly events: SessionEvents,
     limits: Partial<RespLimits>,
     private readonly maxPending: number,
+    private readonly pools: SessionPools = new SessionPools(),
   ) {
-    this.requests = new RequestDecoder((f) => this.onRequest(f), (v) => this.onRequestViolation(v), limits);
-    this.replies = new ReplyDecoder((f) => this.onReply(f), (v) => this.onReplyViolation(v), limits);
+    this.requests = new RequestDecoder((f) => this.onRequest(f), (v) => this.onRequestViolation(v), limits, pools.requestFrames);
+    this.replies = new ReplyDecoder((f) => this.onReply(f), (v) => this.onReplyViolation(v), limits, pools.replyFrames);
     this.pending = new PendingQueue();
     this.limits = limits;
     this.state = newConnState(!conn.midstream);
@@ -125,8 +129,12 @@ export class Session {
 
   /** The early bytes were no replication stream (or too many to keep): discarded, as unparsed. */
   private dropEarly(): void {
-    const early = this.early;
-    if (early === null) return;
+    // The drain is a method of its own: a function holding a closure allocates its context on
+    // every call, returning early or not (75 bytes per request here).
+    if (this.early !== null) this.drainEarly(this.early);
+  }
+
+  private drainEarly(early: EarlyBytes): void {
     this.early = null;
     early.drain((d, o, l, t) => this.replies.push(d, o, l, t));
   }
@@ -163,12 +171,13 @@ export class Session {
   }
 
   /** A request is done: to the client aggregates, or to the replication ones. */
-  private finish(r: TrackedRequest): void {
+  private finish(r: PooledRequest): void {
     if (!r.info.plain) {
       if (LINK_COMMANDS.has(r.info.name)) return this.events.linkRequest(r);
       if (r.info.name === 'CLIENT' || r.info.name === 'HELLO') this.selfNamed(r);
     }
     this.events.complete(r);
+    releaseRequest(this.pools, r);
   }
 
   /**
@@ -207,13 +216,14 @@ export class Session {
     applyRequestState(this.state, info, frame);
     // The db after the command, as MONITOR shows it: SELECT 5 is printed as [5 ...].
     const db = this.state.db;
-    const r: TrackedRequest = { conn: this.conn, frame, info, redacted, db, expect, outcome: 'noreply', reply: null, replyBytes: 0, latencyUs: -1, queued: null };
+    const r = trackRequest(this.pools, this.conn, frame, info, redacted, db, expect);
     if ((!info.plain && LINK_COMMANDS.has(info.name)) || this.link !== null || this.linkStart !== null) return this.onLinkRequest(r);
     this.dropEarly();
     this.trackTransaction(r);
     this.events.request(r);
     if (r.expect === 0) {
       this.events.complete(r);
+      releaseRequest(this.pools, r);
       return;
     }
     if (this.replySync === 'waitRequest') this.replySync = 'waitChunk';
@@ -227,7 +237,7 @@ export class Session {
    * REPLCONF, PSYNC, SYNC, and whatever a replica sends once its link is up (REPLCONF ACK,
    * never answered). A REPLCONF ACK with no PSYNC before it: the capture joined the link.
    */
-  private onLinkRequest(r: TrackedRequest): void {
+  private onLinkRequest(r: PooledRequest): void {
     const linked = this.link !== null || this.linkStart !== null;
     if (!linked && r.info.name === 'REPLCONF' && r.frame.args[1]?.toUpperCase() === 'ACK') {
       this.failPending();
@@ -287,7 +297,7 @@ export class Session {
   }
 
   /** Inside MULTI requests are kept for the EXEC whose reply answers each of them. */
-  private trackTransaction(r: TrackedRequest): void {
+  private trackTransaction(r: PooledRequest): void {
     const s = this.state;
     const name = r.info.name;
     if (name === 'MULTI') {
@@ -297,6 +307,8 @@ export class Session {
       if (name === 'EXEC' && s.queuedWhole) r.queued = s.queued;
       s.queued = [];
     } else if (s.inMulti) {
+      // Its EXEC reads its reply: it is not filled again before the EXEC is done.
+      r.pooled = false;
       if (s.queued.length < MAX_QUEUED) s.queued.push(r);
       else s.queuedWhole = false;
     }
@@ -306,21 +318,26 @@ export class Session {
     const kind = this.unpairedKind(reply);
     if (kind !== null) {
       this.events.unpaired(this.conn, reply, kind);
+      this.pools.replyFrames.give(reply, reply.head.length);
       return;
     }
     const r = this.pending.peek()!;
-    if (r.reply === null) {
+    const first = r.reply === null;
+    if (first) {
       r.reply = reply;
       r.latencyUs = Math.max(0, reply.startTsUs - r.frame.endTsUs);
       r.outcome = reply.error !== null ? 'error' : 'ok';
     }
     r.replyBytes += reply.wireBytes;
     applyReplyState(this.state, r, reply);
+    const endTsUs = reply.endTsUs;
+    // Only the first reply is kept (SUBSCRIBE's later confirmations are counted, not kept).
+    if (!first) this.pools.replyFrames.give(reply, reply.head.length);
     if (--r.expect > 0) return;
     this.pending.shift();
     this.finish(r);
     // What follows the handshake's last reply is PSYNC's answer, then the link.
-    if (this.linkStart !== null && this.pending.peek() === this.linkStart) this.startLink(reply.endTsUs);
+    if (this.linkStart !== null && this.pending.peek() === this.linkStart) this.startLink(endTsUs);
   }
 
   /** Why a reply answers no request, or null when it pairs with the oldest pending one. */

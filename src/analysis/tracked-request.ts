@@ -40,3 +40,10 @@ export interface TrackedRequest {
    */
   queued: TrackedRequest[] | null;
 }
+
+/**
+ * A TrackedRequest as its session holds it: filled again for a later request once done with
+ * (`pooled`), unless something keeps it: a transaction's EXEC, a SELECT awaiting its answer, a
+ * replication handshake. Only plain requests outside MULTI are pooled.
+ */
+export type PooledRequest = { -readonly [K in keyof TrackedRequest]: TrackedRequest[K] } & { pooled: boolean };

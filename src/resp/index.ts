@@ -1,5 +1,6 @@
 /** RESP framing: pure, incremental decoders of client requests and server replies. */
 export { RESP_TYPES, type RespType } from './constants.js';
+export { FramePool } from './frame-pool.js';
 export { RequestDecoder } from './request-decoder.js';
 export { ReplyDecoder } from './reply-decoder.js';
 export { resolveLimits } from './limits.js';

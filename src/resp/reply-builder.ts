@@ -1,5 +1,6 @@
 import { RESP_TYPES } from './constants.js';
 import { HEAD_TYPE, KIND, K_AGG } from './reply-grammar.js';
+import type { FramePool } from './frame-pool.js';
 import type { InnerError, ReplyFrame } from './types.js';
 
 /** Values kept in ReplyFrame.head. */
@@ -23,6 +24,8 @@ export class ReplyBuilder {
   missing = 0;
   private inner: InnerError[] | null = null;
   private head: string[] = NO_HEAD;
+
+  constructor(private readonly pool: FramePool<ReplyFrame> | null = null) {}
 
   begin(start: number, ts: number): void {
     this.open = true;
@@ -71,7 +74,11 @@ export class ReplyBuilder {
 
   /** A whole top-level string (`+`, `$`) framed in one go, as finish() would give it. */
   scalar(type: number, wireBytes: number, count: number, text: string, ts: number): ReplyFrame {
-    return { type, wireBytes, error: null, count, head: [text], innerErrors: null, missingBytes: 0, startTsUs: ts, endTsUs: ts };
+    const f = this.pool?.take(1);
+    if (f === undefined) return { type, wireBytes, error: null, count, head: [text], innerErrors: null, missingBytes: 0, startTsUs: ts, endTsUs: ts };
+    // Given back with a head of one: it owns that array, nothing else refers to it.
+    f.head[0] = text;
+    return fill(f, type, wireBytes, null, count, null, 0, ts, ts);
   }
 
   /** Closes the reply; `text` is the top-level scalar's preview (or error text). */
@@ -88,6 +95,22 @@ export class ReplyBuilder {
       head = t === RESP_TYPES.NULL || this.count === -1 ? [] : [text];
     }
     this.open = false;
-    return { type: t, wireBytes, error, count: this.count, head, innerErrors: this.inner, missingBytes: this.missing, startTsUs: this.startTs, endTsUs: endTs };
+    const f = this.pool?.take(1);
+    if (f === undefined) return { type: t, wireBytes, error, count: this.count, head, innerErrors: this.inner, missingBytes: this.missing, startTsUs: this.startTs, endTsUs: endTs };
+    f.head = head;
+    return fill(f, t, wireBytes, error, this.count, this.inner, this.missing, this.startTs, endTs);
   }
+}
+
+function fill(f: ReplyFrame, type: number, wireBytes: number, error: string | null, count: number,
+  inner: InnerError[] | null, missing: number, startTs: number, endTs: number): ReplyFrame {
+  f.type = type;
+  f.wireBytes = wireBytes;
+  f.error = error;
+  f.count = count;
+  f.innerErrors = inner;
+  f.missingBytes = missing;
+  f.startTsUs = startTs;
+  f.endTsUs = endTs;
+  return f;
 }

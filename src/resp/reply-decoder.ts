@@ -5,6 +5,7 @@ import { latin1 } from './latin1.js';
 import { LEN_CR, LEN_MORE, LEN_OVER, LengthLine } from './length-line.js';
 import { resolveLimits } from './limits.js';
 import { Preview } from './preview.js';
+import type { FramePool } from './frame-pool.js';
 import { ReplyBuilder } from './reply-builder.js';
 import { simpleReplies } from './text-cache.js';
 import { KIND, K_AGG, K_BULK, K_LINE, lineByteOk, lineEndOk, lineReason } from './reply-grammar.js';
@@ -45,7 +46,7 @@ export class ReplyDecoder {
   private base = 0;
   private ts = 0;
   private unparsed = 0;
-  private readonly reply = new ReplyBuilder();
+  private readonly reply: ReplyBuilder;
   /** Open aggregates; a streamed string is a level of type ';' while its chunks come. */
   private readonly stack = new AggregateStack();
   // The value in progress.
@@ -63,8 +64,10 @@ export class ReplyDecoder {
     private readonly onReply: (f: ReplyFrame) => void,
     private readonly onViolation: (v: Violation) => void,
     limits?: Partial<RespLimits>,
+    pool: FramePool<ReplyFrame> | null = null,
   ) {
     this.lim = resolveLimits(limits);
+    this.reply = new ReplyBuilder(pool);
   }
 
   /**

@@ -8,6 +8,7 @@ import { resolveLimits } from './limits.js';
 import { Preview } from './preview.js';
 import type { RequestFrame, RespLimits, Violation } from './types.js';
 import { commandNames } from './text-cache.js';
+import type { FramePool } from './frame-pool.js';
 import { WholeBulk } from './whole-bulk.js';
 
 const STAR = RESP_TYPES.ARRAY;
@@ -70,6 +71,8 @@ export class RequestDecoder {
   private argLens: number[] = [];
   private kept = 0;
   private keepMax = 0;
+  /** A frame given back (see FramePool) whose arrays hold the request in progress, or null. */
+  private spare: RequestFrame | null = null;
   // The bulk argument in progress.
   private bulkLen = 0;
   private bulkLeft = 0;
@@ -84,6 +87,7 @@ export class RequestDecoder {
     private readonly onRequest: (f: RequestFrame) => void,
     private readonly onViolation: (v: Violation) => void,
     limits?: Partial<RespLimits>,
+    private readonly pool: FramePool<RequestFrame> | null = null,
   ) {
     this.lim = resolveLimits(limits);
     this.line = new LineBuffer(this.lim.maxLineBytes + 1);
@@ -230,10 +234,19 @@ export class RequestDecoder {
     this.missing = 0;
     this.argsSeen = 0;
     const k = argc < this.lim.maxArgsKept ? argc : this.lim.maxArgsKept;
-    // Sized up front when small (most requests); a huge declared count cannot make the
-    // decoder allocate before the arguments actually arrive.
-    this.args = new Array<string>(k < PREALLOC_ARGS ? k : PREALLOC_ARGS);
-    this.argLens = new Array<number>(k < PREALLOC_ARGS ? k : PREALLOC_ARGS);
+    // A frame given back with k arguments: every one of its slots is written again before emit.
+    const spare = this.pool?.take(k);
+    if (spare !== undefined) {
+      this.spare = spare;
+      this.args = spare.args;
+      this.argLens = spare.argLens;
+    } else {
+      // Sized up front when small (most requests); a huge declared count cannot make the
+      // decoder allocate before the arguments actually arrive.
+      this.spare = null;
+      this.args = new Array<string>(k < PREALLOC_ARGS ? k : PREALLOC_ARGS);
+      this.argLens = new Array<number>(k < PREALLOC_ARGS ? k : PREALLOC_ARGS);
+    }
     this.keepMax = k;
     this.kept = 0;
     this.state = HEADER;
@@ -276,16 +289,24 @@ export class RequestDecoder {
 
   private emit(next: number): number {
     this.state = START;
-    this.guard.call(this.onRequest, {
-      argc: this.argc,
-      args: this.args,
-      argLens: this.argLens,
-      wireBytes: this.base + next - this.fStart,
-      inline: false,
-      missingBytes: this.missing,
-      startTsUs: this.fTs,
-      endTsUs: this.ts,
-    });
+    const wireBytes = this.base + next - this.fStart;
+    const f = this.spare;
+    this.spare = null;
+    if (f === null) {
+      this.guard.call(this.onRequest, {
+        argc: this.argc, args: this.args, argLens: this.argLens, wireBytes, inline: false,
+        missingBytes: this.missing, startTsUs: this.fTs, endTsUs: this.ts,
+      });
+      return next;
+    }
+    // Its args and argLens are this request's already.
+    f.argc = this.argc;
+    f.wireBytes = wireBytes;
+    f.inline = false;
+    f.missingBytes = this.missing;
+    f.startTsUs = this.fTs;
+    f.endTsUs = this.ts;
+    this.guard.call(this.onRequest, f);
     return next;
   }
 
@@ -417,6 +438,7 @@ export class RequestDecoder {
   private dropPartial(): void {
     this.line.length = 0;
     this.pre.clear();
+    this.spare = null;
     this.args = [];
     this.argLens = [];
     this.kept = 0;
