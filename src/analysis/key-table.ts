@@ -231,7 +231,8 @@ export class KeyTable {
     const s = this.keys[id];
     if (s != null) return s;
     const n = this.keyCodes(id, this.codes, 0);
-    return String.fromCharCode(...this.codes.subarray(0, n));
+    // apply, not a spread: spreading a typed array walks an iterator, an object per char.
+    return String.fromCharCode.apply(null, this.codes.subarray(0, n) as unknown as number[]);
   }
 
   /** Key id's UTF-16 code units, written at out[at..] when out is given; returns how many. */
