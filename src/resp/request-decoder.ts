@@ -2,12 +2,11 @@ import { CallbackGuard, LineBuffer, chunkEnd, chunkStart, findByte } from './byt
 import { BoundaryScanner } from './request-boundary.js';
 import { CR, DIGIT_0, DIGIT_9, LF, RESP_TYPES } from './constants.js';
 import { InlineSplitter } from './inline-args.js';
-import { latin1 } from './latin1.js';
+import { KeptArgs } from './kept-args.js';
 import { LEN_CR, LEN_MORE, LEN_OVER, LengthLine } from './length-line.js';
 import { resolveLimits } from './limits.js';
 import { Preview } from './preview.js';
 import type { RequestFrame, RespLimits, Violation } from './types.js';
-import { commandNames } from './text-cache.js';
 import type { FramePool } from './frame-pool.js';
 import { WholeBulk } from './whole-bulk.js';
 
@@ -37,8 +36,6 @@ const HALTED = 11;
 
 /** Redis ignores any count <= 0 (`*0`, `*-1`); a longer negative number is nonsense. */
 const MAX_NEGATIVE_COUNT = 2 ** 31;
-/** Arguments whose slots are allocated when a request's count is read. */
-const PREALLOC_ARGS = 64;
 
 /**
  * Frames client -> server bytes into requests: RESP multibulk arrays of bulk strings and
@@ -66,13 +63,7 @@ export class RequestDecoder {
   private fTs = 0;
   private argc = 0;
   private argsSeen = 0;
-  /** The first `kept` of the `keepMax` arguments this request keeps. */
-  private args: string[] = [];
-  private argLens: number[] = [];
-  private kept = 0;
-  private keepMax = 0;
-  /** A frame given back (see FramePool) whose arrays hold the request in progress, or null. */
-  private spare: RequestFrame | null = null;
+  private readonly kept: KeptArgs;
   // The bulk argument in progress.
   private bulkLen = 0;
   private bulkLeft = 0;
@@ -87,9 +78,10 @@ export class RequestDecoder {
     private readonly onRequest: (f: RequestFrame) => void,
     private readonly onViolation: (v: Violation) => void,
     limits?: Partial<RespLimits>,
-    private readonly pool: FramePool<RequestFrame> | null = null,
+    pool: FramePool<RequestFrame> | null = null,
   ) {
     this.lim = resolveLimits(limits);
+    this.kept = new KeptArgs(this.lim.argPreviewBytes, pool);
     this.line = new LineBuffer(this.lim.maxLineBytes + 1);
     this.scanner = new BoundaryScanner(this.lim.maxElements);
   }
@@ -168,9 +160,7 @@ export class RequestDecoder {
   get pendingBytes(): number {
     if (this.state === INLINE) return this.line.length;
     if (this.state === START || this.state === SCAN) return 0;
-    let n = this.pre.text.length;
-    for (let i = 0; i < this.kept; i++) n += this.args[i]!.length;
-    return n;
+    return this.pre.text.length + this.kept.heldChars();
   }
 
   /**
@@ -233,22 +223,7 @@ export class RequestDecoder {
     this.argc = argc;
     this.missing = 0;
     this.argsSeen = 0;
-    const k = argc < this.lim.maxArgsKept ? argc : this.lim.maxArgsKept;
-    // A frame given back with k arguments: every one of its slots is written again before emit.
-    const spare = this.pool?.take(k);
-    if (spare !== undefined) {
-      this.spare = spare;
-      this.args = spare.args;
-      this.argLens = spare.argLens;
-    } else {
-      // Sized up front when small (most requests); a huge declared count cannot make the
-      // decoder allocate before the arguments actually arrive.
-      this.spare = null;
-      this.args = new Array<string>(k < PREALLOC_ARGS ? k : PREALLOC_ARGS);
-      this.argLens = new Array<number>(k < PREALLOC_ARGS ? k : PREALLOC_ARGS);
-    }
-    this.keepMax = k;
-    this.kept = 0;
+    this.kept.begin(argc < this.lim.maxArgsKept ? argc : this.lim.maxArgsKept);
     this.state = HEADER;
     return next;
   }
@@ -260,7 +235,7 @@ export class RequestDecoder {
     for (;;) {
       if (d[p] !== DOLLAR) return this.violate(d, p, "expected '$'");
       if (!bulk.find(d, p, e, max)) break;
-      this.keepArg(d, bulk.start, bulk.len);
+      this.kept.keep(d, bulk.start, bulk.len);
       p = bulk.end;
       if (++this.argsSeen === this.argc) return this.emit(p);
       if (p === e) return p;
@@ -268,15 +243,6 @@ export class RequestDecoder {
     this.len.start(max, 0, false);
     this.state = LENGTH;
     return p + 1;
-  }
-
-  private keepArg(d: Uint8Array, s: number, n: number): void {
-    const i = this.kept;
-    if (i >= this.keepMax) return;
-    const pv = this.lim.argPreviewBytes;
-    this.args[i] = i === 0 ? commandNames.text(d, s, n < pv ? n : pv) : latin1(d, s, s + (n < pv ? n : pv));
-    this.argLens[i] = n;
-    this.kept = i + 1;
   }
 
   private argDone(next: number): number {
@@ -289,24 +255,7 @@ export class RequestDecoder {
 
   private emit(next: number): number {
     this.state = START;
-    const wireBytes = this.base + next - this.fStart;
-    const f = this.spare;
-    this.spare = null;
-    if (f === null) {
-      this.guard.call(this.onRequest, {
-        argc: this.argc, args: this.args, argLens: this.argLens, wireBytes, inline: false,
-        missingBytes: this.missing, startTsUs: this.fTs, endTsUs: this.ts,
-      });
-      return next;
-    }
-    // Its args and argLens are this request's already.
-    f.argc = this.argc;
-    f.wireBytes = wireBytes;
-    f.inline = false;
-    f.missingBytes = this.missing;
-    f.startTsUs = this.fTs;
-    f.endTsUs = this.ts;
-    this.guard.call(this.onRequest, f);
+    this.guard.call(this.onRequest, this.kept.frame(this.argc, this.base + next - this.fStart, this.missing, this.fTs, this.ts));
     return next;
   }
 
@@ -339,7 +288,7 @@ export class RequestDecoder {
   private beginBulk(n: number, next: number): number {
     this.bulkLen = n;
     this.bulkLeft = n;
-    this.pre.start(this.kept < this.keepMax ? this.lim.argPreviewBytes : 0);
+    this.pre.start(this.kept.count < this.kept.max ? this.lim.argPreviewBytes : 0);
     this.state = n > 0 ? DATA : DATA_CR;
     return next;
   }
@@ -359,13 +308,7 @@ export class RequestDecoder {
       this.state = DATA_LF;
       return p + 1;
     }
-    const i = this.kept;
-    const text = this.pre.take();
-    if (i < this.keepMax) {
-      this.args[i] = text;
-      this.argLens[i] = this.bulkLen;
-      this.kept = i + 1;
-    }
+    this.kept.keepText(this.pre.take(), this.bulkLen);
     return this.argDone(p + 1);
   }
 
@@ -438,11 +381,7 @@ export class RequestDecoder {
   private dropPartial(): void {
     this.line.length = 0;
     this.pre.clear();
-    this.spare = null;
-    this.args = [];
-    this.argLens = [];
-    this.kept = 0;
-    this.keepMax = 0;
+    this.kept.clear();
   }
 
   private enterScan(atBoundary: boolean): void {
