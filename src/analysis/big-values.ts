@@ -39,6 +39,11 @@ export class BigValues {
   private floor = 0;
   private floorKey: string | null = null;
   private floorDirection: Direction = 'request';
+  /**
+   * The entry last added to: a hot key whose values are all one size comes here on every
+   * request, and comparing its key costs less than hashing a fresh string for the map.
+   */
+  private last: BigValue | null = null;
 
   constructor(readonly n: number) {}
 
@@ -50,8 +55,10 @@ export class BigValues {
     if (!this.wants(bytes)) return;
     if (bytes === this.floor && !this.beforeFloor(key, direction)) return;
     const map = direction === 'request' ? this.requests : this.replies;
-    const old = map.get(key);
+    const last = this.last;
+    const old = last !== null && last.direction === direction && last.key === key ? last : map.get(key);
     if (old !== undefined) {
+      this.last = old;
       if (bytes < old.bytes) return;
       if (bytes > old.bytes) old.count = 0;
       old.count++;
@@ -64,13 +71,16 @@ export class BigValues {
       }
       return;
     }
-    map.set(key, { key, bytes, command, direction, count: 1, tsUs, client });
+    const v: BigValue = { key, bytes, command, direction, count: 1, tsUs, client };
+    map.set(key, v);
+    this.last = v;
     if (this.requests.size + this.replies.size >= this.n * 4) this.cut();
   }
 
   /** A value as another list had it (a merged report's): kept if it is bigger than this list's own for its key. */
   restore(v: BigValue): void {
     const map = v.direction === 'request' ? this.requests : this.replies;
+    this.last = null; // its entry may be replaced by a copy
     const old = map.get(v.key);
     if (old === undefined || v.bytes > old.bytes) map.set(v.key, { ...v });
     else if (v.bytes === old.bytes) map.set(v.key, { ...(v.tsUs < old.tsUs ? v : old), count: old.count + v.count });
@@ -87,6 +97,7 @@ export class BigValues {
     this.replies.clear();
     this.floor = 0;
     this.floorKey = null;
+    this.last = null;
   }
 
   private beforeFloor(key: string, direction: Direction): boolean {
