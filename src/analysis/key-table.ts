@@ -137,7 +137,15 @@ export class KeyTable {
     const kinds = this.manyKinds;
     const words = this.manyWords;
     for (let i = 0; i < n; i++) {
-      this.prepare(keys[i]!, words, i * INLINE_WORDS);
+      const key = keys[i]!;
+      if (i > 0 && key === keys[i - 1]) {
+        // A hot key again: its hash is the one just made (comparing costs less than hashing).
+        hashes[i] = hashes[i - 1]!;
+        kinds[i] = kinds[i - 1]!;
+        words.copyWithin(i * INLINE_WORDS, (i - 1) * INLINE_WORDS, i * INLINE_WORDS);
+        continue;
+      }
+      this.prepare(key, words, i * INLINE_WORDS);
       hashes[i] = this.hash;
       kinds[i] = this.kind;
     }
