@@ -33,8 +33,11 @@ export class CaptureParser {
   readonly stats: CaptureStats = emptyCaptureStats('unknown');
   private readonly ctx: StepContext;
   private stepper: FormatStepper | null = null;
-  /** Bytes carried over from earlier chunks: the start of a unit that was not yet whole. */
-  private pend = new Uint8Array(64 * 1024);
+  /**
+   * Bytes carried over from earlier chunks: the start of a unit that was not yet whole. A Buffer
+   * as the chunks read are: the layers above then only ever see one kind of array.
+   */
+  private pend: Uint8Array = Buffer.alloc(64 * 1024);
   private pendLen = 0;
   /** Input offset of the first byte not yet consumed. */
   private consumed = 0;
@@ -136,7 +139,7 @@ export class CaptureParser {
   private append(src: Uint8Array, from: number, to: number): void {
     const len = to - from;
     if (this.pendLen + len > this.pend.length) {
-      const grown = new Uint8Array(Math.max(this.pend.length * 2, this.pendLen + len));
+      const grown = Buffer.alloc(Math.max(this.pend.length * 2, this.pendLen + len));
       grown.set(this.pend.subarray(0, this.pendLen));
       this.pend = grown;
     }

@@ -210,8 +210,9 @@ async function openChecked(name: string, chunkBytes: number): Promise<Opened> {
         throw e;
       }
       if (c === null) break;
-      // The input may reuse its buffer for the next read: keep a copy of what is held.
-      head.push(Uint8Array.from(c));
+      // The input may reuse its buffer for the next read: keep a copy of what is held (a Buffer
+      // as the later chunks are, so the packets of all chunks come in one kind of array).
+      head.push(Buffer.from(c));
       n += c.length;
     }
     const first = head.length === 1 ? head[0]! : Buffer.concat(head);

@@ -91,9 +91,12 @@ function ipv4(b: Uint8Array, ip: number, end: number, seg: TcpSegment): number {
   const isTcp = b[ip + 9] === IP_PROTO.TCP;
   if ((u16be(b, ip + 6) & IPV4_MF_OR_OFFSET) !== 0) return isTcp ? DECODE.FRAGMENT : DECODE.NOT_TCP;
   if (!isTcp) return DECODE.NOT_TCP;
-  seg.ipVersion = 4;
-  seg.s0 = seg.s1 = seg.s2 = 0;
-  seg.d0 = seg.d1 = seg.d2 = 0;
+  if (seg.ipVersion !== 4) {
+    // Zero from an IPv6 packet before; an IPv4 one leaves them so.
+    seg.ipVersion = 4;
+    seg.s0 = seg.s1 = seg.s2 = 0;
+    seg.d0 = seg.d1 = seg.d2 = 0;
+  }
   seg.s3 = u32be(b, ip + 12);
   seg.d3 = u32be(b, ip + 16);
   // A total length of 0 is what TCP segmentation offload leaves: the frame's length is the truth.

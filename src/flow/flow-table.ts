@@ -279,7 +279,8 @@ export class FlowTable {
     const w = e.wait;
     w.keep(fromClient, s, tsUs);
     this.keptBytes += s.payloadLen;
-    this.drain(e);
+    // Joining, only a SYN is applied; keeping another packet makes no kept one ready.
+    if (!e.joining || (s.flags & TCP_FLAG.SYN) !== 0) this.drain(e);
     const limits = this.ctx.limits;
     if (e.wait !== null && (w.kept.length > limits.maxKeptPackets || w.keptBytes > limits.maxKeptBytes)) this.settle(e);
     if (this.keptBytes > limits.maxKeptBytesTotal) this.settleOldest();

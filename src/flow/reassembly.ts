@@ -29,6 +29,17 @@ interface HeldSegment {
   tsUs: number;
 }
 
+/**
+ * A copy of b[off, off + len), for bytes kept past the packet's callback (the capture reuses its
+ * buffer, and a Buffer's subarray is a view). A Buffer, as the capture's are, so the decoders the
+ * bytes go to see one kind of array; taken without subarray(), which builds a Buffer the slow way.
+ */
+export function copyBytes(b: Uint8Array, off: number, len: number): Uint8Array {
+  const out = Buffer.allocUnsafeSlow(len);
+  out.set(new Uint8Array(b.buffer, b.byteOffset + off, len));
+  return out;
+}
+
 /** Signed distance a - b in sequence space. */
 export function seqDiff(a: number, b: number): number {
   return (a - b) | 0;
@@ -218,8 +229,7 @@ export class StreamDirection {
       stats.duplicateBytes += have;
       return;
     }
-    const bytes = new Uint8Array(have);
-    bytes.set(b.subarray(off, off + have));
+    const bytes = copyBytes(b, off, have);
     held.splice(i, 0, { seq, bytes, len: wireLen, tsUs });
     this.heldBytes += have;
     stats.outOfOrderSegments++;

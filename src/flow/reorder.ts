@@ -10,7 +10,7 @@
  * so on until all are applied.
  */
 import { TCP_FLAG } from './decode.js';
-import { MAX_ACK_AHEAD, seqDiff, type StreamDirection } from './reassembly.js';
+import { copyBytes, MAX_ACK_AHEAD, seqDiff, type StreamDirection } from './reassembly.js';
 
 /** What the flow table applies of a TCP segment (a TcpSegment, or a kept copy). */
 export interface SegmentView {
@@ -56,8 +56,7 @@ export class Wait {
   keep(fromClient: boolean, s: SegmentView, tsUs: number): void {
     const len = s.payloadLen;
     // A copy: the capture reuses its buffer for the next frame (and Buffer.slice is a view).
-    const data = new Uint8Array(len);
-    data.set(s.data.subarray(s.payloadOff, s.payloadOff + len));
+    const data = copyBytes(s.data, s.payloadOff, len);
     this.kept.push({ fromClient, flags: s.flags, seq: s.seq, ack: s.ack, data, payloadOff: 0, payloadLen: len, wireLen: s.wireLen, tsUs });
     this.keptBytes += len;
   }
