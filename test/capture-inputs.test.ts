@@ -141,3 +141,36 @@ describe('--since / --until times', () => {
     expect(isoTimeUs(text)).toBeNull();
   });
 });
+
+describe('stopping a plain file early (Ctrl-C)', () => {
+  test('the read gives way to the event loop: an abort during it stops it, and the report says where', async () => {
+    // demo.pcap (2 s of traffic) 25 times over, each copy 10 s after the one before: 100 MB,
+    // which a plain file's reader reads synchronously.
+    const demo = readFileSync(DEMO);
+    const records = demo.subarray(24);
+    const copies: Buffer[] = [demo.subarray(0, 24)];
+    for (let c = 0; c < 25; c++) {
+      const copy = Buffer.from(records);
+      for (let off = 0; off + 16 <= copy.length; off += 16 + copy.readUInt32LE(off + 8)) copy.writeUInt32LE(copy.readUInt32LE(off) + c * 10, off);
+      copies.push(copy);
+    }
+    const big = join(dir, 'big.pcap');
+    writeFileSync(big, Buffer.concat(copies));
+    // As a signal comes: from the event loop, here 20 ms after reading began.
+    const stop = new AbortController();
+    let armed = false;
+    const onProgress = () => {
+      if (!armed) setTimeout(() => stop.abort('interrupted (Ctrl-C or SIGTERM)'), 20);
+      armed = true;
+    };
+    const r = await analyzeCapture({ ...job([big]), signal: stop.signal, onProgress });
+    const whole = statSync(big).size;
+    // (Requests the stop cut in two are counted as unparsed bytes, in a warning of their own.)
+    const said = r.warnings.map((w) => /^interrupted \(Ctrl-C or SIGTERM\): reading stopped after (\d+) bytes in .*big\.pcap; the report covers what was read$/.exec(w)).filter((m) => m !== null);
+    expect(said, r.warnings.join('\n')).toHaveLength(1);
+    const read = Number(said[0]![1]);
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(whole);
+    expect(r.totals.commands).toBeLessThan(25 * 729);
+  });
+});

@@ -71,16 +71,20 @@ export class CaptureParser {
     if (off < end) this.keep(chunk, off, end);
   }
 
-  /** The input is over: a unit left incomplete is counted as truncated. */
-  end(): void {
+  /**
+   * The input is over: a unit left incomplete is counted as truncated. `stopped`: reading
+   * stopped early (Ctrl-C), which the caller reports; a unit left incomplete was not cut short,
+   * only not read whole.
+   */
+  end(stopped = false): void {
     if (this.ended) return;
     this.ended = true;
     this.ctx.base = this.consumed;
     if (this.stepper !== null) {
-      this.stepper.finish(this.pend, this.pendLen);
+      this.stepper.finish(this.pend, stopped ? 0 : this.pendLen);
       // A header and nothing else reads as an all-zero report: say why.
-      if (this.stats.packets === 0) addWarning(this.stats, `${this.ctx.source}: the capture holds no packets`);
-    } else if (this.pendLen > 0) {
+      if (this.stats.packets === 0 && !stopped) addWarning(this.stats, `${this.ctx.source}: the capture holds no packets`);
+    } else if (this.pendLen > 0 && !stopped) {
       this.stats.skippedBytes += this.pendLen;
       addWarning(this.stats, `${this.ctx.source}: input ended after ${this.pendLen} bytes, before any capture header`);
     }

@@ -152,7 +152,7 @@ export class CaptureSet {
   interrupt(why: string): void {
     const left = this.members.length - this.next;
     const where = this.current === null ? '' : ` in ${this.current.input.name}`;
-    if (this.current !== null) this.finishMember();
+    if (this.current !== null) this.finishMember(true);
     this.next = this.members.length;
     const rest = left > 0 ? ` and ${left} more file${left === 1 ? '' : 's'} not read` : '';
     this.extraWarnings.push(`${why}: reading stopped after ${this.bytesRead} bytes${where}${rest}; the report covers what was read`);
@@ -185,9 +185,9 @@ export class CaptureSet {
     return true;
   }
 
-  private finishMember(): void {
+  private finishMember(stopped = false): void {
     const cur = this.current!;
-    cur.parser.end();
+    cur.parser.end(stopped);
     this.doneBytes += cur.input.bytesRead;
     cur.input.close();
     this.done.push(cur.parser.stats);

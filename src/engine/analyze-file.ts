@@ -99,14 +99,25 @@ export async function openCapture(job: CaptureAnalysis): Promise<OpenCapture> {
  * Reads every input, awaiting `pace` after each read (a reader of several threads lets them
  * catch up); Ctrl-C (the signal) ends the reading with what was read.
  */
+/** Longest the reading loop runs without letting the event loop take signals and messages. */
+const YIELD_MS = 50;
+
 export async function readInputs(job: CaptureAnalysis, set: CaptureSet, packets: () => number, pace?: () => Promise<void>): Promise<void> {
   const progress = job.onProgress;
   const signal = job.signal;
   const aborted = new Promise<false>((resolve) => signal?.addEventListener('abort', () => resolve(false), { once: true }));
+  let yieldedMs = Date.now();
   try {
     while (signal?.aborted !== true && (await Promise.race([set.step(), aborted]))) {
       progress?.(set.bytesRead, set.totalBytes, packets());
       if (pace !== undefined) await pace();
+      // A plain file is read synchronously, so each step settles at once and the loop never
+      // leaves the microtask queue: a signal (Ctrl-C) or a thread's message waits for the event
+      // loop, which gets a turn every YIELD_MS.
+      if (Date.now() - yieldedMs >= YIELD_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        yieldedMs = Date.now();
+      }
     }
     if (signal?.aborted === true) set.interrupt(String(signal.reason ?? 'interrupted'));
   } finally {
