@@ -12,7 +12,6 @@ import { openInputs, readInputs } from '../analyze-file.js';
 import { Pipeline } from '../pipeline.js';
 import { Stamps } from '../stamps.js';
 import type { FileSide, ShardSpec } from './shard-protocol.js';
-import { shardResult, type ShardResult } from './shard-result.js';
 import { OtherServers, ShardRouter, TICK_US } from './shard-router.js';
 
 /** MONITOR lines not yet handed on. */
@@ -36,7 +35,7 @@ export function shardPipeline(spec: ShardSpec, lines: LineBuffer): Pipeline {
 
 /**
  * Reads every file through `pipe`, keeping this shard's packets, awaiting `onStep` after each
- * read; ends with the shard's result and what it saw of the whole capture.
+ * read; ends with the shard's connections closed and what it saw of the whole capture.
  */
 export async function readFileShard(
   spec: ShardSpec,
@@ -44,7 +43,7 @@ export async function readFileShard(
   pipe: Pipeline,
   signal: AbortSignal,
   onStep: (set: CaptureSet, packets: number) => Promise<void>,
-): Promise<{ result: ShardResult; file: FileSide }> {
+): Promise<FileSide> {
   const router = new ShardRouter(spec.shards);
   const others = new OtherServers(spec.ports, (ip, port) => pipe.analyzer.serverSeen(ip, port));
   const stamps = new Stamps();
@@ -65,8 +64,5 @@ export async function readFileShard(
   await readInputs(job, set, () => seen, () => onStep(set, seen));
   pipe.finish(stamps.lastTsUs);
   const capture = stats();
-  return {
-    result: shardResult(pipe.analyzer, pipe.flows.stats),
-    file: { capture, source: source(capture.format), firstTsUs: stamps.firstTsUs, lastTsUs: stamps.lastTsUs, backwardsPackets: stamps.backwardsPackets, maxBackwardsUs: stamps.maxBackwardsUs },
-  };
+  return { capture, source: source(capture.format), firstTsUs: stamps.firstTsUs, lastTsUs: stamps.lastTsUs, backwardsPackets: stamps.backwardsPackets, maxBackwardsUs: stamps.maxBackwardsUs };
 }

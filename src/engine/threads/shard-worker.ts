@@ -45,9 +45,10 @@ port.on('message', (m: ToShard) => {
 
 /** Reads every file, keeping this shard's packets; the others only move the clock on. */
 async function readFiles(files: NonNullable<ShardSpec['files']>): Promise<void> {
-  const { result, file } = await readFileShard(spec, files, pipe, stop.signal, async (set, packets) => {
+  const file = await readFileShard(spec, files, pipe, stop.signal, async (set, packets) => {
     if (spec.shard === 0 || lines.text !== '') post({ type: 'lines', lines: lines.take(), bytesRead: set.bytesRead, totalBytes: set.totalBytes, packets });
   });
+  const result = shardResult(pipe.analyzer, pipe.flows.stats);
   post({ type: 'result', result, final: true, lines: lines.take(), file }, transferables(result));
 }
 

@@ -18,7 +18,7 @@ import { Stamps } from '../stamps.js';
 import { LineBuffer, readFileShard, shardPipeline } from './file-shard.js';
 import { BatchWriter } from './packet-batch.js';
 import type { FileSide, FromShard, ShardSpec, ToShard } from './shard-protocol.js';
-import { mergeFlowStats, mergeShards, type ShardResult } from './shard-result.js';
+import { mergeFlowStats, mergeShards, shardResult, type ShardResult } from './shard-result.js';
 import { OtherServers, ShardRouter, TICK_US } from './shard-router.js';
 
 /** Batches a shard may have in hand before the reader waits (files): a few MB per shard. */
@@ -244,15 +244,14 @@ export class ShardedPipeline {
     const pipe = shardPipeline(this.spec, lines);
     const onLines = this.job.onLines;
     try {
-      const { result, file } = await readFileShard(this.spec, files, pipe, this.stopHere.signal, async (set, packets) => {
+      this.fileSide = await readFileShard(this.spec, files, pipe, this.stopHere.signal, async (set, packets) => {
         if (lines.text !== '') onLines?.(lines.take());
         this.job.onProgress?.(set.bytesRead, set.totalBytes, packets);
         await new Promise((resolve) => setImmediate(resolve));
         if (this.failure !== null) throw this.failure;
       });
       if (lines.text !== '') onLines?.(lines.take());
-      this.results[0] = result;
-      this.fileSide = file;
+      this.results[0] = shardResult(pipe.analyzer, pipe.flows.stats, true);
     } catch (e) {
       this.fail(e);
     }
