@@ -35,9 +35,11 @@ export function monitorThreads(choice: number | 'auto'): number {
 }
 
 /**
- * Default threads: one per core but one, at most DEFAULT_MAX_THREADS. The reading thread and
- * V8's garbage collector keep about one core busy besides the shards: one thread already uses
- * 1.2 CPUs, and on 2 cores 2 threads ran no faster than 1 (bench/threads.sh, README).
+ * Default threads: one per core but one, at most DEFAULT_MAX_THREADS. Each thread's isolate
+ * compiles the hot code again and collects its own garbage on V8's helper threads (0.3 s of
+ * CPU each on the bench captures), and every shard reads every packet: on 2 idle cores 2
+ * threads took 3.1 s of CPU where 1 took 2.2 s, and ran no faster (1.9-2.1 s wall either
+ * way; bench/threads.sh, README).
  */
 export function coreThreads(): number {
   return Math.max(1, Math.min(DEFAULT_MAX_THREADS, availableParallelism() - 1));

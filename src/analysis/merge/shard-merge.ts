@@ -6,6 +6,7 @@
  */
 import type { Stats, StatsOptions } from '../stats.js';
 import { keysOfColumns, type KeyColumns } from '../key-columns.js';
+import { MAX_KEYS } from '../key-table.js';
 import { TopKeys } from '../top-keys.js';
 import { mergeSummaries, topKeysOf, type KeySummary } from './key-summary.js';
 import { mergeStates, MERGE_KEYS, stateOf, statsOf, type StateLimits, type StatsState } from './stats-state.js';
@@ -13,11 +14,14 @@ import { mergeStates, MERGE_KEYS, stateOf, statsOf, type StateLimits, type Stats
 /** What a shard hands over: every row, nothing folded; its hot keys and prefixes go as dumps. */
 export const SHARD_LIMITS: StateLimits = { keys: 0, otherKeys: Infinity, connections: Infinity, derivedSlots: false };
 
-/** A shard's aggregates: the state, and its key tables whole. */
+/**
+ * A shard's aggregates: the state, and its key tables whole: as columns from a worker, the
+ * tables themselves from a shard in the merging thread.
+ */
 export interface ShardStats {
   state: StatsState;
-  keys: KeyDump;
-  prefixes: KeyDump;
+  keys: KeyDump | TopKeys;
+  prefixes: KeyDump | TopKeys;
 }
 
 /** A key table as columns (no string per key: they cross a thread as one buffer). */
@@ -30,8 +34,10 @@ function dumpOf(t: TopKeys): KeyDump {
   return { ...t.columns(), total: t.total, floor: t.errorBound };
 }
 
-export function shardStatsOf(st: Stats): ShardStats {
-  return { state: stateOf(st, SHARD_LIMITS), keys: dumpOf(st.keys), prefixes: dumpOf(st.prefixes) };
+/** `here`: the stats stay in this thread, which merges them (their tables are kept, not dumped). */
+export function shardStatsOf(st: Stats, here = false): ShardStats {
+  const state = stateOf(st, SHARD_LIMITS);
+  return here ? { state, keys: st.keys, prefixes: st.prefixes } : { state, keys: dumpOf(st.keys), prefixes: dumpOf(st.prefixes) };
 }
 
 /** Prefixes are counted in a table of at most this many (as Stats does). */
@@ -55,13 +61,20 @@ export function mergeShardStats(shards: readonly ShardStats[], opts: StatsOption
 
 /**
  * Tables of shards added up. Exact shards (no floor): every key with the sum of its counts, in
- * a table with room for all of them. Otherwise as summaries merge, with the stated error.
+ * a table with room for all of them: a table of this thread's shard when it has that room
+ * (its own keys are then neither dumped nor restored), else a new one. Otherwise as summaries
+ * merge, with the stated error.
  */
-function mergeKeyTables(dumps: readonly KeyDump[], capacity: number): TopKeys {
-  if (dumps.every((d) => d.floor === 0)) {
-    const room = dumps.reduce((n, d) => n + d.ends.length, 0);
-    const t = new TopKeys(Math.max(capacity, room));
-    for (const d of dumps) keysOfColumns(d).forEach((key, i) => t.restore(key, d.nums[3 * i]!, d.nums[3 * i + 1]!, d.nums[3 * i + 2]!));
+function mergeKeyTables(dumps: ReadonlyArray<KeyDump | TopKeys>, capacity: number): TopKeys {
+  if (dumps.every((d) => floorOf(d) === 0)) {
+    const room = dumps.reduce((n, d) => n + sizeOf(d), 0);
+    const here = dumps.find((d): d is TopKeys => d instanceof TopKeys && d.capacity >= room && room <= MAX_KEYS);
+    const t = here ?? new TopKeys(Math.max(capacity, room));
+    for (const d of dumps) {
+      if (d === t) continue;
+      if (d instanceof TopKeys) d.forEach((key, count, bytes, error) => t.restore(key, count, bytes, error));
+      else keysOfColumns(d).forEach((key, i) => t.restore(key, d.nums[3 * i]!, d.nums[3 * i + 1]!, d.nums[3 * i + 2]!));
+    }
     t.restoreBounds(dumps.reduce((n, d) => n + d.total, 0), 0);
     return t;
   }
@@ -70,7 +83,11 @@ function mergeKeyTables(dumps: readonly KeyDump[], capacity: number): TopKeys {
   return topKeysOf(m, capacity);
 }
 
-function summaryOf(d: KeyDump): KeySummary {
+const floorOf = (d: KeyDump | TopKeys): number => (d instanceof TopKeys ? d.errorBound : d.floor);
+const sizeOf = (d: KeyDump | TopKeys): number => (d instanceof TopKeys ? d.size : d.ends.length);
+
+function summaryOf(t: KeyDump | TopKeys): KeySummary {
+  const d = t instanceof TopKeys ? dumpOf(t) : t;
   const entries = keysOfColumns(d).map((key, i): [string, number, number, number] => [key, d.nums[3 * i]!, d.nums[3 * i + 1]!, d.nums[3 * i + 2]!]);
   entries.sort((x, y) => y[1] - x[1] || y[2] - x[2] || (x[0] < y[0] ? -1 : 1));
   return { total: d.total, floor: d.floor, entries };

@@ -5,6 +5,7 @@
  */
 import type { Analyzer, ViolationNote } from '../../analysis/analyzer.js';
 import { AppNamer } from '../../analysis/apps/app-namer.js';
+import { TopKeys } from '../../analysis/top-keys.js';
 import { mergeShardStats, shardStatsOf, type ShardStats } from '../../analysis/merge/shard-merge.js';
 import type { Stats, StatsOptions } from '../../analysis/stats.js';
 import { emptyFlowStats } from '../../flow/flow-table.js';
@@ -28,11 +29,12 @@ export interface ShardResult {
   flow: FlowStats;
 }
 
-export function shardResult(a: Analyzer, flow: FlowStats): ShardResult {
+/** `here`: the result stays in this thread, which merges it (see shardStatsOf). */
+export function shardResult(a: Analyzer, flow: FlowStats, here = false): ShardResult {
   a.flushAggregates();
   return {
-    stats: shardStatsOf(a.stats),
-    backend: a.backendStats === null ? null : shardStatsOf(a.backendStats),
+    stats: shardStatsOf(a.stats, here),
+    backend: a.backendStats === null ? null : shardStatsOf(a.backendStats, here),
     internalErrors: a.internalErrors,
     firstInternalError: a.firstInternalError,
     valueGaps: a.valueGaps,
@@ -47,7 +49,8 @@ export function shardResult(a: Analyzer, flow: FlowStats): ShardResult {
 
 /** The result's key columns, handed over rather than copied. */
 export function transferables(r: ShardResult): ArrayBuffer[] {
-  return [r.stats, r.backend].flatMap((s) => (s === null ? [] : [s.keys, s.prefixes])).flatMap((d) => [d.codes.buffer, d.ends.buffer, d.nums.buffer] as ArrayBuffer[]);
+  const dumps = [r.stats, r.backend].flatMap((s) => (s === null ? [] : [s.keys, s.prefixes]));
+  return dumps.flatMap((d) => (d instanceof TopKeys ? [] : ([d.codes.buffer, d.ends.buffer, d.nums.buffer] as ArrayBuffer[])));
 }
 
 const sum = (rs: readonly ShardResult[], f: (r: ShardResult) => number): number => rs.reduce((n, r) => n + f(r), 0);

@@ -1,7 +1,8 @@
 /**
  * The layers over several threads, each shard (./shard-worker.ts) running its own Pipeline over
- * the connections it owns. Files: every shard reads them and keeps its own packets. Stdin and
- * live frames: this (reader) thread parses only link, IP and TCP headers and routes each
+ * the connections it owns. Files: every shard reads them and keeps its own packets
+ * (./file-shard.ts); shard 0 runs in this thread, which has nothing else to do meanwhile. Stdin
+ * and live frames: this (reader) thread parses only link, IP and TCP headers and routes each
  * packet, copied once into a batch, to its shard. Either way capture time reaches every shard
  * in order with its packets (tick records), so connections age as one thread would age them.
  * At the end the shards' aggregates merge (src/analysis/merge/shard-merge.ts) into the report
@@ -14,9 +15,10 @@ import type { CaptureStats, Packet } from '../../capture/packet.js';
 import { UserError } from '../../errors.js';
 import { buildReport, type Report } from '../../output/report.js';
 import { Stamps } from '../stamps.js';
+import { LineBuffer, readFileShard, shardPipeline } from './file-shard.js';
 import { BatchWriter } from './packet-batch.js';
 import type { FileSide, FromShard, ShardSpec, ToShard } from './shard-protocol.js';
-import { mergeFlowStats, mergeShards, type ShardResult } from './shard-result.js';
+import { mergeFlowStats, mergeShards, shardResult, type ShardResult } from './shard-result.js';
 import { OtherServers, ShardRouter, TICK_US } from './shard-router.js';
 
 /** Batches a shard may have in hand before the reader waits (files): a few MB per shard. */
@@ -62,7 +64,8 @@ export interface ShardedJob {
 export class ShardedPipeline {
   readonly stamps = new Stamps();
   private readonly router: ShardRouter;
-  private readonly workers: Worker[] = [];
+  /** By shard; null: the shard runs in this thread (files' shard 0). */
+  private readonly workers: Array<Worker | null> = [];
   private readonly writers: BatchWriter[] = [];
   private readonly spare: ArrayBuffer[][] = [];
   private readonly inFlight: number[] = [];
@@ -80,6 +83,9 @@ export class ShardedPipeline {
   private readonly ended = new Set<number>();
   /** Files: what the first shard saw of the whole capture. */
   private fileSide: FileSide | null = null;
+  /** Files: stops this thread's shard reading (Ctrl-C). */
+  private readonly stopHere = new AbortController();
+  private readonly spec: ShardSpec;
   /** Packets routed (for progress). */
   packets = 0;
 
@@ -90,15 +96,9 @@ export class ShardedPipeline {
     });
     this.apps = job.analyzer.apps ?? new AppNamer(null, null);
     const { apps: _apps, ...analyzer } = job.analyzer;
+    this.spec = { shard: 0, shards: job.threads, analyzer, ports: job.ports, monitor: job.monitor ?? null, files: job.files ?? null };
     for (let k = 0; k < job.threads; k++) {
-      const spec: ShardSpec = { shard: k, shards: job.threads, analyzer, ports: job.ports, monitor: job.monitor ?? null, files: job.files ?? null };
-      const w = new Worker(new URL('./shard-worker.js', import.meta.url), { workerData: spec, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
-      w.on('message', (m: FromShard) => this.onMessage(k, m));
-      w.on('error', (e) => this.fail(e));
-      w.on('exit', (code) => {
-        if (code !== 0 && !this.closing && !this.ended.has(k)) this.fail(new Error(`shard ${k} exited with code ${code}`));
-      });
-      this.workers.push(w);
+      this.workers.push(k === 0 && job.files !== undefined ? null : this.start({ ...this.spec, shard: k }));
       this.writers.push(new BatchWriter());
       this.spare.push([]);
       this.inFlight.push(0);
@@ -144,6 +144,17 @@ export class ShardedPipeline {
     }
   }
 
+  private start(spec: ShardSpec): Worker {
+    const k = spec.shard;
+    const w = new Worker(new URL('./shard-worker.js', import.meta.url), { workerData: spec, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+    w.on('message', (m: FromShard) => this.onMessage(k, m));
+    w.on('error', (e) => this.fail(e));
+    w.on('exit', (code) => {
+      if (code !== 0 && !this.closing && !this.ended.has(k)) this.fail(new Error(`shard ${k} exited with code ${code}`));
+    });
+    return w;
+  }
+
   /** Waits while a shard is behind by more than a few batches (a file is read faster than analysed). */
   async pace(): Promise<void> {
     for (let k = 0; k < this.workers.length; k++) {
@@ -157,11 +168,16 @@ export class ShardedPipeline {
     for (let k = 0; k < this.workers.length; k++) if (this.writers[k]!.len > 0) this.send(k);
   }
 
-  /** End of input: every shard closes its connections at the capture's last stamp, then reports. */
+  /**
+   * End of input: every shard closes its connections at the capture's last stamp, then reports.
+   * Files: this thread reads them first, as shard 0.
+   */
   async finish(): Promise<void> {
     if (this.job.files === undefined) {
       this.flush();
-      for (const w of this.workers) w.postMessage({ type: 'finish', atTsUs: this.stamps.lastTsUs } satisfies ToShard);
+      for (const w of this.workers) w!.postMessage({ type: 'finish', atTsUs: this.stamps.lastTsUs } satisfies ToShard);
+    } else {
+      await this.readHere(this.job.files);
     }
     for (let k = 0; k < this.workers.length; k++) {
       while (this.results[k] === null && this.failure === null) await this.waitFor(k);
@@ -172,7 +188,8 @@ export class ShardedPipeline {
 
   /** Files: every shard stops reading (Ctrl-C) and reports what it read. */
   stop(why: string): void {
-    for (const w of this.workers) w.postMessage({ type: 'stop', why } satisfies ToShard);
+    this.stopHere.abort(why);
+    for (const w of this.workers) w?.postMessage({ type: 'stop', why } satisfies ToShard);
   }
 
   /** Files: the capture's counters and source, as the first shard read them. */
@@ -209,13 +226,35 @@ export class ShardedPipeline {
   /** Stops every shard at once (an error elsewhere, Ctrl-C twice). */
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.map((w) => w?.terminate()));
   }
 
   private send(k: number): void {
     const b = this.writers[k]!.take(this.spare[k]!.pop() ?? null);
     this.inFlight[k]!++;
     this.workers[k]!.postMessage({ type: 'batch', buf: b.buf, len: b.len } satisfies ToShard, [b.buf]);
+  }
+
+  /**
+   * Files: shard 0, here. After each read the other shards' messages (their MONITOR lines, a
+   * failure) are taken in, so they neither wait in a queue until the end nor go unnoticed.
+   */
+  private async readHere(files: NonNullable<ShardSpec['files']>): Promise<void> {
+    const lines = new LineBuffer();
+    const pipe = shardPipeline(this.spec, lines);
+    const onLines = this.job.onLines;
+    try {
+      this.fileSide = await readFileShard(this.spec, files, pipe, this.stopHere.signal, async (set, packets) => {
+        if (lines.text !== '') onLines?.(lines.take());
+        this.job.onProgress?.(set.bytesRead, set.totalBytes, packets);
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.failure !== null) throw this.failure;
+      });
+      if (lines.text !== '') onLines?.(lines.take());
+      this.results[0] = shardResult(pipe.analyzer, pipe.flows.stats, true);
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   private onMessage(k: number, m: FromShard): void {
@@ -237,7 +276,7 @@ export class ShardedPipeline {
       // Its heap goes now rather than after the slowest shard: it held a copy of all it sent.
       if (m.final) {
         this.ended.add(k);
-        void this.workers[k]!.terminate();
+        void this.workers[k]?.terminate();
       }
     }
     const wake = this.wake[k];
