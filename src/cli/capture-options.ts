@@ -47,6 +47,29 @@ export function captureJob(opts: CaptureOpts): Pick<LiveJob, 'ports' | 'bufferMb
   };
 }
 
+/**
+ * Starts a run with Ctrl-C and SIGTERM already taken: a signal that came while the capture
+ * opened (before `start` resolved) found no handler, and killed the process with no report.
+ * Such a signal stops the run as soon as there is one. `unhook` removes the handlers (the live
+ * view takes the signals itself).
+ */
+export async function startStoppable<R extends { stop(): void }>(start: () => Promise<R>): Promise<{ run: R; unhook: () => void }> {
+  let run: R | null = null;
+  let asked = false;
+  const unhook = onSignals(() => {
+    if (run === null) asked = true;
+    else run.stop();
+  });
+  try {
+    run = await start();
+  } catch (e) {
+    unhook();
+    throw e;
+  }
+  if (asked) run.stop();
+  return { run, unhook };
+}
+
 /** Runs `onStop` once on Ctrl-C or SIGTERM; returns a function that removes the handlers. */
 export function onSignals(onStop: () => void): () => void {
   const handler = () => onStop();

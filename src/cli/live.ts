@@ -7,7 +7,7 @@ import type { Report } from '../output/report.js';
 import { displayText } from '../output/strings.js';
 import { renderText } from '../output/text.js';
 import { nonNegativeNumber, portArg, positiveInt } from './args.js';
-import { addCaptureOptions, captureJob, onSignals, type CaptureOpts } from './capture-options.js';
+import { addCaptureOptions, captureJob, startStoppable, type CaptureOpts } from './capture-options.js';
 import { writeOut } from './io.js';
 import { addAttributionOptions, appNamer, type AttributionOpts } from './attribution-options.js';
 import { parseListen } from '../output/http-server.js';
@@ -77,29 +77,30 @@ export function commandLive(program: Command): void {
         },
       };
       if (threads > 1) {
-        const run = await runLiveSharded({ ...common, threads });
-        const unhook = onSignals(run.stop);
+        const { run, unhook } = await startStoppable(() => runLiveSharded({ ...common, threads }));
         const report = await run.done;
         unhook();
         const color = opts.color && process.stdout.isTTY === true;
         await writeOut(opts.json ? renderJson(report) : renderText(report, { color, top: opts.top }));
         return;
       }
-      const run = await runLive({
+      const started = await startStoppable(() => runLive({
         ...common,
         ...(intervals ? { intervalSec: opts.interval!, onInterval: (r: Report) => out.write(opts.json ? renderJson(r, false) : intervalText(r)) } : {}),
-      });
+      }));
+      const run = started.run;
       haltRun = run.halt;
       // The web view: RedisLive's dashboard over this run (src/output/web), until it ends.
       const web = listen === null ? null : await startWebServer(run, listen.host, listen.port).catch((e: unknown) => {
+        started.unhook();
         run.halt();
         throw e;
       });
       if (web !== null && !tui) process.stderr.write(`redis-tap: web view at ${web.url}\n`);
-      // The view handles SIGINT and SIGTERM itself while it is open.
-      const unhook = tui ? () => undefined : onSignals(run.stop);
+      // The view takes SIGINT and SIGTERM itself while it is open (it does before it awaits).
+      if (tui) started.unhook();
       const report = tui ? await viewRun(run) : await run.done;
-      unhook();
+      started.unhook();
       await web?.close();
       await out.end();
       const color = opts.color && process.stdout.isTTY === true;

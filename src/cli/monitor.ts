@@ -7,7 +7,7 @@ import { monitorListener } from '../output/monitor.js';
 import { positiveInt } from './args.js';
 import { UserError } from '../errors.js';
 import type { Report } from '../output/report.js';
-import { addCaptureOptions, captureJob, onSignals, type CaptureOpts } from './capture-options.js';
+import { addCaptureOptions, captureJob, startStoppable, type CaptureOpts } from './capture-options.js';
 import { addThreadsOption, MONITOR_THREADS_AUTO, monitorThreads, threadsForLive } from './threads-option.js';
 import { runLiveSharded } from '../engine/threads/live-sharded.js';
 
@@ -47,15 +47,13 @@ export function commandMonitor(program: Command): void {
           ? { inputs: [opts.read], ports, top: DEFAULTS.top, analyzer, threads, monitor }
           : { inputs: [opts.read], ports, top: DEFAULTS.top, analyzer, listeners });
       } else if (threadsForLive(monitorThreads(opts.threads), opts.count === undefined ? null : '--count') > 1) {
-        const run = await runLiveSharded({ ...captureJob(opts), top: DEFAULTS.top, analyzer, threads: monitorThreads(opts.threads), monitor });
+        const { run, unhook } = await startStoppable(() => runLiveSharded({ ...captureJob(opts), top: DEFAULTS.top, analyzer, threads: monitorThreads(opts.threads), monitor }));
         haltRun = run.halt;
-        const unhook = onSignals(run.stop);
         report = await run.done;
         unhook();
       } else {
-        const run = await runLive({ ...captureJob(opts), top: DEFAULTS.top, analyzer, listeners });
+        const { run, unhook } = await startStoppable(() => runLive({ ...captureJob(opts), top: DEFAULTS.top, analyzer, listeners }));
         haltRun = run.halt;
-        const unhook = onSignals(run.stop);
         report = await run.done;
         unhook();
       }

@@ -26,15 +26,17 @@ export async function viewRun(run: ViewedRun, holdAtEnd = false): Promise<Report
     run.stop();
     quit();
   };
-  // Loaded here: blessed costs every other run 20-30 ms of start-up.
-  const { openTui } = await import('../output/tui/index.js');
-  const tui = openTui(
-    { title: run.title, snapshot: () => run.snapshot(), clear: () => run.clear(), openConnections: () => run.openConnections() },
-    { onQuit: end },
-  );
+  // Taken before anything is awaited, so no signal finds the process without a handler; and
   // blessed exits the process on these when it holds the only handler: end as q does instead.
   for (const sig of END_SIGNALS) process.on(sig, end);
+  let tui: { render(): void; close(): void } | null = null;
   try {
+    // Loaded here: blessed costs every other run 20-30 ms of start-up.
+    const { openTui } = await import('../output/tui/index.js');
+    tui = openTui(
+      { title: run.title, snapshot: () => run.snapshot(), clear: () => run.clear(), openConnections: () => run.openConnections() },
+      { onQuit: end },
+    );
     const report = await run.done;
     if (holdAtEnd) {
       tui.render(); // the end state stays on screen until q
@@ -43,7 +45,7 @@ export async function viewRun(run: ViewedRun, holdAtEnd = false): Promise<Report
     return report;
   } finally {
     for (const sig of END_SIGNALS) process.off(sig, end);
-    tui.close();
+    tui?.close();
   }
 }
 
