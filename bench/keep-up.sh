@@ -20,6 +20,9 @@
 #       GET_N=1000000  SETGET_N=500000  PIPELINE=16  SUSTAIN=3 (runs back to back in (ii))
 #       PARTS='pipelined unpipelined sustained'   a subset
 #       BUILD=1   npx tsc -p tsconfig.json in TAP_DIR first;  KEEP=1 keeps the observers' output
+#       WARM=1    (i) measures a second load under the same observer, after a first one unmeasured:
+#                 the cost per command once the JIT has compiled the hot code (a long-running
+#                 observer's), rather than a first burst's, which includes compiling it
 # The observer is `node bin/redis-tap.js live -i lo -p PORT --json $TAP_ARGS`, run from TAP_DIR;
 # its threads are counted in its /proc/PID/stat, processes it would spawn are not.
 set -euo pipefail
@@ -33,6 +36,7 @@ SETGET_N=${SETGET_N:-500000}
 PIPELINE=${PIPELINE:-16}
 SUSTAIN=${SUSTAIN:-3}
 PARTS=${PARTS:-pipelined unpipelined sustained}
+WARM=${WARM:-0}
 TAP_ARGS=${TAP_ARGS:-}
 HZ=$(getconf CLK_TCK)
 WORK=$(mktemp -d /tmp/keep-up.XXXXXX)
@@ -115,11 +119,18 @@ rps() { tr '\r' '\n' | grep -o '[0-9.]* requests per second' | awk '{s += $1} EN
 bench_get() { redis-benchmark -p "$PORT" -P "$PIPELINE" -n "$GET_N" -t get -q 2>&1 | rps; }
 bench_setget() { redis-benchmark -p "$PORT" -n "$SETGET_N" -c 50 -r 100000 -t set,get -q 2>&1 | rps; }
 
-# (i): one load under a fresh observer; appends "sent redis_ticks obs_ticks rss decoded drops ifdrops shed gaps" to NAME.runs
+# (i): one load under a fresh observer (WARM=1: after a first, unmeasured); appends "sent
+# redis_ticks obs_ticks rss decoded drops ifdrops shed gaps sent_in_all" to NAME.runs, where
+# sent is the measured load's commands and decoded and sent_in_all count both loads
 cost_once() {
-  local name=$1 load=$2 out="$WORK/$1.$3" c0 c1 r0 r1 o0 o1 rss
+  local name=$1 load=$2 out="$WORK/$1.$3" c0 c1 cw r0 r1 o0 o1 rss
   c0=$(redis_calls)
   start_observer "$out"
+  if [ "$WARM" = 1 ]; then
+    $load >/dev/null
+    wait_idle "$OBS"
+  fi
+  cw=$(redis_calls)
   r0=$(cpu_ticks "$REDIS_PID")
   o0=$(cpu_ticks "$OBS")
   $load >/dev/null
@@ -129,7 +140,7 @@ cost_once() {
   rss=$(peak_rss_mb "$OBS")
   stop_observer "$OBS"
   c1=$(redis_calls)
-  echo "$((c1 - c0)) $((r1 - r0)) $((o1 - o0)) $rss $(report_fields "$out.json")" >>"$WORK/$name.runs"
+  echo "$((c1 - cw)) $((r1 - r0)) $((o1 - o0)) $rss $(report_fields "$out.json") $((c1 - c0))" >>"$WORK/$name.runs"
 }
 
 # (ii): SUSTAIN pipelined loads back to back, with or without an observer; appends
@@ -176,7 +187,7 @@ ns_per() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN {if (n > 0) printf "%.0f",
 list() { paste -sd, -; }
 
 echo
-echo "(i) CPU per command, observer against Redis (medians of $RUNS; drops and decoded/sent per run)"
+echo "(i) CPU per command, observer against Redis (medians of $RUNS; drops and decoded/sent per run)$([ "$WARM" = 1 ] && echo '; the second of two loads under one observer')"
 printf '%-12s %-48s %10s %10s %10s %6s %7s  %-14s %s\n' load command "sent" "redis ns" "tap ns" ratio target "kernel drops" "decoded/sent"
 for name in pipelined unpipelined; do
   has "$name" || continue
@@ -188,7 +199,7 @@ for name in pipelined unpipelined; do
   ons=$(awk '{print $2}' "$WORK/$name.ns" | median)
   ratio=$(awk '{print $3}' "$WORK/$name.ns" | median)
   printf '%-12s %-48s %10.0f %10.0f %10.0f %5.2fx %6s  %-14s %s\n' "$name" "$cmd" "$sent" "$rns" "$ons" "$ratio" "<=${target}x" \
-    "$(col 6 "$name" | list)" "$(awk '{print $5 "/" $1}' "$WORK/$name.runs" | list)"
+    "$(col 6 "$name" | list)" "$(awk '{print $5 "/" $10}' "$WORK/$name.runs" | list)"
 done
 
 if has sustained; then
