@@ -100,9 +100,10 @@ export class BigValues {
     this.last = null;
   }
 
+  /** Whether a value as big as the floor's makes the list: its key sorts first, or it is the floor's own. */
   private beforeFloor(key: string, direction: Direction): boolean {
     const f = this.floorKey;
-    return f === null || key < f || (key === f && direction < this.floorDirection);
+    return f === null || key < f || (key === f && direction <= this.floorDirection);
   }
 
   private all(): BigValue[] {
