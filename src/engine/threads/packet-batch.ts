@@ -115,7 +115,7 @@ export function readBatch(buf: ArrayBuffer, len: number, to: BatchReader): void 
     const tsUs = dv.getFloat64(at + 8, true);
     const capLen = dv.getUint32(at + 20, true);
     if (kind === RECORD.TICK) to.tick(tsUs);
-    else if (kind === RECORD.SERVER) to.server(String.fromCharCode(...data.subarray(at + HEADER_BYTES, at + HEADER_BYTES + capLen)), dv.getUint32(at + 16, true));
+    else if (kind === RECORD.SERVER) to.server(String.fromCharCode.apply(null, data.subarray(at + HEADER_BYTES, at + HEADER_BYTES + capLen) as unknown as number[]), dv.getUint32(at + 16, true));
     else {
       p.tsUs = tsUs;
       p.linkType = dv.getUint32(at + 4, true);
