@@ -245,7 +245,8 @@ function expectedReply(n: Node, pv: number): ReplyFrame {
       break;
     default:
       f.type = r.k.charCodeAt(0);
-      f.head = [(text ?? '').slice(0, pv)];
+      // A top-level string of bytes is counted, not previewed.
+      f.head = r.k === '$' || r.k === '=' || r.k === '$?' ? [] : [(text ?? '').slice(0, pv)];
       f.count = r.k === '$' || r.k === '=' || r.k === '$?' ? (text ?? '').length : 0;
   }
   return f;

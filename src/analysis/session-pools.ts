@@ -12,7 +12,7 @@ import type { PooledRequest } from './tracked-request.js';
 export class SessionPools {
   /** By argument count. */
   readonly requestFrames: FramePool<RequestFrame>;
-  /** Those with a head of one (a string's): what replies mostly are, and ReplyBuilder refills in place. */
+  /** Those with a head of none (a bulk string's, an error's) or one (a status's): what replies mostly are; ReplyBuilder refills them in place. */
   readonly replyFrames: FramePool<ReplyFrame>;
   readonly requests: FramePool<PooledRequest>;
 

@@ -12,7 +12,7 @@
 export class FramePool<T> {
   private readonly bySize: T[][] = [];
 
-  /** `sizes`: frames of sizes 1..sizes are kept, `max` of each (0: none, every frame is new). */
+  /** `sizes`: frames of sizes 0..sizes are kept, `max` of each (0: none, every frame is new). */
   constructor(private readonly sizes = 8, private readonly max = 4096) {
     for (let k = 0; k <= sizes; k++) this.bySize.push([]);
   }
@@ -23,7 +23,7 @@ export class FramePool<T> {
   }
 
   give(frame: T, size: number): void {
-    if (size < 1 || size > this.sizes) return;
+    if (size < 0 || size > this.sizes) return;
     const list = this.bySize[size]!;
     if (list.length < this.max) list.push(frame);
   }

@@ -1,5 +1,5 @@
 import { RESP_TYPES } from './constants.js';
-import { HEAD_TYPE, KIND, K_AGG } from './reply-grammar.js';
+import { HEAD_TYPE, KIND, K_AGG, K_BULK } from './reply-grammar.js';
 import type { FramePool } from './frame-pool.js';
 import type { InnerError, ReplyFrame } from './types.js';
 
@@ -74,10 +74,11 @@ export class ReplyBuilder {
 
   /** A whole top-level string (`+`, `$`) framed in one go, as finish() would give it. */
   scalar(type: number, wireBytes: number, count: number, text: string, ts: number): ReplyFrame {
-    const f = this.pool?.take(1);
-    if (f === undefined) return { type, wireBytes, error: null, count, head: [text], innerErrors: null, missingBytes: 0, startTsUs: ts, endTsUs: ts };
+    const line = type === RESP_TYPES.SIMPLE_STRING;
+    const f = this.pool?.take(line ? 1 : 0);
+    if (f === undefined) return { type, wireBytes, error: null, count, head: line ? [text] : [], innerErrors: null, missingBytes: 0, startTsUs: ts, endTsUs: ts };
     // Given back with a head of one: it owns that array, nothing else refers to it.
-    f.head[0] = text;
+    if (line) f.head[0] = text;
     return fill(f, type, wireBytes, null, count, null, 0, ts, ts);
   }
 
@@ -92,10 +93,11 @@ export class ReplyBuilder {
       head = [];
       error = text;
     } else {
-      head = t === RESP_TYPES.NULL || this.count === -1 ? [] : [text];
+      // A string of bytes ($, =) is counted, not kept (see ReplyDecoder.beginValue).
+      head = t === RESP_TYPES.NULL || this.count === -1 || KIND[t] === K_BULK ? [] : [text];
     }
     this.open = false;
-    const f = this.pool?.take(1);
+    const f = this.pool?.take(head.length);
     if (f === undefined) return { type: t, wireBytes, error, count: this.count, head, innerErrors: this.inner, missingBytes: this.missing, startTsUs: this.startTs, endTsUs: endTs };
     f.head = head;
     return fill(f, t, wireBytes, error, this.count, this.inner, this.missing, this.startTs, endTs);

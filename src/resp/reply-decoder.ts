@@ -208,8 +208,8 @@ export class ReplyDecoder {
   /** Emits the top-level string d[p..next) whose value is d[s..s+n), whole in this chunk. */
   private wholeString(type: number, d: Uint8Array, p: number, s: number, n: number, count: number, next: number): number {
     const pv = this.lim.argPreviewBytes;
-    // A simple string is a status (OK, QUEUED) that repeats; a bulk string is data.
-    const text = type === PLUS && n <= pv ? simpleReplies.text(d, s, n) : latin1(d, s, s + (n < pv ? n : pv));
+    // A simple string is a status (OK, QUEUED) that repeats; a bulk string is data, not kept.
+    const text = type !== PLUS ? '' : n <= pv ? simpleReplies.text(d, s, n) : latin1(d, s, s + pv);
     this.guard.call(this.onReply, this.reply.scalar(type, next - p, count, text, this.ts));
     return next;
   }
@@ -220,8 +220,9 @@ export class ReplyDecoder {
     if (depth === 0) {
       if (!this.reply.open) this.reply.begin(this.base + p, this.ts);
       if (c !== PIPE) this.reply.type = c;
-      // A top-level scalar keeps its text: head for values, `error` for errors.
-      this.capture = KIND[c] !== K_AGG && c !== UNDERSCORE;
+      // A top-level scalar keeps its text: head for a line's value, `error` for errors. A
+      // top-level string of bytes (GET's value) is counted, not kept: nothing reads it.
+      this.capture = (KIND[c] === K_LINE && c !== UNDERSCORE) || c === T.BLOB_ERROR;
       this.elemError = false;
       return true;
     }

@@ -35,9 +35,10 @@ export interface ReplyFrame {
    */
   count: number;
   /**
-   * Up to 3 previews: the value itself for simple/bulk/integer/double/bool/bignum; for an
-   * aggregate, its first top-level elements that are such scalars (others give '').
-   * Enough to see QUEUED, OK, and pub/sub kinds ("message", "subscribe", ...).
+   * Up to 3 previews: the value itself for simple/integer/double/bool/bignum; for an aggregate,
+   * its first top-level elements that are such scalars or bulk strings (others give '').
+   * Enough to see QUEUED, OK, and pub/sub kinds ("message", "subscribe", ...). A top-level bulk
+   * or verbatim string (GET's value) is counted in `count`, not previewed: nothing reads it.
    */
   head: string[];
   /**
