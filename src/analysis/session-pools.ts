@@ -49,7 +49,6 @@ export function releaseRequest(pools: SessionPools, r: PooledRequest): void {
   const f = r.frame;
   if (f.args.length === f.argLens.length) pools.requestFrames.give(f, f.args.length);
   if (r.reply !== null) pools.replyFrames.give(r.reply, r.reply.head.length);
-  r.reply = null;
-  r.queued = null;
+  r.reply = null; // (queued is only ever set on EXEC, which is not plain)
   pools.requests.give(r, 1);
 }

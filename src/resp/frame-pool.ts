@@ -4,8 +4,8 @@
  * timestamps boxed as heap numbers) were most of what the analysis allocated. A frame given
  * back must be referenced by nothing else: the decoder overwrites it, arrays included.
  *
- * Frames are kept by `size` (a request's argument count, 1 for replies): the decoder refills
- * arrays of that length in place. Setting a V8 array's length to 0 frees its store, and growing
+ * Frames are kept by `size` (a request's argument count, a reply's head length): the decoder
+ * refills arrays of that length in place. Setting a V8 array's length to 0 frees its store, and growing
  * it again allocates one larger than before, which is more than the frame saved.
  * Bounded, so a burst of pending requests does not stay allocated here.
  */

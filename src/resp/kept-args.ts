@@ -46,12 +46,9 @@ export class KeptArgs {
 
   /** The next argument is d[s..s+n), whole in this chunk. */
   keep(d: Uint8Array, s: number, n: number): void {
-    const i = this.count;
-    if (i >= this.max) return;
+    if (this.count >= this.max) return;
     const pv = this.previewBytes;
-    this.args[i] = i === 0 ? commandNames.text(d, s, n < pv ? n : pv) : latin1(d, s, s + (n < pv ? n : pv));
-    this.lens[i] = n;
-    this.count = i + 1;
+    this.keepText(this.count === 0 ? commandNames.text(d, s, n < pv ? n : pv) : latin1(d, s, s + (n < pv ? n : pv)), n);
   }
 
   /** The next argument, gathered across chunks: its preview and full length. */
