@@ -39,26 +39,19 @@ PARTS=${PARTS:-pipelined unpipelined sustained}
 WARM=${WARM:-0}
 TAP_ARGS=${TAP_ARGS:-}
 HZ=$(getconf CLK_TCK)
-WORK=$(mktemp -d /tmp/keep-up.XXXXXX)
-PIDS=()
-
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [ -n "${KEEP:-}" ]; then echo "keep-up: observer outputs kept in $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-for tool in redis-server redis-cli redis-benchmark node jq; do
-  command -v "$tool" >/dev/null || { echo "keep-up: $tool is not installed" >&2; exit 2; }
-done
-[ "$(id -u)" = 0 ] || { echo "keep-up: run as root (the live capture needs it)" >&2; exit 2; }
+NAME=keep-up
+# shellcheck source=bench/lib/root-bench.sh
+. "$HERE/bench/lib/root-bench.sh"
+bench_workdir
+need_tools redis-server redis-cli redis-benchmark node jq
+need_root 'the live capture needs it'
 if [ -n "${BUILD:-}" ]; then
   (cd "$TAP_DIR" && npx tsc -p tsconfig.json) || { echo "keep-up: build failed in $TAP_DIR" >&2; exit 2; }
 fi
 [ -f "$TAP_DIR/dist/cli/live.js" ] || { echo "keep-up: $TAP_DIR/dist/cli/live.js missing: build first (or BUILD=1)" >&2; exit 2; }
 
 if [ -z "${PORT:-}" ]; then
-  PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+  PORT=$(free_port)
 fi
 
 redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
@@ -67,8 +60,6 @@ PIDS+=("$REDIS_PID")
 for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
 redis-cli -p "$PORT" set key:__rand_int__ xxx >/dev/null # what the pipelined GETs read
 
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-peak_rss_mb() { awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 # Commands Redis executed so far, INFO itself left out (this script's own probes).
 redis_calls() {

@@ -25,23 +25,16 @@ SCENARIOS=${SCENARIOS:-alone monitor tcpdump tap}
 N=${N:-1000000}
 PIPELINE=${PIPELINE:-16}
 HZ=$(getconf CLK_TCK)
-WORK=$(mktemp -d /tmp/monitor-impact.XXXXXX)
+NAME=monitor-impact
+# shellcheck source=bench/lib/root-bench.sh
+. bench/lib/root-bench.sh
+bench_workdir
 chmod 755 "$WORK" # tcpdump writes its file after dropping to its own user
-PIDS=()
-
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [ -n "${KEEP:-}" ]; then echo "monitor-impact: observer outputs kept in $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-for tool in redis-server redis-cli redis-benchmark tcpdump node; do
-  command -v "$tool" >/dev/null || { echo "monitor-impact: $tool is not installed" >&2; exit 2; }
-done
-[ "$(id -u)" = 0 ] || { echo "monitor-impact: run as root (tcpdump and the live capture need it)" >&2; exit 2; }
+need_tools redis-server redis-cli redis-benchmark tcpdump node
+need_root 'tcpdump and the live capture need it'
 
 if [ -z "${PORT:-}" ]; then
-  PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+  PORT=$(free_port)
 fi
 export PORT
 
@@ -65,8 +58,6 @@ PIDS+=("$REDIS_PID")
 for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
 redis-cli -p "$PORT" set key:__rand_int__ xxx >/dev/null # redis-benchmark's GET key
 
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-peak_rss_mb() { awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 per_million() { awk -v t="$1" -v hz="$HZ" -v n="$N" 'BEGIN {printf "%.3f", t / hz / (n / 1e6)}'; }
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
