@@ -67,19 +67,6 @@ redis_calls() {
     awk -F'[:=,]' '/^cmdstat_/ && $1 != "cmdstat_info" {s += $3} END {print s + 0}'
 }
 
-# returns once the process used at most one clock tick in half a second, or after 60 s
-wait_idle() {
-  local prev now
-  prev=$(cpu_ticks "$1")
-  for _ in $(seq 120); do
-    sleep 0.5
-    now=$(cpu_ticks "$1")
-    [ $((now - prev)) -le 1 ] && return
-    prev=$now
-  done
-  echo "keep-up: observer still busy after 60 s" >&2
-}
-
 start_observer() { # $1: output prefix; sets OBS
   # shellcheck disable=SC2086 # TAP_ARGS is a list of options
   (cd "$TAP_DIR" && exec node bin/redis-tap.js live -i lo -p "$PORT" --json $TAP_ARGS) >"$1.json" 2>"$1.err" &

@@ -71,18 +71,6 @@ bench_once() {
   echo "$ops $((after - before))"
 }
 
-# returns once the process used at most one clock tick in half a second, or after 60 s
-wait_idle() {
-  local prev now
-  prev=$(cpu_ticks "$1")
-  for _ in $(seq 120); do
-    sleep 0.5
-    now=$(cpu_ticks "$1")
-    [ $((now - prev)) -le 1 ] && return
-    prev=$now
-  done
-}
-
 # SIGINT first (tcpdump and node print their counters on it); redis-cli started from a script
 # inherits SIGINT ignored, so SIGTERM after 3 s
 stop_observer() {

@@ -31,3 +31,16 @@ free_port() {
 # user + system clock ticks of process $1, its threads included
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 peak_rss_mb() { awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+
+# Returns once process $1 used at most one clock tick in half a second, or after 60 s (said).
+wait_idle() {
+  local prev now
+  prev=$(cpu_ticks "$1")
+  for _ in $(seq 120); do
+    sleep 0.5
+    now=$(cpu_ticks "$1")
+    [ $((now - prev)) -le 1 ] && return
+    prev=$now
+  done
+  echo "$NAME: process $1 still busy after 60 s" >&2
+}
