@@ -88,10 +88,14 @@ export class KeyTable {
   private readonly words = new Int32Array(INLINE_WORDS);
   /** keyOf's scratch: an inline key's chars. */
   private readonly codes = new Uint16Array(INLINE_BYTES);
-  /** findMany's keys: hashes, kinds and packed chars, INLINE_WORDS per key. */
+  /**
+   * findMany's keys: hashes, kinds, packed chars (INLINE_WORDS per key) and, per key, which
+   * key's packed chars are its own: a key equal to the one before it shares that one's.
+   */
   private manyHashes = new Int32Array(0);
   private manyKinds = new Int32Array(0);
   private manyWords = new Int32Array(0);
+  private manyFrom = new Int32Array(0);
   /** What touch() loaded, kept so the loads are not optimised away. */
   sink = 0;
 
@@ -132,25 +136,29 @@ export class KeyTable {
       this.manyHashes = new Int32Array(n);
       this.manyKinds = new Int32Array(n);
       this.manyWords = new Int32Array(n * INLINE_WORDS);
+      this.manyFrom = new Int32Array(n);
     }
     const hashes = this.manyHashes;
     const kinds = this.manyKinds;
     const words = this.manyWords;
+    const from = this.manyFrom;
     for (let i = 0; i < n; i++) {
       const key = keys[i]!;
       if (i > 0 && key === keys[i - 1]) {
-        // A hot key again: its hash is the one just made (comparing costs less than hashing).
+        // A hot key again: its hash and chars are the ones just made (comparing costs less than hashing).
         hashes[i] = hashes[i - 1]!;
         kinds[i] = kinds[i - 1]!;
-        words.copyWithin(i * INLINE_WORDS, (i - 1) * INLINE_WORDS, i * INLINE_WORDS);
+        from[i] = from[i - 1]!;
         continue;
       }
       this.prepare(key, words, i * INLINE_WORDS);
       hashes[i] = this.hash;
       kinds[i] = this.kind;
+      from[i] = i;
     }
     this.touch(hashes, n);
-    for (let i = 0; i < n; i++) ids[i] = this.probe(keys[i]!, hashes[i]!, kinds[i]!, words, i * INLINE_WORDS);
+    // Nothing changes the table in between: a key equal to the one before it has its answer.
+    for (let i = 0; i < n; i++) ids[i] = from[i] !== i ? ids[i - 1]! : this.probe(keys[i]!, hashes[i]!, kinds[i]!, words, i * INLINE_WORDS);
   }
 
   /**
@@ -160,13 +168,13 @@ export class KeyTable {
   findAt(i: number, key: string): number {
     this.hash = this.manyHashes[i]!;
     this.kind = this.manyKinds[i]!;
-    for (let k = 0, at = i * INLINE_WORDS; k < INLINE_WORDS; k++) this.words[k] = this.manyWords[at + k]!;
+    for (let k = 0, at = this.manyFrom[i]! * INLINE_WORDS; k < INLINE_WORDS; k++) this.words[k] = this.manyWords[at + k]!;
     return this.probe(key, this.hash, this.kind, this.words, 0);
   }
 
   /** Whether record id still holds keys[i] of the last findMany (its id may have changed hands). */
   holdsAt(id: number, i: number, key: string): boolean {
-    return this.holds(id, key, this.manyHashes[i]!, this.manyKinds[i]!, this.manyWords, i * INLINE_WORDS);
+    return this.holds(id, key, this.manyHashes[i]!, this.manyKinds[i]!, this.manyWords, this.manyFrom[i]! * INLINE_WORDS);
   }
 
   /**
