@@ -95,14 +95,23 @@ export async function openCapture(job: CaptureAnalysis): Promise<OpenCapture> {
   };
 }
 
-/**
- * Reads every input, awaiting `pace` after each read (a reader of several threads lets them
- * catch up); Ctrl-C (the signal) ends the reading with what was read.
- */
 /** Longest the reading loop runs without letting the event loop take signals and messages. */
 const YIELD_MS = 50;
 
-export async function readInputs(job: CaptureAnalysis, set: CaptureSet, packets: () => number, pace?: () => Promise<void>): Promise<void> {
+/**
+ * Where a reader stopped by Ctrl-C ends, when other readers of the same capture must end at the
+ * same packet (threads reading a file each): told how many records this one has read, it gives
+ * the count to read on to (the reader goes on to the first chunk boundary there or past it and
+ * is asked again), or null: end here.
+ */
+export type StopAgreement = (records: number) => Promise<number | null>;
+
+/**
+ * Reads every input, awaiting `pace` after each read (a reader of several threads lets them
+ * catch up); Ctrl-C (the signal) ends the reading with what was read, at the point `agree`
+ * settles on when it is given.
+ */
+export async function readInputs(job: CaptureAnalysis, set: CaptureSet, packets: () => number, pace?: () => Promise<void>, agree?: StopAgreement): Promise<void> {
   const progress = job.onProgress;
   const signal = job.signal;
   const aborted = new Promise<false>((resolve) => signal?.addEventListener('abort', () => resolve(false), { once: true }));
@@ -119,10 +128,22 @@ export async function readInputs(job: CaptureAnalysis, set: CaptureSet, packets:
         yieldedMs = Date.now();
       }
     }
-    if (signal?.aborted === true) set.interrupt(String(signal.reason ?? 'interrupted'));
+    if (signal?.aborted === true && (agree === undefined || (await readOnTo(set, agree, pace)))) set.interrupt(String(signal.reason ?? 'interrupted'));
   } finally {
     set.close();
   }
+}
+
+/** Reads on to the stop `agree` settles on; false when the capture ended first (read whole). */
+async function readOnTo(set: CaptureSet, agree: StopAgreement, pace?: () => Promise<void>): Promise<boolean> {
+  let more = true;
+  for (let to = await agree(set.stats.packets); to !== null; to = await agree(set.stats.packets)) {
+    while (more && set.stats.packets < to) {
+      more = await set.step();
+      if (pace !== undefined) await pace();
+    }
+  }
+  return more;
 }
 
 /** Every input, in time order, through one pipeline: the report of them as one capture. */
