@@ -116,8 +116,11 @@ export async function readInputs(job: CaptureAnalysis, set: CaptureSet, packets:
   const signal = job.signal;
   const aborted = new Promise<false>((resolve) => signal?.addEventListener('abort', () => resolve(false), { once: true }));
   let yieldedMs = Date.now();
+  // Waiting on a pipe ends at the abort. With agreement, a read is never left unfinished: it
+  // would add packets after this reader has said where it stopped (a file always delivers).
+  const step = agree === undefined ? () => Promise.race([set.step(), aborted]) : () => set.step();
   try {
-    while (signal?.aborted !== true && (await Promise.race([set.step(), aborted]))) {
+    while (signal?.aborted !== true && (await step())) {
       progress?.(set.bytesRead, set.totalBytes, packets());
       if (pace !== undefined) await pace();
       // A plain file is read synchronously, so each step settles at once and the loop never
