@@ -274,12 +274,10 @@ export class ShardedPipeline {
     const f = this.fileSide;
     const stamps = f ?? this.stamps;
     const read = capture ?? f!.capture;
-    if (this.unevenStop !== null) {
-      read.warnings.push(`the threads stopped at different packets (${this.unevenStop.join(', ')} read): the totals mix them`);
-    }
+    const uneven = this.unevenStop === null ? [] : [`the threads stopped at different packets (${this.unevenStop.join(', ')} read): the totals mix them`];
     return buildReport({
       analyzer: mergeShards(results, a, a.proxyPorts ?? [], this.apps),
-      capture: read,
+      capture: { ...read, warnings: [...read.warnings, ...uneven] },
       flow: mergeFlowStats(results),
       source: source ?? f!.source,
       top,
