@@ -95,20 +95,32 @@ export async function openCapture(job: CaptureAnalysis): Promise<OpenCapture> {
   };
 }
 
-/**
- * Reads every input, awaiting `pace` after each read (a reader of several threads lets them
- * catch up); Ctrl-C (the signal) ends the reading with what was read.
- */
 /** Longest the reading loop runs without letting the event loop take signals and messages. */
 const YIELD_MS = 50;
 
-export async function readInputs(job: CaptureAnalysis, set: CaptureSet, packets: () => number, pace?: () => Promise<void>): Promise<void> {
+/**
+ * Where a reader stopped by Ctrl-C ends, when other readers of the same capture must end at the
+ * same packet (threads reading a file each): told how many records this one has read, it gives
+ * the count to read on to (the reader goes on to the first chunk boundary there or past it and
+ * is asked again), or null: end here.
+ */
+export type StopAgreement = (records: number) => Promise<number | null>;
+
+/**
+ * Reads every input, awaiting `pace` after each read (a reader of several threads lets them
+ * catch up); Ctrl-C (the signal) ends the reading with what was read, at the point `agree`
+ * settles on when it is given.
+ */
+export async function readInputs(job: CaptureAnalysis, set: CaptureSet, packets: () => number, pace?: () => Promise<void>, agree?: StopAgreement): Promise<void> {
   const progress = job.onProgress;
   const signal = job.signal;
   const aborted = new Promise<false>((resolve) => signal?.addEventListener('abort', () => resolve(false), { once: true }));
   let yieldedMs = Date.now();
+  // Waiting on a pipe ends at the abort. With agreement, a read is never left unfinished: it
+  // would add packets after this reader has said where it stopped (a file always delivers).
+  const step = agree === undefined ? () => Promise.race([set.step(), aborted]) : () => set.step();
   try {
-    while (signal?.aborted !== true && (await Promise.race([set.step(), aborted]))) {
+    while (signal?.aborted !== true && (await step())) {
       progress?.(set.bytesRead, set.totalBytes, packets());
       if (pace !== undefined) await pace();
       // A plain file is read synchronously, so each step settles at once and the loop never
@@ -119,10 +131,22 @@ export async function readInputs(job: CaptureAnalysis, set: CaptureSet, packets:
         yieldedMs = Date.now();
       }
     }
-    if (signal?.aborted === true) set.interrupt(String(signal.reason ?? 'interrupted'));
+    if (signal?.aborted === true && (agree === undefined || (await readOnTo(set, agree, pace)))) set.interrupt(String(signal.reason ?? 'interrupted'));
   } finally {
     set.close();
   }
+}
+
+/** Reads on to the stop `agree` settles on; false when the capture ended first (read whole). */
+async function readOnTo(set: CaptureSet, agree: StopAgreement, pace?: () => Promise<void>): Promise<boolean> {
+  let more = true;
+  for (let to = await agree(set.stats.packets); to !== null; to = await agree(set.stats.packets)) {
+    while (more && set.stats.packets < to) {
+      more = await set.step();
+      if (pace !== undefined) await pace();
+    }
+  }
+  return more;
 }
 
 /** Every input, in time order, through one pipeline: the report of them as one capture. */

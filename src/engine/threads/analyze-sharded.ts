@@ -23,6 +23,8 @@ export async function analyzeSharded(job: CaptureAnalysis): Promise<Report> {
   });
   const onAbort = (): void => sharded.stop(String(job.signal?.reason ?? 'interrupted'));
   job.signal?.addEventListener('abort', onAbort, { once: true });
+  // Aborted while the inputs were being checked: the event has gone by.
+  if (job.signal?.aborted === true) onAbort();
   try {
     await sharded.finish();
     await settleNames(job, sharded);

@@ -8,7 +8,7 @@ import type { AnalysisListener } from '../../analysis/analyzer.js';
 import type { CaptureSet } from '../../capture/capture-set.js';
 import type { Packet } from '../../capture/packet.js';
 import { monitorListener } from '../../output/monitor.js';
-import { openInputs, readInputs } from '../analyze-file.js';
+import { openInputs, readInputs, type StopAgreement } from '../analyze-file.js';
 import { Pipeline } from '../pipeline.js';
 import { Stamps } from '../stamps.js';
 import type { FileSide, ShardSpec } from './shard-protocol.js';
@@ -35,7 +35,9 @@ export function shardPipeline(spec: ShardSpec, lines: LineBuffer): Pipeline {
 
 /**
  * Reads every file through `pipe`, keeping this shard's packets, awaiting `onStep` after each
- * read; ends with the shard's connections closed and what it saw of the whole capture.
+ * read; ends with the shard's connections closed and what it saw of the whole capture. Stopped
+ * (`signal`), it ends where `agree` says, the packet where every shard ends: each shard keeps
+ * other connections, so only the same stop makes their sum the capture up to that packet.
  */
 export async function readFileShard(
   spec: ShardSpec,
@@ -43,6 +45,7 @@ export async function readFileShard(
   pipe: Pipeline,
   signal: AbortSignal,
   onStep: (set: CaptureSet, packets: number) => Promise<void>,
+  agree: StopAgreement,
 ): Promise<FileSide> {
   const router = new ShardRouter(spec.shards);
   const others = new OtherServers(spec.ports, (ip, port) => pipe.analyzer.serverSeen(ip, port));
@@ -61,7 +64,7 @@ export async function readFileShard(
   };
   const job = { inputs: files.inputs, ports: spec.ports, top: 0, analyzer: spec.analyzer, signal, ...(files.selection === null ? {} : { selection: files.selection }) };
   const { set, stats, source } = await openInputs(job, sink);
-  await readInputs(job, set, () => seen, () => onStep(set, seen));
+  await readInputs(job, set, () => seen, () => onStep(set, seen), agree);
   pipe.finish(stamps.lastTsUs);
   const capture = stats();
   return { capture, source: source(capture.format), firstTsUs: stamps.firstTsUs, lastTsUs: stamps.lastTsUs, backwardsPackets: stamps.backwardsPackets, maxBackwardsUs: stamps.maxBackwardsUs };

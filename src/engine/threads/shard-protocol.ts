@@ -24,8 +24,14 @@ export type ToShard =
   | { type: 'batch'; buf: ArrayBuffer; len: number }
   | { type: 'snapshot' }
   | { type: 'finish'; atTsUs: number | null }
-  /** Files: stop reading (Ctrl-C) and report what was read. */
-  | { type: 'stop'; why: string };
+  /**
+   * Files, Ctrl-C: every shard ends at the same packet. Stop reading and say where ('paused');
+   * then read on to the first chunk boundary at or past `records` and say where again, as often
+   * as the reader asks; 'end': end there and report what was read.
+   */
+  | { type: 'stop'; why: string }
+  | { type: 'stopAt'; records: number }
+  | { type: 'end' };
 
 /** What a shard reading files knows of the whole capture (every shard reads every packet). */
 export interface FileSide {
@@ -40,5 +46,7 @@ export interface FileSide {
 export type FromShard =
   | { type: 'ack'; buf: ArrayBuffer; lines: string }
   | { type: 'lines'; lines: string; bytesRead: number; totalBytes: number; packets: number }
+  /** Files, stopped: the capture's records this shard has read, at a chunk boundary. */
+  | { type: 'paused'; records: number }
   | { type: 'result'; result: ShardResult; final: boolean; lines?: string; file?: FileSide }
   | { type: 'error'; message: string; user: boolean };

@@ -19,6 +19,18 @@ const port = parentPort!;
 const post = (m: FromShard, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 const reader = { packet: pipe.packet, tick: (tsUs: number) => pipe.tick(tsUs), server: (ip: string, port: number) => pipe.analyzer.serverSeen(ip, port) };
 const stop = new AbortController();
+/** Stopped: awaits the reader's word on where to end (see ToShard 'stop'). */
+let toldWhere: ((records: number | null) => void) | null = null;
+const agree = (records: number): Promise<number | null> =>
+  new Promise((resolve) => {
+    toldWhere = resolve;
+    post({ type: 'paused', records });
+  });
+const tell = (records: number | null): void => {
+  const resolve = toldWhere;
+  toldWhere = null;
+  resolve?.(records);
+};
 
 port.on('message', (m: ToShard) => {
   switch (m.type) {
@@ -40,6 +52,12 @@ port.on('message', (m: ToShard) => {
     case 'stop':
       stop.abort(m.why);
       break;
+    case 'stopAt':
+      tell(m.records);
+      break;
+    case 'end':
+      tell(null);
+      break;
   }
 });
 
@@ -47,7 +65,7 @@ port.on('message', (m: ToShard) => {
 async function readFiles(files: NonNullable<ShardSpec['files']>): Promise<void> {
   const file = await readFileShard(spec, files, pipe, stop.signal, async (set, packets) => {
     if (spec.shard === 0 || lines.text !== '') post({ type: 'lines', lines: lines.take(), bytesRead: set.bytesRead, totalBytes: set.totalBytes, packets });
-  });
+  }, agree);
   const result = shardResult(pipe.analyzer, pipe.flows.stats);
   post({ type: 'result', result, final: true, lines: lines.take(), file }, transferables(result));
 }

@@ -69,8 +69,8 @@ export class ShardedPipeline {
   private readonly writers: BatchWriter[] = [];
   private readonly spare: ArrayBuffer[][] = [];
   private readonly inFlight: number[] = [];
-  /** Resolved when shard k hands a batch back (pace) or its result (finish/snapshot). */
-  private readonly wake: Array<(() => void) | null> = [];
+  /** Resolved when shard k hands a batch back (pace), says where it stopped, or its result (finish/snapshot). */
+  private readonly wake: Array<Array<() => void>> = [];
   private readonly results: Array<ShardResult | null> = [];
   private failure: Error | null = null;
   private lastTickUs = -Infinity;
@@ -85,6 +85,13 @@ export class ShardedPipeline {
   private fileSide: FileSide | null = null;
   /** Files: stops this thread's shard reading (Ctrl-C). */
   private readonly stopHere = new AbortController();
+  /** Files, stopped: the records each shard has read (at its last word, or when it ended); null: not told yet. */
+  private readonly at: Array<number | null> = [];
+  /** Files, stopped: where this thread's shard is told to read on to (see ToShard 'stop'). */
+  private toldHere: ((records: number | null) => void) | null = null;
+  private stopping = false;
+  /** Files, stopped: the records each shard ended at, when they could not agree (a file that shrank). */
+  private unevenStop: number[] | null = null;
   private readonly spec: ShardSpec;
   /** Packets routed (for progress). */
   packets = 0;
@@ -102,8 +109,9 @@ export class ShardedPipeline {
       this.writers.push(new BatchWriter());
       this.spare.push([]);
       this.inFlight.push(0);
-      this.wake.push(null);
+      this.wake.push([]);
       this.results.push(null);
+      this.at.push(null);
     }
   }
 
@@ -186,11 +194,66 @@ export class ShardedPipeline {
     await this.close();
   }
 
-  /** Files: every shard stops reading (Ctrl-C) and reports what it read. */
+  /**
+   * Files: every shard stops reading (Ctrl-C) at the same packet and reports what it read. Each
+   * shard stops where it is and says how far it read; all read on to the furthest (none can go
+   * back) and end there, so the shards' sum is what one thread reports of the capture cut there.
+   */
   stop(why: string): void {
+    if (this.job.files === undefined || this.stopping) return;
+    this.stopping = true;
     this.stopHere.abort(why);
     for (const w of this.workers) w?.postMessage({ type: 'stop', why } satisfies ToShard);
+    void this.settleStop();
   }
+
+  /** Asks the shards behind to read on, until all have read the same records (or can read no more); then ends them. */
+  private async settleStop(): Promise<void> {
+    let asked = -1;
+    for (;;) {
+      for (let k = 0; k < this.at.length; k++) while (this.at[k] === null && this.failure === null) await this.waitFor(k);
+      if (this.failure !== null) return;
+      const at = this.at as number[];
+      const to = Math.max(...at);
+      const behind = at.flatMap((n, k) => (n < to && !this.done(k) ? [k] : []));
+      // None behind: agreed. Asked to read on to the same point twice: they are at the end of a file that shrank.
+      if (behind.length === 0 || to === asked) break;
+      asked = to;
+      for (const k of behind) {
+        this.at[k] = null;
+        this.tell(k, to);
+      }
+    }
+    if (this.at.some((n) => n !== this.at[0])) this.unevenStop = [...(this.at as number[])];
+    for (let k = 0; k < this.at.length; k++) if (!this.done(k)) this.tell(k, null);
+  }
+
+  /** Whether shard k has ended its reading (before the stop, or at it). */
+  private done(k: number): boolean {
+    return k === 0 && this.workers[0] === null ? this.results[0] !== null : this.ended.has(k);
+  }
+
+  /** Shard k reads on to `records`, or (null) ends where it is. */
+  private tell(k: number, records: number | null): void {
+    const w = this.workers[k];
+    if (w === null || w === undefined) this.tellHere(records);
+    else w.postMessage((records === null ? { type: 'end' } : { type: 'stopAt', records }) satisfies ToShard);
+  }
+
+  private tellHere(records: number | null): void {
+    const told = this.toldHere;
+    this.toldHere = null;
+    told?.(records);
+  }
+
+  /** This thread's shard, stopped, says where it is and waits to be told where to end. */
+  private readonly agreeHere = (records: number): Promise<number | null> => {
+    if (this.failure !== null) return Promise.resolve(null);
+    const told = new Promise<number | null>((resolve) => (this.toldHere = resolve));
+    this.at[0] = records;
+    this.wakeUp(0);
+    return told;
+  };
 
   /** Files: the capture's counters and source, as the first shard read them. */
   get file(): FileSide | null {
@@ -210,9 +273,11 @@ export class ShardedPipeline {
     const a = this.job.analyzer;
     const f = this.fileSide;
     const stamps = f ?? this.stamps;
+    const read = capture ?? f!.capture;
+    const uneven = this.unevenStop === null ? [] : [`the threads stopped at different packets (${this.unevenStop.join(', ')} read): the totals mix them`];
     return buildReport({
       analyzer: mergeShards(results, a, a.proxyPorts ?? [], this.apps),
-      capture: capture ?? f!.capture,
+      capture: { ...read, warnings: [...read.warnings, ...uneven] },
       flow: mergeFlowStats(results),
       source: source ?? f!.source,
       top,
@@ -249,9 +314,11 @@ export class ShardedPipeline {
         this.job.onProgress?.(set.bytesRead, set.totalBytes, packets);
         await new Promise((resolve) => setImmediate(resolve));
         if (this.failure !== null) throw this.failure;
-      });
+      }, this.agreeHere);
       if (lines.text !== '') onLines?.(lines.take());
       this.results[0] = shardResult(pipe.analyzer, pipe.flows.stats, true);
+      this.at[0] = this.fileSide.capture.packets;
+      this.wakeUp(0);
     } catch (e) {
       this.fail(e);
     }
@@ -266,6 +333,8 @@ export class ShardedPipeline {
       if (m.lines !== '') this.job.onLines?.(m.lines);
       if (k === 0) this.job.onProgress?.(m.bytesRead, m.totalBytes, m.packets);
       return;
+    } else if (m.type === 'paused') {
+      this.at[k] = m.records;
     } else if (m.type === 'error') {
       this.fail(m.user ? new UserError(m.message) : new Error(m.message));
       return;
@@ -273,29 +342,31 @@ export class ShardedPipeline {
       if (m.lines !== undefined && m.lines !== '') this.job.onLines?.(m.lines);
       this.results[k] = m.result;
       if (m.file !== undefined && k === 0) this.fileSide = m.file;
+      if (m.file !== undefined) this.at[k] = m.file.capture.packets;
       // Its heap goes now rather than after the slowest shard: it held a copy of all it sent.
       if (m.final) {
         this.ended.add(k);
         void this.workers[k]?.terminate();
       }
     }
-    const wake = this.wake[k];
-    this.wake[k] = null;
-    wake?.();
+    this.wakeUp(k);
   }
 
   private waitFor(k: number): Promise<void> {
-    return new Promise((resolve) => (this.wake[k] = resolve));
+    return new Promise((resolve) => this.wake[k]!.push(resolve));
+  }
+
+  private wakeUp(k: number): void {
+    const waiting = this.wake[k]!;
+    this.wake[k] = [];
+    for (const resolve of waiting) resolve();
   }
 
   private fail(e: unknown): void {
     if (this.failure !== null) return;
     this.failure = e instanceof UserError ? e : new Error(`analysis thread failed: ${e instanceof Error ? e.message : String(e)}`);
     this.job.onFailure?.(this.failure);
-    for (let k = 0; k < this.wake.length; k++) {
-      const wake = this.wake[k];
-      this.wake[k] = null;
-      wake?.();
-    }
+    for (let k = 0; k < this.wake.length; k++) this.wakeUp(k);
+    this.tellHere(null);
   }
 }
