@@ -3,12 +3,13 @@ import { CallbackGuard, chunkEnd, chunkStart } from './bytes.js';
 import { CR, LF, RESP_TYPES } from './constants.js';
 import { latin1 } from './latin1.js';
 import { LEN_CR, LEN_MORE, LEN_OVER, LengthLine } from './length-line.js';
+import { LineValue } from './line-value.js';
 import { resolveLimits } from './limits.js';
 import { Preview } from './preview.js';
 import type { FramePool } from './frame-pool.js';
 import { ReplyBuilder } from './reply-builder.js';
 import { simpleReplies } from './text-cache.js';
-import { KIND, K_AGG, K_BULK, K_LINE, lineByteOk, lineEndOk, lineReason } from './reply-grammar.js';
+import { KIND, K_AGG, K_BULK, K_LINE } from './reply-grammar.js';
 import type { ReplyFrame, RespLimits, Violation } from './types.js';
 import { simpleLineEnd, WholeBulk } from './whole-bulk.js';
 
@@ -39,6 +40,7 @@ const HANDED = 9;
 export class ReplyDecoder {
   private readonly lim: RespLimits;
   private readonly len = new LengthLine();
+  private readonly line = new LineValue();
   private readonly guard = new CallbackGuard();
   private readonly bulk = new WholeBulk();
   private state = TYPE;
@@ -55,8 +57,6 @@ export class ReplyDecoder {
   /** The value in progress is an error element of the top-level aggregate. */
   private elemError = false;
   private readonly pre = new Preview();
-  private lineLen = 0;
-  private lineFirst = 0;
   private bulkLeft = 0;
   private streamTotal = 0;
 
@@ -244,42 +244,25 @@ export class ReplyDecoder {
 
   private startLine(d: Uint8Array, p: number, e: number, t: number): number {
     this.vType = t;
-    this.lineLen = 0;
+    this.line.start(t);
     this.pre.start(this.capture ? this.lim.argPreviewBytes : 0);
     // Fast path: the whole line is in this chunk and valid.
     const s = p + 1;
-    const stop = Math.min(e, s + this.lim.maxLineBytes + 1);
-    let q = s;
-    if (t === PLUS || t === MINUS) {
-      while (q < stop && d[q] !== CR && d[q] !== LF) q++;
-    } else {
-      while (q < stop && lineByteOk(t, d[q]!, q - s)) q++;
-    }
-    if (q === stop || q + 1 >= e || d[q] !== CR || d[q + 1] !== LF || !lineEndOk(t, q - s, d[s]!)) {
+    const cr = this.line.whole(d, s, e, this.lim.maxLineBytes);
+    if (cr < 0) {
       this.state = LINE;
       return s;
     }
-    if (t === PLUS) this.pre.keepCached(simpleReplies, d, s, q);
-    else this.pre.keep(d, s, q);
-    return this.lineDone(q + 2);
+    if (t === PLUS) this.pre.keepCached(simpleReplies, d, s, cr);
+    else this.pre.keep(d, s, cr);
+    return this.lineDone(cr + 2);
   }
 
   private inLine(d: Uint8Array, p: number, e: number): number {
-    const t = this.vType;
-    const max = this.lim.maxLineBytes;
-    let q = p;
-    for (; q < e; q++) {
-      const c = d[q]!;
-      if (c === CR) break;
-      if (this.lineLen >= max) return this.violate(q, 'line too long');
-      if (!lineByteOk(t, c, this.lineLen)) {
-        return this.violate(q, c === LF ? 'LF without CR' : lineReason(t));
-      }
-      if (this.lineLen++ === 0) this.lineFirst = c;
-    }
+    const q = this.line.scan(d, p, e, this.lim.maxLineBytes);
+    if (q < 0) return this.violate(-1 - q, this.line.reason);
     this.pre.keep(d, p, q);
     if (q === e) return e;
-    if (!lineEndOk(t, this.lineLen, this.lineFirst)) return this.violate(q, lineReason(t));
     this.state = LINE_LF;
     return q + 1;
   }
