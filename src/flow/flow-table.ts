@@ -8,6 +8,7 @@ import { DECODE, TCP_FLAG, TcpSegment, decodeTcp } from './decode.js';
 import { DEFAULT_FLOW_LIMITS, type FlowLimits } from './limits.js';
 import { FlowEntry, ipText, LATE_SYN_BYTES, tupleHash } from './flow-entry.js';
 import { FlowIndex } from './flow-index.js';
+import { IdleSweep, idlestTenth } from './idle-sweep.js';
 import { seqDiff, type ReassemblyContext } from './reassembly.js';
 import { dataSeq, isReady, Wait, WaitQueue, type KeptPacket, type SegmentView } from './reorder.js';
 import { CONN_KIND, type FlowHandler, type FlowStats, type TcpConn } from './types.js';
@@ -47,13 +48,14 @@ export class FlowTable {
   private nowTs = -Infinity;
   /** Payload bytes kept over all waits (bounded by maxKeptBytesTotal). */
   private keptBytes = 0;
-  /** Capture time of the next idle sweep. */
-  private nextSweepTs = -Infinity;
+  /** Closes connections whose close was never captured (./idle-sweep.ts). */
+  private readonly sweep: IdleSweep;
 
   constructor(opts: FlowTableOptions, handler: FlowHandler) {
     this.stats = opts.stats ?? emptyFlowStats();
     for (const port of opts.serverPorts) if (port >= 0 && port < 65536) this.watched[port] = 1;
     this.ctx = { stats: this.stats, handler, limits: { ...DEFAULT_FLOW_LIMITS, ...opts.limits } };
+    this.sweep = new IdleSweep(this.ctx.limits);
   }
 
   openConnections(): number {
@@ -95,44 +97,17 @@ export class FlowTable {
       this.apply(e, fromClient, seg, p.tsUs);
     } else this.applyOrKeep(e, fromClient, seg, p.tsUs);
     if (this.nowTs >= this.deadlines.first()) this.expireWaits();
-    if (this.nowTs >= this.nextSweepTs) this.sweepIdle();
+    if (this.nowTs >= this.sweep.nextTs) this.sweepIdle();
   }
 
-  /**
-   * Every half of the shorter timeout in capture time: connections without a packet for
-   * idleTimeoutUs (halfClosedTimeoutUs once a FIN was seen), give or take a sweep, are closed as
-   * at the end of a capture, their pending requests unanswered: their FIN or RST was never
-   * captured. Counting sweeps rather than comparing stamps keeps connections of a merged
-   * capture whose stamps run behind the latest one (or a single wild stamp far ahead) from
-   * looking idle: only capture time passing, with packets of other connections or without any,
-   * ages them.
-   */
+  /** Closes the connections that IdleSweep finds idle too long; counted in expiredConnections. */
   private sweepIdle(): void {
-    const { idleTimeoutUs, halfClosedTimeoutUs } = this.ctx.limits;
-    const period = Math.min(idleTimeoutUs, halfClosedTimeoutUs) / 2;
-    // On a steady cadence while time flows; from now after a jump (a wild stamp sweeps once).
-    this.nextSweepTs = this.nowTs - this.nextSweepTs < period ? this.nextSweepTs + period : this.nowTs + period;
-    const idle = Math.ceil(idleTimeoutUs / period);
-    const halfClosed = Math.ceil(halfClosedTimeoutUs / period);
-    for (const e of this.conns.all()) {
-      const sweeps = ++e.idleSweeps;
-      const limit = e.toServer.finSeen || e.toClient.finSeen ? halfClosed : idle;
-      if (sweeps > limit && this.end(e, this.nowTs)) this.stats.expiredConnections++;
-    }
+    for (const e of this.sweep.expired(this.conns.all(), this.nowTs)) if (this.end(e, this.nowTs)) this.stats.expiredConnections++;
   }
 
-  /**
-   * Over the limit (a SYN flood, FINs never captured in a long run): the idlest tenth of the
-   * open connections are closed as at the end of a capture, so their pending requests become
-   * unanswered; counted in evictedConnections. A tenth at a time keeps the sort rare.
-   */
+  /** Too many open: closes the idlest tenth (but keep); counted in evictedConnections. */
   private evictIdlest(keep: FlowEntry, tsUs: number): void {
-    const all = this.conns.all().filter((e) => e !== keep);
-    all.sort((a, b) => a.lastTsUs - b.lastTsUs);
-    const n = Math.max(1, Math.floor(all.length / 10));
-    for (let i = 0; i < n && i < all.length; i++) {
-      if (this.end(all[i]!, tsUs)) this.stats.evictedConnections++;
-    }
+    for (const e of idlestTenth(this.conns.all(), keep)) if (this.end(e, tsUs)) this.stats.evictedConnections++;
   }
 
   /** End of input: holes become gaps, held bytes are delivered, every open connection closes. */
@@ -395,7 +370,7 @@ export class FlowTable {
   tick(nowUs: number): void {
     if (nowUs > this.nowTs) this.nowTs = nowUs;
     if (this.nowTs >= this.deadlines.first()) this.expireWaits();
-    if (this.nowTs >= this.nextSweepTs) this.sweepIdle();
+    if (this.nowTs >= this.sweep.nextTs) this.sweepIdle();
   }
 
   private close(e: FlowEntry, how: 'fin' | 'rst' | 'end', tsUs: number): void {
