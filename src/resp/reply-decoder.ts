@@ -21,7 +21,8 @@ export class ReplyDecoder extends ReplyFramer {
     this.ts = tsUs;
     this.base = this.pos - s;
     this.pos += e - s;
-    const p = this.run(data, s, e);
+    let p = s;
+    while (p < e && this.state !== HANDED) p = this.step(data, p, e);
     this.pos -= e - p; // bytes left to the parser the stream was handed to
     this.guard.rethrow();
     return p - s;

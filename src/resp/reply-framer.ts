@@ -71,12 +71,6 @@ export abstract class ReplyFramer {
     this.reply = new ReplyBuilder(pool);
   }
 
-  /** Decodes d[p..e) until its end or a hand-over; returns the index where it stopped. */
-  protected run(d: Uint8Array, p: number, e: number): number {
-    while (p < e && this.state !== HANDED) p = this.step(d, p, e);
-    return p;
-  }
-
   /** skip(): n uncaptured bytes, if they lie wholly inside the bytes of the value in progress. */
   protected skipInValue(n: number): boolean {
     if (this.state !== DATA || n <= 0 || n > this.bulkLeft) return false;
@@ -87,8 +81,8 @@ export abstract class ReplyFramer {
     return true;
   }
 
-  // A dispatch switch over the decoder state; each handler returns the next index.
-  private step(d: Uint8Array, p: number, e: number): number {
+  // A dispatch switch over the framer state; each handler returns the next index.
+  protected step(d: Uint8Array, p: number, e: number): number {
     switch (this.state) {
       case TYPE: return this.atType(d, p, e);
       case LINE: return this.inLine(d, p, e);
