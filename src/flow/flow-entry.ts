@@ -11,7 +11,7 @@ export class FlowEntry {
   next: FlowEntry | null = null;
   /** Capture time of the last packet, for evicting the idlest when too many are open. */
   lastTsUs = 0;
-  /** Idle sweeps (FlowTable.sweepIdle) since its last packet. */
+  /** Idle sweeps (./idle-sweep.ts) since its last packet. */
   idleSweeps = 0;
   /** Bytes shown sent have not arrived yet: see ./reorder.ts. */
   wait: Wait | null = null;

@@ -6,7 +6,9 @@ import type { Packet } from '../capture/packet.js';
 import { endpointText } from './addr.js';
 import { DECODE, TCP_FLAG, TcpSegment, decodeTcp } from './decode.js';
 import { DEFAULT_FLOW_LIMITS, type FlowLimits } from './limits.js';
-import { FlowEntry, ipText, LATE_SYN_BYTES, RECENT_SYNS, tupleHash } from './flow-entry.js';
+import { FlowEntry, ipText, LATE_SYN_BYTES, tupleHash } from './flow-entry.js';
+import { FlowIndex } from './flow-index.js';
+import { IdleSweep, idlestTenth } from './idle-sweep.js';
 import { seqDiff, type ReassemblyContext } from './reassembly.js';
 import { dataSeq, isReady, Wait, WaitQueue, type KeptPacket, type SegmentView } from './reorder.js';
 import { CONN_KIND, type FlowHandler, type FlowStats, type TcpConn } from './types.js';
@@ -34,29 +36,26 @@ export class FlowTable {
   readonly stats: FlowStats;
   /** 1 at the index of each watched port. */
   private readonly watched = new Uint8Array(65536);
-  /** Connections by a direction-independent hash of their 4-tuple; collisions chain via `next`. */
-  private readonly index = new Map<number, FlowEntry>();
+  /** Open connections by 4-tuple, and those closed lately. */
+  private readonly conns = new FlowIndex();
   private readonly seg = new TcpSegment();
   private readonly ctx: ReassemblyContext;
   private nextId = 1;
   private openCount = 0;
-  /** Set by find(): whether the packet found goes from client to server. */
-  private fromClient = false;
   /** Connections waiting for bytes (./reorder.ts), by the end of their windows. */
   private readonly deadlines = new WaitQueue<{ e: FlowEntry; w: Wait }>();
-  /** Client ISNs (-1: not seen) of connections closed lately, by 4-tuple hash (at most RECENT_SYNS). */
-  private readonly recentSyns = new Map<number, number>();
   /** Latest capture time seen (packets or tick()). */
   private nowTs = -Infinity;
   /** Payload bytes kept over all waits (bounded by maxKeptBytesTotal). */
   private keptBytes = 0;
-  /** Capture time of the next idle sweep. */
-  private nextSweepTs = -Infinity;
+  /** Closes connections whose close was never captured (./idle-sweep.ts). */
+  private readonly sweep: IdleSweep;
 
   constructor(opts: FlowTableOptions, handler: FlowHandler) {
     this.stats = opts.stats ?? emptyFlowStats();
     for (const port of opts.serverPorts) if (port >= 0 && port < 65536) this.watched[port] = 1;
     this.ctx = { stats: this.stats, handler, limits: { ...DEFAULT_FLOW_LIMITS, ...opts.limits } };
+    this.sweep = new IdleSweep(this.ctx.limits);
   }
 
   openConnections(): number {
@@ -75,7 +74,7 @@ export class FlowTable {
     }
     stats.payloadBytes += seg.payloadLen;
     const hash = tupleHash(seg);
-    let e = this.find(hash, seg);
+    let e = this.conns.find(hash, seg);
     const clientSyn = (seg.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
     if (p.tsUs > this.nowTs) this.nowTs = p.tsUs;
     if (e !== null && clientSyn && this.isNewConnection(e, seg)) {
@@ -92,61 +91,28 @@ export class FlowTable {
     e.idleSweeps = 0;
     // The common case first: no wait, no FIN, and an ACK of nothing beyond what was delivered.
     const f = seg.flags;
-    const o = this.fromClient ? e.toClient : e.toServer;
+    const fromClient = this.conns.fromClient;
+    const o = fromClient ? e.toClient : e.toServer;
     if (e.wait === null && !e.joining && (f & TCP_FLAG.FIN) === 0 && ((f & TCP_FLAG.ACK) === 0 || (o.started && seqDiff(seg.ack, o.nextSeq) <= 0))) {
-      this.apply(e, this.fromClient, seg, p.tsUs);
-    } else this.applyOrKeep(e, this.fromClient, seg, p.tsUs);
+      this.apply(e, fromClient, seg, p.tsUs);
+    } else this.applyOrKeep(e, fromClient, seg, p.tsUs);
     if (this.nowTs >= this.deadlines.first()) this.expireWaits();
-    if (this.nowTs >= this.nextSweepTs) this.sweepIdle();
+    if (this.nowTs >= this.sweep.nextTs) this.sweepIdle();
   }
 
-  /**
-   * Every half of the shorter timeout in capture time: connections without a packet for
-   * idleTimeoutUs (halfClosedTimeoutUs once a FIN was seen), give or take a sweep, are closed as
-   * at the end of a capture, their pending requests unanswered: their FIN or RST was never
-   * captured. Counting sweeps rather than comparing stamps keeps connections of a merged
-   * capture whose stamps run behind the latest one (or a single wild stamp far ahead) from
-   * looking idle: only capture time passing, with packets of other connections or without any,
-   * ages them.
-   */
+  /** Closes the connections that IdleSweep finds idle too long; counted in expiredConnections. */
   private sweepIdle(): void {
-    const { idleTimeoutUs, halfClosedTimeoutUs } = this.ctx.limits;
-    const period = Math.min(idleTimeoutUs, halfClosedTimeoutUs) / 2;
-    // On a steady cadence while time flows; from now after a jump (a wild stamp sweeps once).
-    this.nextSweepTs = this.nowTs - this.nextSweepTs < period ? this.nextSweepTs + period : this.nowTs + period;
-    const idle = Math.ceil(idleTimeoutUs / period);
-    const halfClosed = Math.ceil(halfClosedTimeoutUs / period);
-    for (const e of this.allOpen()) {
-      const sweeps = ++e.idleSweeps;
-      const limit = e.toServer.finSeen || e.toClient.finSeen ? halfClosed : idle;
-      if (sweeps > limit && this.end(e, this.nowTs)) this.stats.expiredConnections++;
-    }
+    for (const e of this.sweep.expired(this.conns.all(), this.nowTs)) if (this.end(e, this.nowTs)) this.stats.expiredConnections++;
   }
 
-  /** Every open connection, in the order they were first seen. */
-  private allOpen(): FlowEntry[] {
-    const all: FlowEntry[] = [];
-    for (const head of this.index.values()) for (let e: FlowEntry | null = head; e !== null; e = e.next) all.push(e);
-    return all;
-  }
-
-  /**
-   * Over the limit (a SYN flood, FINs never captured in a long run): the idlest tenth of the
-   * open connections are closed as at the end of a capture, so their pending requests become
-   * unanswered; counted in evictedConnections. A tenth at a time keeps the sort rare.
-   */
+  /** Too many open: closes the idlest tenth (but keep); counted in evictedConnections. */
   private evictIdlest(keep: FlowEntry, tsUs: number): void {
-    const all = this.allOpen().filter((e) => e !== keep);
-    all.sort((a, b) => a.lastTsUs - b.lastTsUs);
-    const n = Math.max(1, Math.floor(all.length / 10));
-    for (let i = 0; i < n && i < all.length; i++) {
-      if (this.end(all[i]!, tsUs)) this.stats.evictedConnections++;
-    }
+    for (const e of idlestTenth(this.conns.all(), keep)) if (this.end(e, tsUs)) this.stats.evictedConnections++;
   }
 
   /** End of input: holes become gaps, held bytes are delivered, every open connection closes. */
   finish(tsUs: number): void {
-    const all = this.allOpen();
+    const all = this.conns.all();
     all.sort((a, b) => a.conn.id - b.conn.id);
     for (const e of all) this.end(e, tsUs);
   }
@@ -174,27 +140,9 @@ export class FlowTable {
     }
   }
 
-  private find(hash: number, s: TcpSegment): FlowEntry | null {
-    const v6 = s.ipVersion === 6;
-    for (let e = this.index.get(hash) ?? null; e !== null; e = e.next) {
-      if (e.v6 !== v6) continue;
-      if (e.cPort === s.srcPort && e.sPort === s.dstPort && e.c3 === s.s3 && e.s3 === s.d3 &&
-          (!v6 || (e.c0 === s.s0 && e.c1 === s.s1 && e.c2 === s.s2 && e.s0 === s.d0 && e.s1 === s.d1 && e.s2 === s.d2))) {
-        this.fromClient = true;
-        return e;
-      }
-      if (e.sPort === s.srcPort && e.cPort === s.dstPort && e.s3 === s.s3 && e.c3 === s.d3 &&
-          (!v6 || (e.s0 === s.s0 && e.s1 === s.s1 && e.s2 === s.s2 && e.c0 === s.d0 && e.c1 === s.d1 && e.c2 === s.d2))) {
-        this.fromClient = false;
-        return e;
-      }
-    }
-    return null;
-  }
-
   /** A client SYN on a known 4-tuple starts a new connection unless it repeats this one's SYN. */
   private isNewConnection(e: FlowEntry, s: TcpSegment): boolean {
-    if (!this.fromClient) return true;
+    if (!this.conns.fromClient) return true;
     // This connection's own SYN, captured late or sent again.
     if (e.toServer.synSeq === s.seq) return false;
     if (e.toServer.finSeen || e.toClient.finSeen) return true;
@@ -212,9 +160,8 @@ export class FlowTable {
   /** The SYN, or a SYN-ACK answering it, of a connection already closed: captured late, not a new one. */
   private lateSyn(hash: number, s: TcpSegment): boolean {
     if ((s.flags & TCP_FLAG.SYN) === 0) return false;
-    const isn = this.recentSyns.get(hash);
     const clientIsn = (s.flags & TCP_FLAG.ACK) !== 0 ? (s.ack - 1) >>> 0 : s.seq;
-    if (isn === undefined || isn === -1 || isn !== clientIsn) return false;
+    if (!this.conns.closedWithIsn(hash, clientIsn)) return false;
     this.stats.duplicateBytes += s.payloadLen;
     return true;
   }
@@ -224,7 +171,7 @@ export class FlowTable {
     const syn = (f & TCP_FLAG.SYN) !== 0;
     // Bare ACKs and RSTs of connections not followed start nothing. A FIN does (it may have been
     // captured ahead of the connection's last data), unless its connection has just closed.
-    if (!syn && s.wireLen === 0 && ((f & TCP_FLAG.FIN) === 0 || this.recentSyns.has(hash))) return null;
+    if (!syn && s.wireLen === 0 && ((f & TCP_FLAG.FIN) === 0 || this.conns.closedLately(hash))) return null;
     if ((f & TCP_FLAG.RST) !== 0) return null;
     const srcIsClient = syn ? (f & TCP_FLAG.ACK) === 0 : this.sourceIsClient(s.srcPort, s.dstPort);
     const v6 = s.ipVersion === 6;
@@ -250,11 +197,9 @@ export class FlowTable {
       ? new FlowEntry(hash, conn, v6, s.s0, s.s1, s.s2, s.s3, s.srcPort, s.d0, s.d1, s.d2, s.d3, s.dstPort, this.ctx)
       : new FlowEntry(hash, conn, v6, s.d0, s.d1, s.d2, s.d3, s.dstPort, s.s0, s.s1, s.s2, s.s3, s.srcPort, this.ctx);
     e.joining = !syn;
-    e.next = this.index.get(hash) ?? null;
-    this.index.set(hash, e);
+    this.conns.add(e, srcIsClient);
     this.stats.connections++;
     this.openCount++;
-    this.fromClient = srcIsClient;
     this.ctx.handler.onOpen(conn, tsUs);
     return e;
   }
@@ -425,33 +370,15 @@ export class FlowTable {
   tick(nowUs: number): void {
     if (nowUs > this.nowTs) this.nowTs = nowUs;
     if (this.nowTs >= this.deadlines.first()) this.expireWaits();
-    if (this.nowTs >= this.nextSweepTs) this.sweepIdle();
+    if (this.nowTs >= this.sweep.nextTs) this.sweepIdle();
   }
 
   private close(e: FlowEntry, how: 'fin' | 'rst' | 'end', tsUs: number): void {
     if (e.closed) return;
     // Packets still kept (behind a reset) are discarded by drain().
     e.closed = true;
-    this.unlink(e);
+    this.conns.remove(e);
     this.openCount--;
-    // Remembered a while, so a SYN, SYN-ACK or FIN captured after the close opens nothing.
-    if (this.recentSyns.size >= RECENT_SYNS) this.recentSyns.delete(this.recentSyns.keys().next().value!);
-    this.recentSyns.set(e.hash, e.toServer.synSeq);
     this.ctx.handler.onClose(e.conn, tsUs, how);
-  }
-
-  private unlink(e: FlowEntry): void {
-    const head = this.index.get(e.hash);
-    if (head === e) {
-      if (e.next === null) this.index.delete(e.hash);
-      else this.index.set(e.hash, e.next);
-      return;
-    }
-    for (let p = head ?? null; p !== null; p = p.next) {
-      if (p.next === e) {
-        p.next = e.next;
-        return;
-      }
-    }
   }
 }

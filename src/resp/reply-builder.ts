@@ -93,7 +93,7 @@ export class ReplyBuilder {
       head = [];
       error = text;
     } else {
-      // A string of bytes ($, =) is counted, not kept (see ReplyDecoder.beginValue).
+      // A string of bytes ($, =) is counted, not kept (see ReplyFramer.beginValue).
       head = t === RESP_TYPES.NULL || this.count === -1 || KIND[t] === K_BULK ? [] : [text];
     }
     this.open = false;
