@@ -39,14 +39,16 @@ export class ReplyDecoder extends ReplyFramer {
   }
 
   /**
-   * The next n bytes of the stream were never captured. When they lie wholly inside a bulk
-   * value (or streamed-string chunk) of known length, they are skipped and the reply is still
-   * framed, with them in `missingBytes`. False when the hole reaches framing: resync().
+   * The next n bytes of the stream were never captured. When they lie inside a bulk value (or
+   * streamed-string chunk) of known length and its CRLF, they are skipped and the reply is
+   * still framed, with the value's lost bytes in `missingBytes`. False when the hole reaches
+   * framing, after framing the reply whose last value it cut: resync().
    */
   skip(n: number): boolean {
-    if (!this.skipInValue(n)) return false;
-    this.pos += n;
-    return true;
+    const used = this.skipInValue(n, this.pos);
+    this.pos += used;
+    this.guard.rethrow();
+    return used > 0 && used === n;
   }
 
   /** Drops any partial reply and discards every byte until resume(). */

@@ -71,14 +71,34 @@ export abstract class ReplyFramer {
     this.reply = new ReplyBuilder(pool);
   }
 
-  /** skip(): n uncaptured bytes, if they lie wholly inside the bytes of the value in progress. */
-  protected skipInValue(n: number): boolean {
-    if (this.state !== DATA || n <= 0 || n > this.bulkLeft) return false;
-    this.bulkLeft -= n;
-    this.reply.missing += n;
-    this.pre.stop();
-    if (this.bulkLeft === 0) this.state = DATA_CR;
-    return true;
+  /**
+   * skip(): of n uncaptured bytes from stream offset `at`, how many lie inside the value in
+   * progress and its closing CRLF (a snap length cuts a value's tail and its CRLF together, so
+   * the CRLF is taken as sent); 0 when none do. Past the value, the hole is refused unless the
+   * value ends a top-level reply: that reply is framed, and the caller resyncs after it.
+   */
+  protected skipInValue(n: number, at: number): number {
+    const left = this.state === DATA ? this.bulkLeft + 2 : this.state === DATA_CR ? 2 : this.state === DATA_LF ? 1 : 0;
+    if (n <= 0 || left === 0 || (n > left && (this.stack.depth > 0 || this.vType === SEMI))) return 0;
+    const inside = n < left ? n : left;
+    const value = left > 2 ? Math.min(inside, left - 2) : 0;
+    // The CRLF is framing: only lost value bytes make the reply partial.
+    this.reply.missing += value;
+    if (value > 0) this.pre.stop();
+    if (inside < left - 2) {
+      this.bulkLeft -= inside;
+      return inside;
+    }
+    this.bulkLeft = 0;
+    if (inside < left) {
+      this.state = inside === left - 2 ? DATA_CR : DATA_LF;
+      return inside;
+    }
+    // The value ends inside the hole: base + 0 is the stream offset just past its CRLF.
+    this.base = at + inside;
+    if (this.vType !== SEMI) this.scalarDone(0);
+    else this.state = TYPE;
+    return inside;
   }
 
   // A dispatch switch over the framer state; each handler returns the next index.

@@ -101,19 +101,40 @@ export class RequestDecoder {
   }
 
   /**
-   * The next n bytes of the stream were never captured. When they lie wholly inside the value
-   * of the bulk argument being read (its length is known and its framing is intact), they are
-   * skipped: the request is still framed, and reports them in `missingBytes`. Returns false
-   * when the hole reaches framing (a header, a length, a CRLF): the caller must resync().
+   * The next n bytes of the stream were never captured. When they lie inside the value of the
+   * bulk argument being read and its closing CRLF (its length is known, so where it ends is
+   * too), they are skipped: the request is still framed, and reports them in `missingBytes`.
+   * A snap length cuts a value's tail and its CRLF together, so the CRLF is taken as sent.
+   * When the hole goes on past the request's last argument, that request is framed, and false
+   * says the rest reached framing (as does any hole in a header or a length): the caller must
+   * resync().
    */
   skip(n: number): boolean {
-    if (this.state !== DATA || n <= 0 || n > this.bulkLeft) return false;
-    this.bulkLeft -= n;
-    this.pos += n;
-    this.missing += n;
-    this.pre.stop();
-    if (this.bulkLeft === 0) this.state = DATA_CR;
-    return true;
+    if (n <= 0) return false;
+    // Bytes of the value and its CRLF still to come.
+    const left = this.state === DATA ? this.bulkLeft + 2 : this.state === DATA_CR ? 2 : this.state === DATA_LF ? 1 : 0;
+    if (left === 0 || (n > left && this.argsSeen + 1 < this.argc)) return false;
+    const inside = n < left ? n : left;
+    const value = left - 2 > 0 ? Math.min(inside, left - 2) : 0;
+    this.pos += inside;
+    // The CRLF is framing: only lost value bytes make the request partial.
+    this.missing += value;
+    if (value > 0) this.pre.stop();
+    if (inside < left - 2) {
+      this.bulkLeft -= inside;
+      return true;
+    }
+    this.bulkLeft = 0;
+    if (inside < left) {
+      this.state = inside === left - 2 ? DATA_CR : DATA_LF;
+      return true;
+    }
+    this.kept.keepText(this.pre.take(), this.bulkLen);
+    // The request ends inside the hole: its wire bytes run to this.pos.
+    this.base = this.pos;
+    this.argDone(0);
+    this.guard.rethrow();
+    return inside === n;
   }
 
   /**
