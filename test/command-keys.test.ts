@@ -101,7 +101,10 @@ describe('command meaning', () => {
     [['MIGRATE', 'h', '1', '', '0', '5', 'AUTH', 'pw', 'KEYS', 'k'], ['MIGRATE', 'h', '1', '', '0', '5', 'AUTH', '(redacted)', 'KEYS', 'k']],
     [['MIGRATE', 'h', '1', '', '0', '5', 'AUTH2', 'u', 'pw', 'KEYS', 'k'], ['MIGRATE', 'h', '1', '', '0', '5', 'AUTH2', '(redacted)', '(redacted)', 'KEYS', 'k']],
     [['CONFIG', 'SET', 'requirepass', 'pw'], ['CONFIG', 'SET', 'requirepass', '(redacted)']],
-    [['ACL', 'SETUSER', 'bob', 'on', '>pw'], ['ACL', 'SETUSER', 'bob', 'on', '(redacted)']],
+    [['ACL', 'SETUSER', 'bob', 'on', '>pw'], ['ACL', 'SETUSER', 'bob', '(redacted)', '(redacted)']],
+    // A password typed without its '>' is refused, and the error quotes it: every rule goes.
+    [['ACL', 'SETUSER', 'carol', 'on', 'S3cretNoRule', '~*'], ['ACL', 'SETUSER', 'carol', '(redacted)', '(redacted)', '(redacted)']],
+    [['ACL', 'SETUSER', 'dave'], ['ACL', 'SETUSER', 'dave']],
     [['SENTINEL', 'SET', 'm', 'quorum', '2', 'auth-pass', 'pw'], ['SENTINEL', 'SET', 'm', 'quorum', '2', 'auth-pass', '(redacted)']],
     [['SENTINEL', 'set', 'auth-pass', 'AUTH-PASS', 'pw'], ['SENTINEL', 'set', 'auth-pass', 'AUTH-PASS', '(redacted)']],
     [['SENTINEL', 'CONFIG', 'SET', 'sentinel-pass', 'pw'], ['SENTINEL', 'CONFIG', 'SET', 'sentinel-pass', '(redacted)']],

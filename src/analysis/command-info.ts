@@ -136,7 +136,7 @@ export const REDACTED = '(redacted)';
 /**
  * Replaces secrets in place, before anything else sees the request: AUTH's arguments,
  * HELLO ... AUTH user pass and MIGRATE ... AUTH/AUTH2 as MONITOR does, and (beyond MONITOR)
- * CONFIG SET requirepass/masterauth values and ACL SETUSER password rules. Their lengths are
+ * CONFIG SET requirepass/masterauth values and ACL SETUSER rules. Their lengths are
  * replaced too, so not even a secret's size shows.
  */
 export function redactSecrets(name: string, args: string[], lens: number[]): boolean {
@@ -224,13 +224,12 @@ function redactSentinel(args: string[], lens: number[]): boolean {
   return done;
 }
 
+/**
+ * Every rule after the user name: ">pass", "#hash", "<pass", "!hash" name passwords, and a
+ * password typed without its '>' is a rule too, which the error reply then quotes. Redis's
+ * own SLOWLOG redacts them all (and the name).
+ */
 function redactAclSetuser(args: string[], lens: number[]): boolean {
   if (args[1]?.toUpperCase() !== 'SETUSER') return false;
-  let done = false;
-  for (let i = 3; i < args.length; i++) {
-    const c = args[i]!.charCodeAt(0);
-    // ">pass" adds a password, "#hash" a hashed one, "<pass" / "!hash" remove them.
-    if (c === 0x3e || c === 0x23 || c === 0x3c || c === 0x21) done = redactFrom(args, lens, i, 1) || done;
-  }
-  return done;
+  return redactFrom(args, lens, 3, args.length - 3);
 }
