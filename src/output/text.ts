@@ -1,6 +1,6 @@
 import type { Skew } from '../analysis/peer-stats.js';
 import { errorsByCodeOf, type Report } from './report.js';
-import { ANSI, PLAIN, bar, bytes, cut, dur, num, pct, rate, sparkline, table, type Style } from './text-format.js';
+import { ANSI, PLAIN, bar, bytes, cut, cutCommand, dur, num, pct, rate, sparkline, table, type Style } from './text-format.js';
 
 export interface TextOptions {
   color: boolean;
@@ -123,7 +123,7 @@ function slow(r: Report, s: Style, out: string[]): void {
   section(`Slow requests (${num(r.totals['slowRequests'] ?? 0)} at or above the threshold; blocking commands marked)`, s, out);
   out.push(...table(
     [{ title: 'time (UTC)' }, { title: 'client' }, { title: 'latency', right: true }, { title: 'kind' }, { title: 'command' }],
-    r.slow.map((x) => [isoTime(x.ts).slice(11), x.client, dur(x.latencyUs), x.blocking ? 'blocking' : 'slow', cut(x.command, 70)]),
+    r.slow.map((x) => [isoTime(x.ts).slice(11), x.client, dur(x.latencyUs), x.blocking ? 'blocking' : 'slow', cutCommand(x.command, 70)]),
     s,
   ));
 }
