@@ -89,3 +89,31 @@ describe('a slow request with a cut argument', () => {
     expect(slowBig(JSON.parse(r.out) as Json)).toMatch(/^SET big:two C{64}\.\.\.\(\d+ bytes\)$/);
   });
 });
+
+describe('errors by code in the text report', () => {
+  test('a row naming four commands says how many more, with their errors: the row adds up', () => {
+    const names = ['DEBUG', 'GET', 'CLIENT', 'INCR', 'NOSUCHCMD', 'WRONGARITY'];
+    const counts = [6, 1, 1, 1, 1, 1];
+    const exchanges: Array<[string, string, number]> = [];
+    names.forEach((n, i) => {
+      for (let k = 0; k < counts[i]!; k++) exchanges.push([cmd(n, 'x'), `-ERR failed ${n}\r\n`, 100]);
+    });
+    exchanges.push([cmd('LPUSH', 's', 'v'), '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n', 100]);
+    const dir = mkdtempSync(join(tmpdir(), 'redis-tap-codes-'));
+    const pcap = join(dir, 'errors.pcap');
+    writeFileSync(pcap, conversation(exchanges));
+
+    const r = tap(['analyze', pcap, '-p', '6379']);
+    expect(r.status, r.err).toBe(0);
+    const row = r.out.split('\n').find((l) => /^\s+ERR\s/.test(l))!;
+    expect(row).toMatch(/^\s+ERR\s+11\s+DEBUG 6, \w+ 1, \w+ 1, \w+ 1, \.\.\. 2 more commands: 2$/);
+    const listed = [...row.matchAll(/(\d+)(?:,|$)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(listed).toBe(11);
+
+    // Codes past --top are said to be left out, as commands past it are.
+    const top1 = tap(['analyze', pcap, '-p', '6379', '--top', '1']).out;
+    expect(top1).toMatch(/^\s+ERR\s+11\s/m);
+    expect(top1).not.toMatch(/^\s+WRONGTYPE\s/m);
+    expect(top1).toContain('... 1 more codes');
+  });
+});
