@@ -141,15 +141,23 @@ describe('request/reply pairing', () => {
       [['C', ['05', '+4', '1e0', ' 2', '3 ', '0x1', '9.0', '-1'].map((a) => cmd('SELECT', a)).join('') + cmd('GET', 'k')],
         ['S', '-ERR value is not an integer or out of range\r\n'.repeat(7) + '-ERR DB index is out of range\r\n$-1\r\n']],
       [0, 0, 0, 0, 0, 0, 0, 0, 0]],
-    ['SELECT inside a discarded transaction changes nothing',
+    // A queued command shows the db it runs in at EXEC (where MONITOR prints it), so a queued
+    // SELECT shows its own db; MONITOR never prints those of a transaction that ran nothing.
+    ['SELECT inside a discarded transaction changes nothing after it',
       [['C', cmd('MULTI') + cmd('SELECT', '4') + cmd('DISCARD') + cmd('GET', 'k')], ['S', '+OK\r\n+QUEUED\r\n+OK\r\n$-1\r\n']],
-      [0, 0, 0, 0]],
-    ['SELECT inside a transaction takes effect at EXEC',
-      [['C', cmd('MULTI') + cmd('SELECT', '4') + cmd('EXEC') + cmd('GET', 'k')], ['S', '+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n$-1\r\n']],
-      [0, 0, 4, 4]],
+      [0, 4, 0, 0]],
+    ['SELECT inside a transaction: it and the commands queued after it in its db',
+      [['C', cmd('MULTI') + cmd('SET', 'a', '1') + cmd('SELECT', '4') + cmd('GET', 'a') + cmd('EXEC') + cmd('GET', 'k')], ['S', '+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n+OK\r\n+OK\r\n$-1\r\n$-1\r\n']],
+      [0, 0, 4, 4, 4, 4]],
     ['an aborted transaction changes nothing',
       [['C', cmd('MULTI') + cmd('SELECT', '4') + cmd('EXEC')], ['S', '+OK\r\n+QUEUED\r\n-EXECABORT Transaction discarded\r\n'], ['C', cmd('GET', 'k')], ['S', '$-1\r\n']],
-      [0, 0, 4, 0]],
+      [0, 4, 4, 0]],
+    ['an EXEC answered nil (WATCH) ran nothing: the db stays',
+      [['C', cmd('WATCH', 'w') + cmd('MULTI') + cmd('SELECT', '6') + cmd('EXEC')], ['S', '+OK\r\n+OK\r\n+QUEUED\r\n*-1\r\n'], ['C', cmd('GET', 'k')], ['S', '$-1\r\n']],
+      [0, 0, 6, 6, 0]],
+    ['a MULTI inside MULTI is refused: DISCARD still undoes the SELECT queued before it',
+      [['C', cmd('MULTI') + cmd('SELECT', '4') + cmd('MULTI') + cmd('DISCARD') + cmd('GET', 'k')], ['S', '+OK\r\n+QUEUED\r\n-ERR MULTI calls can not be nested\r\n+OK\r\n$-1\r\n']],
+      [0, 4, 4, 0, 0]],
   ])('db as MONITOR shows it: %s', (_name, steps, dbs) => {
     expect(run(steps).raw.map((d) => d.db)).toEqual(dbs);
   });

@@ -1,3 +1,4 @@
+import { RESP_TYPES } from '../resp/constants.js';
 import type { ReplyFrame, RequestFrame } from '../resp/types.js';
 import type { CommandInfo } from './command-info.js';
 import type { TrackedRequest } from './tracked-request.js';
@@ -13,8 +14,12 @@ export interface ConnState {
   selects: Array<{ frame: RequestFrame; before: number | null; after: number }>;
   /** Inside MULTI: a SELECT is queued, and takes effect at EXEC (not at all after DISCARD). */
   inMulti: boolean;
-  /** The db the queued SELECTs of the transaction would set, or undefined if none. */
-  multiDb: number | undefined;
+  /**
+   * Inside MULTI, the db before its first queued SELECT, or undefined if none is queued. Meanwhile
+   * `db` is the one the queued SELECTs set: MONITOR prints each queued command, when EXEC runs
+   * it, in the db it runs in. DISCARD, or an EXEC that ran nothing, goes back to this one.
+   */
+  multiBefore: number | null | undefined;
   /** Requests sent inside MULTI, for the EXEC that answers them (at most MAX_QUEUED). */
   queued: TrackedRequest[];
   /** Whether `queued` holds the whole transaction (false when joined or resynced inside one). */
@@ -51,7 +56,7 @@ export function newConnState(seenFromStart: boolean): ConnState {
     db: seenFromStart ? 0 : null,
     selects: [],
     inMulti: false,
-    multiDb: undefined,
+    multiBefore: undefined,
     queued: [],
     queuedWhole: seenFromStart,
     replyOff: false,
@@ -107,31 +112,33 @@ export function applyRequestState(s: ConnState, info: CommandInfo, frame: Reques
       break;
     case 'SELECT': {
       const db = dbIndex(frame.args[1]);
-      if (s.inMulti) {
-        if (db !== null) s.multiDb = db;
-        break;
-      }
       // A db Redis would refuse to parse changes nothing; a bad index is undone at its error.
       if (db === null) break;
+      if (s.inMulti) {
+        if (s.multiBefore === undefined) s.multiBefore = s.db;
+        s.db = db;
+        break;
+      }
       s.selects.push({ frame, before: s.db, after: db });
       s.db = db;
       break;
     }
     case 'MULTI':
+      // Redis refuses a MULTI inside MULTI: the transaction goes on.
+      if (s.inMulti) break;
       s.inMulti = true;
-      s.multiDb = undefined;
+      s.multiBefore = undefined;
       break;
     case 'DISCARD':
       s.inMulti = false;
-      s.multiDb = undefined;
+      if (s.multiBefore !== undefined) s.db = s.multiBefore;
+      s.multiBefore = undefined;
       break;
     case 'EXEC':
       s.inMulti = false;
-      if (s.multiDb !== undefined) {
-        s.selects.push({ frame, before: s.db, after: s.multiDb });
-        s.db = s.multiDb;
-        s.multiDb = undefined;
-      }
+      // The db its SELECTs set stays, unless its answer says it ran nothing.
+      if (s.multiBefore !== undefined && s.db !== null) s.selects.push({ frame, before: s.multiBefore, after: s.db });
+      s.multiBefore = undefined;
       break;
     case 'MONITOR':
       s.monitoring = true;
@@ -167,6 +174,8 @@ function settleSelect(s: ConnState, refused: boolean): void {
   const next = s.selects[0];
   if (next !== undefined) next.before = sel.before;
   else if (s.db === sel.after) s.db = sel.before;
+  // A transaction begun since, with a SELECT queued, goes back to the db before this one.
+  else if (s.multiBefore === sel.after) s.multiBefore = sel.before;
 }
 
 /**
@@ -198,7 +207,8 @@ export function applyReplyState(s: ConnState, r: TrackedRequest, reply: ReplyFra
     const version = r.frame.args[1];
     if (version === '2' || version === '3') s.resp3 = version === '3';
   }
-  if (s.selects[0]?.frame === r.frame) settleSelect(s, reply.error !== null);
+  // An EXEC answered nil (a WATCHed key changed) ran nothing, as one answered EXECABORT.
+  if (s.selects[0]?.frame === r.frame) settleSelect(s, reply.error !== null || reply.count === -1 || reply.type === RESP_TYPES.NULL);
   if (reply.error === null) return;
   if (r.info.name === 'MONITOR') s.monitoring = false;
 }

@@ -37,7 +37,10 @@ export interface SlowRequest {
   client: string;
   server: string;
   db: number | null;
+  /** The first arguments as kept (previews of at most --max-arg-bytes). */
   args: string[];
+  /** The wire size of each of `args`: a preview's full size. */
+  argLens: number[];
   argc: number;
   latencyUs: number;
   blocking: boolean;
@@ -302,6 +305,7 @@ export class Stats {
       server: r.conn.server,
       db: r.db,
       args: r.frame.args.slice(0, 32),
+      argLens: r.frame.argLens.slice(0, 32),
       argc: r.frame.argc,
       latencyUs: r.latencyUs,
       blocking: r.info.blocking,

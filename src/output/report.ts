@@ -281,7 +281,7 @@ export function buildReport(input: ReportInput): Report {
       key: b.key === '' ? '(no key)' : displayString(b.key), bytes: b.bytes, command: displayString(b.command), direction: b.direction, count: b.count, ts: sec(b.tsUs), client: b.client,
     })),
     slow: st.slow.sorted().slice(0, top).map((s) => ({
-      ts: sec(s.tsUs), client: s.client, server: s.server, db: s.db, command: commandLine(s.args, s.argc, null), latencyUs: s.latencyUs, blocking: s.blocking,
+      ts: sec(s.tsUs), client: s.client, server: s.server, db: s.db, command: commandLine(s.args, s.argc, s.argLens), latencyUs: s.latencyUs, blocking: s.blocking,
     })),
     clients: clients.map((e) => ({ ip: e.id, ...peerRow(e, c.commands) })),
     servers: servers.map((e) => ({ endpoint: e.id, ...peerRow(e, c.commands), errorsByCode: e.errorCodes?.snapshot() ?? {} })),

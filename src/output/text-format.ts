@@ -45,6 +45,28 @@ export function cut(s: string, max: number): string {
   return s.length <= max ? s : s.slice(0, max - 1) + '…';
 }
 
+/** What commandLine appends to an argument not shown whole: its size on the wire. */
+const SIZE_MARK = /\.\.\.\(\d+ bytes\)/g;
+
+/**
+ * A command line (see commandLine) cut to `max` characters. When the cut falls on an argument
+ * that ends with its size, the argument is cut shorter so its size still shows: the size is
+ * what the row is for, the preview's bytes are not.
+ */
+export function cutCommand(line: string, max: number): string {
+  if (line.length <= max) return line;
+  SIZE_MARK.lastIndex = 0;
+  for (let m = SIZE_MARK.exec(line); m !== null; m = SIZE_MARK.exec(line)) {
+    const end = m.index + m[0].length;
+    if (end < max) continue;
+    const more = end < line.length ? 1 : 0;
+    const kept = max - m[0].length - more;
+    const argStart = line.lastIndexOf(' ', m.index) + 1;
+    return kept > argStart ? line.slice(0, kept) + m[0] + (more ? '…' : '') : cut(line, max);
+  }
+  return cut(line, max);
+}
+
 export interface Column {
   title: string;
   /** Right-align (numbers). */

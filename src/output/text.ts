@@ -1,6 +1,6 @@
 import type { Skew } from '../analysis/peer-stats.js';
 import { errorsByCodeOf, type Report } from './report.js';
-import { ANSI, PLAIN, bar, bytes, cut, dur, num, pct, rate, sparkline, table, type Style } from './text-format.js';
+import { ANSI, PLAIN, bar, bytes, cut, cutCommand, dur, num, pct, rate, sparkline, table, type Style } from './text-format.js';
 
 export interface TextOptions {
   color: boolean;
@@ -89,15 +89,23 @@ function commands(r: Report, s: Style, out: string[], top: number): void {
   if (r.commands.length > top) out.push(s.dim(`  ... ${r.commands.length - top} more commands`));
 }
 
+/** Commands named in a row of errors by code. */
+const ERROR_COMMANDS = 4;
+
 function errorCodes(r: Report, s: Style, out: string[], top: number): void {
   const codes = Object.entries(errorsByCodeOf(r));
   if (codes.length === 0) return;
   section('Errors by code (inside EXEC replies included)', s, out);
   const rows = codes.slice(0, top).map(([code, n]) => {
     const by = r.commands.filter((c) => (c.errorsByCode[code] ?? 0) > 0).sort((a, b) => b.errorsByCode[code]! - a.errorsByCode[code]!);
-    return [code, num(n), by.slice(0, 4).map((c) => `${c.name} ${num(c.errorsByCode[code]!)}`).join(', ')];
+    const shown = by.slice(0, ERROR_COMMANDS).map((c) => `${c.name} ${num(c.errorsByCode[code]!)}`);
+    // The commands left out, and their errors: the row still adds up to the code's count.
+    const rest = by.slice(ERROR_COMMANDS);
+    if (rest.length > 0) shown.push(`... ${rest.length} more commands: ${num(rest.reduce((m, c) => m + c.errorsByCode[code]!, 0))}`);
+    return [code, num(n), shown.join(', ')];
   });
   out.push(...table([{ title: 'code' }, { title: 'count', right: true }, { title: 'commands' }], rows, s));
+  if (codes.length > top) out.push(s.dim(`  ... ${codes.length - top} more codes`));
 }
 
 function keys(r: Report, s: Style, out: string[]): void {
@@ -123,7 +131,7 @@ function slow(r: Report, s: Style, out: string[]): void {
   section(`Slow requests (${num(r.totals['slowRequests'] ?? 0)} at or above the threshold; blocking commands marked)`, s, out);
   out.push(...table(
     [{ title: 'time (UTC)' }, { title: 'client' }, { title: 'latency', right: true }, { title: 'kind' }, { title: 'command' }],
-    r.slow.map((x) => [isoTime(x.ts).slice(11), x.client, dur(x.latencyUs), x.blocking ? 'blocking' : 'slow', cut(x.command, 70)]),
+    r.slow.map((x) => [isoTime(x.ts).slice(11), x.client, dur(x.latencyUs), x.blocking ? 'blocking' : 'slow', cutCommand(x.command, 70)]),
     s,
   ));
 }

@@ -26,6 +26,9 @@ interface CommandState {
   blocking: number; requestBytes: number; replyBytes: number; latency: HistogramState; subs: Record<string, number>;
 }
 
+/** A slow request as a state lists it. Reports made before argLens was kept lack it: their args are their sizes. */
+type SlowState = Omit<SlowRequest, 'argLens'> & { argLens?: number[] };
+
 type PeerState = Omit<PeerEntry, 'errorCodes'> & { errorCodes: Record<string, number> | null };
 
 interface ReplicationState {
@@ -42,7 +45,7 @@ export interface StatsState {
   keys: KeySummary;
   prefixes: KeySummary;
   bigValues: BigValue[];
-  slow: SlowRequest[];
+  slow: SlowState[];
   clients: PeerState[];
   servers: PeerState[];
   connections: PeerState[];
@@ -248,7 +251,7 @@ export function statsOf(s: StatsState, opts: StatsOptions): Stats {
   for (const [code, n] of Object.entries(s.errorCodes)) st.errorCodes.add(code, n);
   st.adoptKeyTables(topKeysOf(s.keys, opts.maxKeys), topKeysOf(s.prefixes, Math.min(opts.maxKeys, 10_000)));
   for (const v of s.bigValues) st.bigValues.restore(v);
-  for (const x of s.slow) st.slow.add(x);
+  for (const x of s.slow) st.slow.add({ ...x, argLens: x.argLens ?? x.args.map((a) => a.length) });
   restorePeers(st.peers.clients, s.clients);
   restorePeers(st.peers.servers, s.servers);
   restorePeers(st.peers.connections, s.connections);
