@@ -1,0 +1,136 @@
+/**
+ * `--threads N` reports what one thread reports, to the byte, also where the order in which one
+ * thread and the shards meet things differs: equal latencies at the slow list's cut, a proxy's
+ * IP seen after a connection from it opened, protocol violations delivered out of time order.
+ * Each capture is built here, packet by packet, and analysed on one thread and on more.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { F, tcpFrame, type Frame } from './helpers/frame-build.js';
+import { buildPcap } from './helpers/pcap-build.js';
+import { cmd } from './helpers/analyzer-run.js';
+import { LargestN } from '../src/analysis/bounded.js';
+import { slower } from '../src/analysis/slow-requests.js';
+import type { SlowRequest } from '../src/analysis/stats.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const BIN = `${ROOT}bin/redis-tap.js`;
+const dir = mkdtempSync(join(tmpdir(), 'redis-tap-determinism-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** One TCP connection's packets: a handshake (or none: joined mid-stream), then payloads, each at its time. */
+class Conn {
+  private cseq = 1000;
+  private sseq = 5000;
+  readonly frames: Frame[] = [];
+
+  constructor(
+    private readonly client: [string, number],
+    private readonly server: [string, number],
+  ) {}
+
+  handshake(tsUs: number): this {
+    this.push(tsUs, true, '', F.SYN, 0);
+    this.push(tsUs + 1, false, '', F.SYN | F.ACK);
+    this.push(tsUs + 2, true, '', F.ACK);
+    return this;
+  }
+
+  /** Client bytes at tsUs (with `skip`, sent that many bytes ahead of the stream, as a reordered segment is). */
+  c(tsUs: number, payload: string, skip = 0): this {
+    return this.push(tsUs, true, payload, F.ACK | F.PSH, undefined, skip);
+  }
+
+  s(tsUs: number, payload: string): this {
+    return this.push(tsUs, false, payload, F.ACK | F.PSH);
+  }
+
+  private push(tsUs: number, fromClient: boolean, payload: string, flags: number, ack?: number, skip = 0): this {
+    const [src, dst] = fromClient ? [this.client, this.server] : [this.server, this.client];
+    const seq = fromClient ? this.cseq : this.sseq;
+    const len = payload.length + ((flags & F.SYN) !== 0 ? 1 : 0);
+    this.frames.push(tcpFrame({ src: src[0], sport: src[1], dst: dst[0], dport: dst[1], seq: seq + skip, ack: ack ?? (fromClient ? this.sseq : this.cseq), flags, payload }, tsUs));
+    if (skip === 0) {
+      if (fromClient) this.cseq += len;
+      else this.sseq += len;
+    }
+    return this;
+  }
+
+  /** The bytes a reordered segment skipped, sent now. */
+  fill(tsUs: number, payload: string): this {
+    return this.c(tsUs, payload);
+  }
+
+  /** After fill(): the stream moves past the segment that was sent ahead. */
+  advance(n: number): this {
+    this.cseq += n;
+    return this;
+  }
+}
+
+/** A pcap of the connections' packets in time order. */
+function capture(name: string, conns: readonly Conn[]): string {
+  const frames = conns.flatMap((c) => c.frames).sort((a, b) => a.tsUs - b.tsUs);
+  const path = join(dir, name);
+  writeFileSync(path, buildPcap({}, frames.map((f) => ({ sec: 1_800_000_000 + Math.floor(f.tsUs / 1e6), frac: f.tsUs % 1e6, data: f.data }))));
+  return path;
+}
+
+function tap(args: string[]): string {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout;
+}
+
+/** The report on 1, 2 and 3 threads: [text, json] each. */
+function onThreads(args: string[]): Array<{ text: string; json: Record<string, unknown> }> {
+  return [1, 2, 3].map((n) => ({
+    text: tap(['analyze', ...args, '--threads', String(n)]),
+    json: JSON.parse(tap(['analyze', ...args, '--json', '--threads', String(n)])) as Record<string, unknown>,
+  }));
+}
+
+function expectAllSame(runs: ReturnType<typeof onThreads>): void {
+  for (const r of runs.slice(1)) {
+    expect(r.text).toBe(runs[0]!.text);
+    expect(r.json).toEqual(runs[0]!.json);
+  }
+}
+
+const SERVER: [string, number] = ['10.0.0.9', 6379];
+
+describe('slow requests of equal latency (D4)', () => {
+  // A is seen first (shard 0 of 2), B second (shard 1); B's request comes first, and both wait
+  // 50 ms: one thread meets B's first, the shards' merge A's first.
+  const a = new Conn(['10.0.0.1', 40001], SERVER).handshake(0).c(2_000, cmd('GET', 'a')).s(52_000, '$-1\r\n');
+  const b = new Conn(['10.0.0.2', 40002], SERVER).handshake(10).c(1_000, cmd('GET', 'b')).s(51_000, '$-1\r\n');
+  const file = capture('slow-ties.pcap', [a, b]);
+
+  test.each([['1'], ['10']])('--top %s: the same rows in the same order on any thread count', (top) => {
+    const runs = onThreads([file, '-p', '6379', '--top', top]);
+    expectAllSame(runs);
+    const slow = runs[0]!.json['slow'] as Array<{ client: string; latencyUs: number }>;
+    // Ties go by time: B's request was sent first.
+    expect(slow.map((s) => [s.client, s.latencyUs])).toEqual([['10.0.0.2:40002', 50_000], ['10.0.0.1:40001', 50_000]].slice(0, Number(top)));
+    const merge = runs[0]!.json['merge'] as { slow: Array<{ client: string }> };
+    expect(merge.slow.map((s) => s.client)).toEqual(['10.0.0.2:40002', '10.0.0.1:40001']);
+  });
+
+  test('the list keeps the same rows at its cut whatever order they come in', () => {
+    const row = (latencyUs: number, tsUs: number, client: string, key: string): SlowRequest => ({ tsUs, client, server: '10.0.0.9:6379', db: 0, args: ['GET', key], argc: 2, latencyUs, blocking: false });
+    const rows = [row(900, 5, 'c:1', 'x'), row(500, 3, 'c:2', 'b'), row(500, 3, 'c:2', 'a'), row(500, 2, 'c:3', 'z'), row(500, 3, 'c:1', 'q'), row(100, 1, 'c:1', 'y')];
+    const kept = (order: readonly SlowRequest[]) => {
+      const l = new LargestN(3, (s: SlowRequest) => s.latencyUs, slower);
+      for (const r of order) if (l.wants(r.latencyUs)) l.add(r);
+      return l.sorted().map((s) => `${s.latencyUs} ${s.tsUs} ${s.client} ${s.args[1]}`);
+    };
+    const want = ['900 5 c:1 x', '500 2 c:3 z', '500 3 c:1 q'];
+    expect(kept(rows)).toEqual(want);
+    expect(kept([...rows].reverse())).toEqual(want);
+    expect(kept([rows[2]!, rows[4]!, rows[1]!, rows[5]!, rows[3]!, rows[0]!])).toEqual(want);
+  });
+});
