@@ -12,6 +12,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { F, tcpFrame, type Frame } from './helpers/frame-build.js';
 import { buildPcap } from './helpers/pcap-build.js';
 import { cmd } from './helpers/analyzer-run.js';
+import { keepViolation, violationOrder, type ViolationNote } from '../src/analysis/analyzer.js';
 import { LargestN } from '../src/analysis/bounded.js';
 import { slower } from '../src/analysis/slow-requests.js';
 import type { SlowRequest } from '../src/analysis/stats.js';
@@ -132,5 +133,42 @@ describe('slow requests of equal latency (D4)', () => {
     expect(kept(rows)).toEqual(want);
     expect(kept([...rows].reverse())).toEqual(want);
     expect(kept([rows[2]!, rows[4]!, rows[1]!, rows[5]!, rows[3]!, rows[0]!])).toEqual(want);
+  });
+});
+
+describe('protocol violations (D6)', () => {
+  // A's bad request is sent at 0.1 s ahead of 4 bytes that come at 0.3 s: it is met then, with
+  // its own time. 22 other connections each send a bad request between: one thread met them
+  // first, and kept the first 20 it met.
+  const a = new Conn(['10.0.0.1', 40001], SERVER).handshake(0).c(100_000, '$zz\r\n', 4).fill(300_000, '*1\r\n').advance(5);
+  const others = Array.from({ length: 22 }, (_, i) => new Conn(['10.0.0.2', 41000 + i], SERVER).handshake(10 + i * 10).c(150_000 + i * 1000, '*1\r\n$zz\r\n'));
+  const file = capture('violations.pcap', [a, ...others]);
+
+  test('the earliest 20 by time, in time order, on any thread count', () => {
+    const runs = onThreads([file, '-p', '6379']);
+    expectAllSame(runs);
+    const json = runs[0]!.json as { violations: Array<{ ts: number; connection: string; offset: number }>; totals: { violations: number } };
+    expect(json.totals.violations).toBe(23);
+    expect(json.violations.map((v) => v.connection.split(' ')[0])).toEqual(['10.0.0.1:40001', ...others.slice(0, 19).map((_, i) => `10.0.0.2:${41000 + i}`)]);
+    // The same bad bytes at the same place of both streams.
+    expect(json.violations[0]!.offset).toBe(json.violations[1]!.offset);
+    const ts = json.violations.map((v) => v.ts);
+    expect(ts).toEqual([...ts].sort((x, y) => x - y));
+  });
+
+  test('kept violations are one set in one order whatever order they are met in', () => {
+    const note = (tsUs: number, connection: string, direction: 'request' | 'reply', offset: number): ViolationNote => ({ tsUs, connection, direction, offset, reason: 'bad' });
+    const notes = Array.from({ length: 30 }, (_, i) => note(1000 + (i % 7), `c${i % 3}`, i % 2 === 0 ? 'request' : 'reply', i));
+    const kept = (order: readonly ViolationNote[]) => {
+      const list: ViolationNote[] = [];
+      for (const v of order) keepViolation(list, v, 20);
+      return list;
+    };
+    const want = [...notes].sort(violationOrder).slice(0, 20);
+    expect(kept(notes)).toEqual(want);
+    expect(kept([...notes].reverse())).toEqual(want);
+    // Two shards' lists merged as one.
+    const merged = kept([...kept(notes.filter((_, i) => i % 2 === 0)), ...kept(notes.filter((_, i) => i % 2 === 1))]);
+    expect(merged).toEqual(want);
   });
 });

@@ -31,7 +31,7 @@ export interface AnalyzerOptions extends StatsOptions {
 }
 
 /** Protocol violations kept for the report (the count covers all of them). */
-const KEEP_VIOLATIONS = 20;
+export const KEEP_VIOLATIONS = 20;
 
 export interface ViolationNote {
   tsUs: number;
@@ -39,6 +39,34 @@ export interface ViolationNote {
   direction: 'request' | 'reply';
   offset: number;
   reason: string;
+}
+
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Earliest first: by time, then connection, direction (requests first), offset and reason. A
+ * total order, so the violations kept (the earliest KEEP_VIOLATIONS) and their order are the
+ * same whatever order they are met in: one thread meets a reordered segment's late, and shards
+ * each meet their own.
+ */
+export function violationOrder(a: ViolationNote, b: ViolationNote): number {
+  return (
+    a.tsUs - b.tsUs ||
+    byText(a.connection, b.connection) ||
+    (a.direction === b.direction ? 0 : a.direction === 'request' ? -1 : 1) ||
+    a.offset - b.offset ||
+    byText(a.reason, b.reason)
+  );
+}
+
+/** `list` (in violationOrder) with `v` in its place, cut to `keep`; the index it went to, or -1 when it did not make the list. */
+export function keepViolation(list: ViolationNote[], v: ViolationNote, keep: number): number {
+  let i = list.length;
+  while (i > 0 && violationOrder(v, list[i - 1]!) < 0) i--;
+  if (i >= keep) return -1;
+  list.splice(i, 0, v);
+  if (list.length > keep) list.length = keep;
+  return i;
 }
 
 interface ConnContext {
@@ -59,7 +87,11 @@ export class Analyzer implements FlowHandler {
   readonly stats: Stats;
   /** Optional second set of aggregates that a live run reports and clears per interval. */
   intervalStats: Stats | null = null;
+  /** The earliest KEEP_VIOLATIONS protocol violations, in violationOrder. */
   readonly violations: ViolationNote[] = [];
+  /** Violations met so far, and at which of them each one kept was met (live intervals list theirs). */
+  violationsSeen = 0;
+  private readonly violationSeq: number[] = [];
   /** Exceptions thrown by an aggregator or listener: counted, never allowed to stop decoding. */
   internalErrors = 0;
   firstInternalError: string | null = null;
@@ -273,14 +305,17 @@ export class Analyzer implements FlowHandler {
 
   private onViolation(conn: TcpConn, fromClient: boolean, v: Violation): void {
     this.stats.counters.violations++;
-    if (this.violations.length >= KEEP_VIOLATIONS) return;
-    this.violations.push({
-      tsUs: this.lastTsUs,
-      connection: conn.client + ' -> ' + conn.server,
-      direction: fromClient ? 'request' : 'reply',
-      offset: v.offset,
-      reason: v.reason,
-    });
+    const seq = this.violationsSeen++;
+    const note: ViolationNote = { tsUs: this.lastTsUs, connection: conn.client + ' -> ' + conn.server, direction: fromClient ? 'request' : 'reply', offset: v.offset, reason: v.reason };
+    const i = keepViolation(this.violations, note, KEEP_VIOLATIONS);
+    if (i < 0) return;
+    this.violationSeq.splice(i, 0, seq);
+    this.violationSeq.length = this.violations.length;
+  }
+
+  /** The violations kept that were met after the first `seen` (see violationsSeen). */
+  violationsSince(seen: number): ViolationNote[] {
+    return this.violations.filter((_, i) => this.violationSeq[i]! >= seen);
   }
 
   private fail(e: unknown): void {
