@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { F, tcpFrame, type Frame } from './helpers/frame-build.js';
 import { buildPcap } from './helpers/pcap-build.js';
-import { cmd } from './helpers/analyzer-run.js';
-import { keepViolation, violationOrder, type ViolationNote } from '../src/analysis/analyzer.js';
+import { cmd, testConn } from './helpers/analyzer-run.js';
+import { analyzerOptions } from '../src/engine/options.js';
+import { Analyzer, keepViolation, violationOrder, type ViolationNote } from '../src/analysis/analyzer.js';
 import { LargestN } from '../src/analysis/bounded.js';
 import { slower } from '../src/analysis/slow-requests.js';
 import type { SlowRequest } from '../src/analysis/stats.js';
@@ -47,6 +48,11 @@ class Conn {
 
   s(tsUs: number, payload: string): this {
     return this.push(tsUs, false, payload, F.ACK | F.PSH);
+  }
+
+  /** The server's bare ACK. */
+  ack(tsUs: number): this {
+    return this.push(tsUs, false, '', F.ACK);
   }
 
   private push(tsUs: number, fromClient: boolean, payload: string, flags: number, ack?: number, skip = 0): this {
@@ -170,5 +176,51 @@ describe('protocol violations (D6)', () => {
     // Two shards' lists merged as one.
     const merged = kept([...kept(notes.filter((_, i) => i % 2 === 0)), ...kept(notes.filter((_, i) => i % 2 === 1))]);
     expect(merged).toEqual(want);
+  });
+});
+
+describe('a connection from the proxy\'s IP that opened before the proxy was seen (D5)', () => {
+  const PROXY = '10.0.0.7';
+  const ACK = cmd('REPLCONF', 'ACK', '12345');
+  /** `handshake`: the idle replication link 10.0.0.7 -> :7603 was seen from its start, else joined mid-stream. */
+  function twemproxy(name: string, handshake: boolean): string {
+    const link = new Conn([PROXY, 42302], ['10.0.0.9', 7603]);
+    if (handshake) link.handshake(0);
+    link.c(100, ACK).ack(120);
+    // 0.8 s later a client comes to the proxy, which forwards its GET to the backend on 7602.
+    const client = new Conn(['10.0.0.1', 35184], [PROXY, 7610]).handshake(800_000).c(801_000, cmd('GET', 'k')).s(802_000, '$-1\r\n');
+    const backend = new Conn([PROXY, 49824], ['10.0.0.9', 7602]).c(801_300, cmd('GET', 'k')).s(801_700, '$-1\r\n');
+    return capture(name, [link, client, backend]);
+  }
+
+  test.each([
+    ['joined mid-stream (one thread opened it before the proxy\'s first packet, shards after)', 'proxy-midstream.pcap', false],
+    ['seen from its start', 'proxy-handshake.pcap', true],
+  ])('%s: a backend hop, as the README says, on any thread count', (_name, file, handshake) => {
+    const runs = onThreads([twemproxy(file, handshake), '-p', '7602', '-p', '7603', '--proxy-port', '7610']);
+    expectAllSame(runs);
+    const json = runs[0]!.json as { hops: Array<{ hop: string; connections: number; commandCount: number }>; connections: Array<{ connection: string }>; totals: { connections: number } };
+    expect(json.hops.map((h) => [h.hop, h.connections, h.commandCount])).toEqual([['client', 1, 1], ['backend', 2, 1]]);
+    // The client hop's tables hold no row of the link.
+    expect(json.connections.map((c) => c.connection)).toEqual(['10.0.0.1:35184 -> 10.0.0.7:7610']);
+  });
+});
+
+describe('reclassing a connection when the proxy\'s IP is first seen', () => {
+  test('one whose commands were counted before stays where they were counted', () => {
+    const a = new Analyzer({ ...analyzerOptions({ slowMs: 10, maxKeys: 100, top: 10 }), proxyPorts: [7610] });
+    const early = { ...testConn(1, false, '10.0.0.7', 7602) };
+    const idle = { ...testConn(2, false, '10.0.0.7', 7603) };
+    a.onOpen(early, 0);
+    a.onOpen(idle, 0);
+    const get = cmd('GET', 'k');
+    a.onData(early, true, Buffer.from(get, 'latin1'), 0, get.length, 1);
+    a.onData(early, false, Buffer.from('$-1\r\n', 'latin1'), 0, 5, 2);
+    a.serverSeen('10.0.0.7', 7610);
+    a.flushAggregates();
+    expect({ connections: a.stats.counters.connections, commands: a.stats.counters.commands }).toEqual({ connections: 1, commands: 1 });
+    expect([...a.stats.peers.servers.byId.keys()]).toEqual(['10.0.0.1:7602']);
+    expect(a.backendStats!.counters.connections).toBe(1);
+    expect([...a.backendStats!.peers.connections.byId.keys()]).toEqual(['10.0.0.7:5002 -> 10.0.0.1:7603']);
   });
 });

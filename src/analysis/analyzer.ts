@@ -70,6 +70,7 @@ export function keepViolation(list: ViolationNote[], v: ViolationNote, keep: num
 }
 
 interface ConnContext {
+  conn: TcpConn;
   session: Session;
   /** The aggregates its requests count in: the analysis's, or the proxy backend hop's. */
   stats: Stats;
@@ -77,6 +78,8 @@ interface ConnContext {
   suspectChecked: boolean;
   peers: ConnPeers;
   intervalPeers: ConnPeers | null;
+  /** Whether a request or reply of it was counted (its hop is then settled; see reclassFrom). */
+  counted: boolean;
 }
 
 /**
@@ -171,7 +174,7 @@ export class Analyzer implements FlowHandler {
     const peers = stats.open(conn);
     const intervalPeers = backend ? null : this.intervalStats?.open(conn) ?? null;
     const session = new Session(conn, this.events, this.opts.respLimits, this.opts.maxPending, this.pools);
-    const ctx: ConnContext = { session, stats, peers, intervalPeers, suspectChecked: this.proxyPorts.size > 0 };
+    const ctx: ConnContext = { conn, session, stats, peers, intervalPeers, suspectChecked: this.proxyPorts.size > 0, counted: false };
     conn.handlerState = ctx;
     this.conns.set(conn.id, ctx);
   }
@@ -190,8 +193,33 @@ export class Analyzer implements FlowHandler {
    * another shard owns (src/engine/threads), since both facts span connections.
    */
   serverSeen(ip: string, port: number): void {
-    if (this.proxyPorts.has(port)) this.proxyIps.add(ip);
-    else if (this.proxyPorts.size === 0 && this.serverPorts.size < 1024 && !this.serverPorts.has(ip)) this.serverPorts.set(ip, port);
+    if (this.proxyPorts.has(port)) {
+      if (this.proxyIps.has(ip)) return;
+      this.proxyIps.add(ip);
+      this.reclassFrom(ip);
+    } else if (this.proxyPorts.size === 0 && this.serverPorts.size < 1024 && !this.serverPorts.has(ip)) this.serverPorts.set(ip, port);
+  }
+
+  /**
+   * A proxy's IP, first seen: connections from it to another port that opened before (a replica's
+   * idle link, a connection joined mid-stream) are backend hops too, as long as nothing of theirs
+   * was counted yet. So a connection's hop does not hang on whether the proxy's IP was met before
+   * it opened, which one thread and shards meet in different orders (a shard is told of other
+   * shards' connections at their first packet, one thread when they open).
+   */
+  private reclassFrom(ip: string): void {
+    const backend = this.backendStats;
+    if (backend === null) return;
+    for (const ctx of this.conns.values()) {
+      const c = ctx.conn;
+      if (ctx.stats === backend || ctx.counted || c.clientIp !== ip || this.proxyPorts.has(c.serverPort)) continue;
+      ctx.stats.counters.connections--;
+      ctx.stats.peers.unopen(ctx.peers);
+      ctx.stats = backend;
+      ctx.peers = backend.open(c);
+      // A live interval keeps the open it counted; the backend hop is never counted per interval.
+      ctx.intervalPeers = null;
+    }
   }
 
   /** The first keyed command of a connection from a watched server's own IP to another port. */
@@ -232,6 +260,7 @@ export class Analyzer implements FlowHandler {
   // decoder nor starves the others.
   private onRequest(r: TrackedRequest): void {
     const ctx = r.conn.handlerState as ConnContext | null;
+    if (ctx !== null) ctx.counted = true;
     try {
       (ctx?.stats ?? this.stats).request(r);
       if (ctx?.stats !== this.backendStats) this.intervalStats?.request(r);
@@ -251,6 +280,7 @@ export class Analyzer implements FlowHandler {
     const ctx = r.conn.handlerState as ConnContext | null;
     try {
       if (ctx !== null) {
+        ctx.counted = true;
         if (!ctx.suspectChecked && r.info.spec !== null && r.info.spec.keys.length > 0) this.noteSuspect(r.conn, ctx);
         ctx.stats.complete(r, ctx.peers);
         if (this.intervalStats !== null && ctx.stats === this.stats) {
@@ -272,6 +302,7 @@ export class Analyzer implements FlowHandler {
 
   private onUnpaired(conn: TcpConn, reply: ReplyFrame, kind: UnpairedKind): void {
     const ctx = conn.handlerState as ConnContext | null;
+    if (ctx !== null) ctx.counted = true;
     try {
       (ctx?.stats ?? this.stats).unpaired(reply, kind, ctx?.peers ?? null);
       if (ctx?.stats !== this.backendStats) this.intervalStats?.unpaired(reply, kind, ctx?.intervalPeers ?? null);
