@@ -31,7 +31,7 @@ export interface AnalyzerOptions extends StatsOptions {
 }
 
 /** Protocol violations kept for the report (the count covers all of them). */
-const KEEP_VIOLATIONS = 20;
+export const KEEP_VIOLATIONS = 20;
 
 export interface ViolationNote {
   tsUs: number;
@@ -41,7 +41,36 @@ export interface ViolationNote {
   reason: string;
 }
 
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Earliest first: by time, then connection, direction (requests first), offset and reason. A
+ * total order, so the violations kept (the earliest KEEP_VIOLATIONS) and their order are the
+ * same whatever order they are met in: one thread meets a reordered segment's late, and shards
+ * each meet their own.
+ */
+export function violationOrder(a: ViolationNote, b: ViolationNote): number {
+  return (
+    a.tsUs - b.tsUs ||
+    byText(a.connection, b.connection) ||
+    (a.direction === b.direction ? 0 : a.direction === 'request' ? -1 : 1) ||
+    a.offset - b.offset ||
+    byText(a.reason, b.reason)
+  );
+}
+
+/** `list` (in violationOrder) with `v` in its place, cut to `keep`; the index it went to, or -1 when it did not make the list. */
+export function keepViolation(list: ViolationNote[], v: ViolationNote, keep: number): number {
+  let i = list.length;
+  while (i > 0 && violationOrder(v, list[i - 1]!) < 0) i--;
+  if (i >= keep) return -1;
+  list.splice(i, 0, v);
+  if (list.length > keep) list.length = keep;
+  return i;
+}
+
 interface ConnContext {
+  conn: TcpConn;
   session: Session;
   /** The aggregates its requests count in: the analysis's, or the proxy backend hop's. */
   stats: Stats;
@@ -49,6 +78,8 @@ interface ConnContext {
   suspectChecked: boolean;
   peers: ConnPeers;
   intervalPeers: ConnPeers | null;
+  /** Whether a request or reply of it was counted (its hop is then settled; see reclassFrom). */
+  counted: boolean;
 }
 
 /**
@@ -59,7 +90,11 @@ export class Analyzer implements FlowHandler {
   readonly stats: Stats;
   /** Optional second set of aggregates that a live run reports and clears per interval. */
   intervalStats: Stats | null = null;
+  /** The earliest KEEP_VIOLATIONS protocol violations, in violationOrder. */
   readonly violations: ViolationNote[] = [];
+  /** Violations met so far, and at which of them each one kept was met (live intervals list theirs). */
+  violationsSeen = 0;
+  private readonly violationSeq: number[] = [];
   /** Exceptions thrown by an aggregator or listener: counted, never allowed to stop decoding. */
   internalErrors = 0;
   firstInternalError: string | null = null;
@@ -139,7 +174,7 @@ export class Analyzer implements FlowHandler {
     const peers = stats.open(conn);
     const intervalPeers = backend ? null : this.intervalStats?.open(conn) ?? null;
     const session = new Session(conn, this.events, this.opts.respLimits, this.opts.maxPending, this.pools);
-    const ctx: ConnContext = { session, stats, peers, intervalPeers, suspectChecked: this.proxyPorts.size > 0 };
+    const ctx: ConnContext = { conn, session, stats, peers, intervalPeers, suspectChecked: this.proxyPorts.size > 0, counted: false };
     conn.handlerState = ctx;
     this.conns.set(conn.id, ctx);
   }
@@ -158,8 +193,33 @@ export class Analyzer implements FlowHandler {
    * another shard owns (src/engine/threads), since both facts span connections.
    */
   serverSeen(ip: string, port: number): void {
-    if (this.proxyPorts.has(port)) this.proxyIps.add(ip);
-    else if (this.proxyPorts.size === 0 && this.serverPorts.size < 1024 && !this.serverPorts.has(ip)) this.serverPorts.set(ip, port);
+    if (this.proxyPorts.has(port)) {
+      if (this.proxyIps.has(ip)) return;
+      this.proxyIps.add(ip);
+      this.reclassFrom(ip);
+    } else if (this.proxyPorts.size === 0 && this.serverPorts.size < 1024 && !this.serverPorts.has(ip)) this.serverPorts.set(ip, port);
+  }
+
+  /**
+   * A proxy's IP, first seen: connections from it to another port that opened before (a replica's
+   * idle link, a connection joined mid-stream) are backend hops too, as long as nothing of theirs
+   * was counted yet. So a connection's hop does not hang on whether the proxy's IP was met before
+   * it opened, which one thread and shards meet in different orders (a shard is told of other
+   * shards' connections at their first packet, one thread when they open).
+   */
+  private reclassFrom(ip: string): void {
+    const backend = this.backendStats;
+    if (backend === null) return;
+    for (const ctx of this.conns.values()) {
+      const c = ctx.conn;
+      if (ctx.stats === backend || ctx.counted || c.clientIp !== ip || this.proxyPorts.has(c.serverPort)) continue;
+      ctx.stats.counters.connections--;
+      ctx.stats.peers.unopen(ctx.peers);
+      ctx.stats = backend;
+      ctx.peers = backend.open(c);
+      // A live interval keeps the open it counted; the backend hop is never counted per interval.
+      ctx.intervalPeers = null;
+    }
   }
 
   /** The first keyed command of a connection from a watched server's own IP to another port. */
@@ -200,6 +260,7 @@ export class Analyzer implements FlowHandler {
   // decoder nor starves the others.
   private onRequest(r: TrackedRequest): void {
     const ctx = r.conn.handlerState as ConnContext | null;
+    if (ctx !== null) ctx.counted = true;
     try {
       (ctx?.stats ?? this.stats).request(r);
       if (ctx?.stats !== this.backendStats) this.intervalStats?.request(r);
@@ -219,6 +280,7 @@ export class Analyzer implements FlowHandler {
     const ctx = r.conn.handlerState as ConnContext | null;
     try {
       if (ctx !== null) {
+        ctx.counted = true;
         if (!ctx.suspectChecked && r.info.spec !== null && r.info.spec.keys.length > 0) this.noteSuspect(r.conn, ctx);
         ctx.stats.complete(r, ctx.peers);
         if (this.intervalStats !== null && ctx.stats === this.stats) {
@@ -240,6 +302,7 @@ export class Analyzer implements FlowHandler {
 
   private onUnpaired(conn: TcpConn, reply: ReplyFrame, kind: UnpairedKind): void {
     const ctx = conn.handlerState as ConnContext | null;
+    if (ctx !== null) ctx.counted = true;
     try {
       (ctx?.stats ?? this.stats).unpaired(reply, kind, ctx?.peers ?? null);
       if (ctx?.stats !== this.backendStats) this.intervalStats?.unpaired(reply, kind, ctx?.intervalPeers ?? null);
@@ -273,14 +336,17 @@ export class Analyzer implements FlowHandler {
 
   private onViolation(conn: TcpConn, fromClient: boolean, v: Violation): void {
     this.stats.counters.violations++;
-    if (this.violations.length >= KEEP_VIOLATIONS) return;
-    this.violations.push({
-      tsUs: this.lastTsUs,
-      connection: conn.client + ' -> ' + conn.server,
-      direction: fromClient ? 'request' : 'reply',
-      offset: v.offset,
-      reason: v.reason,
-    });
+    const seq = this.violationsSeen++;
+    const note: ViolationNote = { tsUs: this.lastTsUs, connection: conn.client + ' -> ' + conn.server, direction: fromClient ? 'request' : 'reply', offset: v.offset, reason: v.reason };
+    const i = keepViolation(this.violations, note, KEEP_VIOLATIONS);
+    if (i < 0) return;
+    this.violationSeq.splice(i, 0, seq);
+    this.violationSeq.length = this.violations.length;
+  }
+
+  /** The violations kept that were met after the first `seen` (see violationsSeen). */
+  violationsSince(seen: number): ViolationNote[] {
+    return this.violations.filter((_, i) => this.violationSeq[i]! >= seen);
   }
 
   private fail(e: unknown): void {

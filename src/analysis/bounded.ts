@@ -1,6 +1,8 @@
 /**
  * Keeps the `n` largest items by a score in bounded memory: candidates collect in an array that
- * is cut back to the best `n` whenever it reaches 4n, so each add is O(1) amortised.
+ * is cut back to the best `n` whenever it reaches 4n, so each add is O(1) amortised. `order`
+ * ranks items (largest score first) and breaks ties of score: a total order keeps the same n in
+ * the same order whatever order items come in, so lists of shards merge into one thread's list.
  */
 export class LargestN<T> {
   private items: T[] = [];
@@ -11,9 +13,10 @@ export class LargestN<T> {
   constructor(
     readonly n: number,
     private readonly score: (item: T) => number,
+    private readonly order: (a: T, b: T) => number = (a, b) => score(b) - score(a),
   ) {}
 
-  /** True when an item of this score could make the list (lets callers skip building it). */
+  /** True when an item of this score could make the list (lets callers skip building it); ties with the floor may. */
   wants(score: number): boolean {
     return this.n > 0 && score >= this.floor;
   }
@@ -38,7 +41,7 @@ export class LargestN<T> {
   }
 
   private cut(): void {
-    this.items.sort((a, b) => this.score(b) - this.score(a));
+    this.items.sort(this.order);
     if (this.items.length > this.n) this.items.length = this.n;
     if (this.items.length === this.n) this.floor = this.score(this.items[this.n - 1]!);
   }

@@ -151,6 +151,21 @@ export class PeerStats {
     return peers;
   }
 
+  /**
+   * Takes back open() of a connection nothing else was counted for (it turned out to be another
+   * hop's): rows left with nothing are forgotten, as if it had never opened here.
+   */
+  unopen(peers: ConnPeers): void {
+    this.forget(this.clients, peers.client);
+    this.forget(this.servers, peers.server);
+    this.forget(this.connections, peers.connection);
+  }
+
+  private forget(t: PeerTable, e: PeerEntry): void {
+    e.connections--;
+    if (e.connections === 0 && e.commands === 0 && e.errors === 0 && e.requestBytes === 0 && e.replyBytes === 0 && e.id !== '(other)') t.byId.delete(e.id);
+  }
+
   /** `code`: the error code of its reply when the outcome is 'error'. */
   add(peers: ConnPeers, r: TrackedRequest, code: string | null): void {
     addRequest(peers.client, r);

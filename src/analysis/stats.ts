@@ -10,6 +10,7 @@ import { LargestN } from './bounded.js';
 import { PeerStats, type ConnPeers } from './peer-stats.js';
 import { ReplicationStats } from './replication-stats.js';
 import { ServerCommands } from './server-commands.js';
+import { slower } from './slow-requests.js';
 import { Timeline } from './timeline.js';
 import { TopKeys } from './top-keys.js';
 import type { TrackedRequest } from './tracked-request.js';
@@ -135,7 +136,7 @@ export class Stats {
     this.bigValues = new BigValues(opts.keepBig);
     this.replication = new ReplicationStats(opts.maxKeys);
     this.slotsCounted = opts.cluster === true;
-    this.slow = new LargestN(opts.keepSlow, (s) => s.latencyUs);
+    this.slow = new LargestN(opts.keepSlow, (s) => s.latencyUs, slower);
   }
 
   /** Key prefixes, counted as keys are: reading them counts the keys still queued first. */

@@ -73,7 +73,7 @@ export class IntervalReports {
       unparsedBytes: now.unparsedBytes - was.unparsedBytes,
       valueGaps: now.valueGaps - was.valueGaps,
       valueGapBytes: now.valueGapBytes - was.valueGapBytes,
-      violations: a.violations.slice(was.violations),
+      violations: a.violationsSince(was.violations),
     };
     return buildReport({
       analyzer: counts, stats: this.stats, capture: counterDelta(now.capture, was.capture), flow: counterDelta(now.flow, was.flow),
@@ -98,7 +98,7 @@ export class IntervalReports {
     return {
       capture: structuredClone(capture), flow: structuredClone(this.pipe.flows.stats), backwardsPackets: this.pipe.backwardsPackets,
       unparsedBytes: a.unparsedBytes, valueGaps: a.valueGaps, valueGapBytes: a.valueGapBytes, internalErrors: a.internalErrors,
-      violations: a.violations.length,
+      violations: a.violationsSeen,
     };
   }
 }

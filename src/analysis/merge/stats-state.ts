@@ -12,6 +12,7 @@ import { ErrorCodes } from '../error-codes.js';
 import type { HistogramState } from '../histogram.js';
 import { addPeerCounts, type PeerEntry, type PeerTable } from '../peer-stats.js';
 import type { TimelineSeries } from '../timeline.js';
+import { slower } from '../slow-requests.js';
 import { Stats, type Counters, type SlowRequest, type StatsOptions } from '../stats.js';
 import { emptySummary, mergeSummaries, summarize, topKeysOf, type KeySummary } from './key-summary.js';
 
@@ -165,10 +166,6 @@ function mergeCommands(a: CommandState[], b: CommandState[]): CommandState[] {
   return [...byName.values()];
 }
 
-function largest<T>(items: T[], n: number, score: (x: T) => number): T[] {
-  return [...items].sort((x, y) => score(y) - score(x)).slice(0, n);
-}
-
 /** Two states as one: the state of the union of what both saw. `keep`: slow and big rows kept. */
 export function mergeStates(a: StatsState, b: StatsState, keep: { slow: number; big: number }): StatsState {
   const counters = { ...a.counters };
@@ -188,7 +185,7 @@ export function mergeStates(a: StatsState, b: StatsState, keep: { slow: number; 
     keys: mergeSummaries(a.keys, b.keys, MERGE_KEYS),
     prefixes: mergeSummaries(a.prefixes, b.prefixes, MERGE_KEYS),
     bigValues: mergeBig(a.bigValues, b.bigValues, keep.big),
-    slow: largest([...a.slow, ...b.slow], keep.slow, (s) => s.latencyUs),
+    slow: [...a.slow, ...b.slow].sort(slower).slice(0, keep.slow),
     clients: mergePeers(a.clients, b.clients),
     servers: mergePeers(a.servers, b.servers),
     connections: mergePeers(a.connections, b.connections),

@@ -3,7 +3,7 @@
  * analysis as plain data, and the reverse: the shards' results as one ReportSource and one set
  * of flow counts, from which the report is built as one thread builds it.
  */
-import type { Analyzer, ViolationNote } from '../../analysis/analyzer.js';
+import { KEEP_VIOLATIONS, keepViolation, type Analyzer, type ViolationNote } from '../../analysis/analyzer.js';
 import { AppNamer } from '../../analysis/apps/app-namer.js';
 import { TopKeys } from '../../analysis/top-keys.js';
 import { mergeShardStats, shardStatsOf, type ShardStats } from '../../analysis/merge/shard-merge.js';
@@ -11,9 +11,6 @@ import type { Stats, StatsOptions } from '../../analysis/stats.js';
 import { emptyFlowStats } from '../../flow/flow-table.js';
 import type { FlowStats } from '../../flow/types.js';
 import type { ReportSource } from '../../output/report.js';
-
-/** Violations a report keeps (as the Analyzer does). */
-const KEEP_VIOLATIONS = 20;
 
 export interface ShardResult {
   stats: ShardStats;
@@ -61,6 +58,9 @@ export function mergeShards(rs: readonly ShardResult[], opts: StatsOptions, prox
   const proxies = new Map<string, number>();
   for (const r of rs) for (const [k, n] of r.suspectedProxies) if (proxies.has(k) || proxies.size < 16) proxies.set(k, (proxies.get(k) ?? 0) + n);
   const stats: Stats = mergeShardStats(rs.map((r) => r.stats), opts);
+  // Each shard kept its earliest; the earliest of theirs are the earliest one thread keeps.
+  const violations: ViolationNote[] = [];
+  for (const r of rs) for (const v of r.violations) keepViolation(violations, v, KEEP_VIOLATIONS);
   return {
     stats,
     internalErrors: sum(rs, (r) => r.internalErrors),
@@ -69,7 +69,7 @@ export function mergeShards(rs: readonly ShardResult[], opts: StatsOptions, prox
     valueGapBytes: sum(rs, (r) => r.valueGapBytes),
     openConnections: sum(rs, (r) => r.openConnections),
     unparsedBytes: sum(rs, (r) => r.unparsedBytes),
-    violations: rs.flatMap((r) => r.violations).sort((a, b) => a.tsUs - b.tsUs).slice(0, KEEP_VIOLATIONS),
+    violations,
     backendStats: backends.length === 0 ? null : mergeShardStats(backends, opts),
     proxyPorts: new Set(proxyPorts),
     suspectedProxies: proxies,
