@@ -1,5 +1,8 @@
 import type { SlowRequest } from './stats.js';
 
+/** What the order reads: a merged report's rows may lack argLens. */
+type SlowOrdered = Omit<SlowRequest, 'argLens'>;
+
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
@@ -7,7 +10,7 @@ const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  * the kept slow requests and their order do not depend on arrival order (one thread or shards),
  * as `bigger` does for big values.
  */
-export function slower(a: SlowRequest, b: SlowRequest): number {
+export function slower<T extends SlowOrdered>(a: T, b: T): number {
   return (
     b.latencyUs - a.latencyUs ||
     a.tsUs - b.tsUs ||
