@@ -224,3 +224,41 @@ describe('reclassing a connection when the proxy\'s IP is first seen', () => {
     expect([...a.backendStats!.peers.connections.byId.keys()]).toEqual(['10.0.0.7:5002 -> 10.0.0.1:7603']);
   });
 });
+
+describe('facts shards meet in another order than one thread (audit 2)', () => {
+  /** The report on 1, 2 and 3 threads, JSON as text: the merge section's key order too. */
+  function sameText(args: string[]): string {
+    const [one, ...more] = [1, 2, 3].map((n) => {
+      const json = JSON.parse(tap(['analyze', ...args, '--json', '--threads', String(n)])) as Record<string, unknown>;
+      delete json.source; // names the thread count
+      return { text: tap(['analyze', ...args, '--threads', String(n)]), json: JSON.stringify(json) };
+    });
+    for (const r of more) {
+      expect(r.text).toBe(one!.text);
+      expect(r.json).toBe(one!.json);
+    }
+    return one!.json;
+  }
+
+  test('--cluster: per-node hot keys and subcommands in one order on any thread count', () => {
+    // Met in the order 7002, 7001, 7003: on 2 threads shard 0 holds 7002 and 7003, shard 1 7001.
+    const conns = [7002, 7001, 7003].map((port, i) =>
+      new Conn([`10.0.0.${i + 1}`, 40000 + i], ['10.0.0.9', port]).handshake(i * 10)
+        .c(1_000 + i, cmd('CLUSTER', i === 0 ? 'NODES' : 'KEYSLOT', 'k')).s(1_100 + i, '+x\r\n')
+        .c(2_000 + i, cmd('GET', `k${i}`)).s(2_100 + i, '$-1\r\n'));
+    const json = JSON.parse(sameText([capture('cluster-nodes.pcap', conns), '-p', '7001', '-p', '7002', '-p', '7003', '--cluster'])) as { hotKeysByNode: Array<{ server: string }> };
+    expect(json.hotKeysByNode.map((n) => n.server)).toEqual(['10.0.0.9:7001', '10.0.0.9:7002', '10.0.0.9:7003']);
+  });
+
+  test('a TLS port tells which ports an IP serves, as a RESP one does', () => {
+    // 10.0.0.9 serves TLS on 6380, met first; then a connection from 10.0.0.9 to another server's
+    // 6379: one thread used to learn nothing of the TLS connection (the flow layer keeps it),
+    // a shard learned of it as another shard's connection, and only the shards warned.
+    const hello = '\x16\x03\x01\x00\x2a' + '\x01\x00\x00\x26' + '\x03\x03' + 'r'.repeat(36);
+    const tls = new Conn(['10.0.0.1', 41000], ['10.0.0.9', 6380]).handshake(0).c(100, hello);
+    const hop = new Conn(['10.0.0.9', 42000], ['10.0.0.5', 6379]).handshake(10).c(1_000, cmd('GET', 'k')).s(1_100, '$-1\r\n');
+    sameText([capture('tls-serves.pcap', [tls, hop]), '-p', '6379', '-p', '6380']);
+    const text = tap(['analyze', join(dir, 'tls-serves.pcap'), '-p', '6379', '-p', '6380', '--threads', '1']);
+    expect(text).toContain('1 from 10.0.0.9 (serving port 6380) -> port 6379');
+  });
+});

@@ -180,6 +180,14 @@ export class Analyzer implements FlowHandler {
   }
 
   /**
+   * Every connection's server endpoint, TLS and Cluster bus ones too, at its first packet: the
+   * facts serverSeen keeps then come in capture order, as another shard's connections do.
+   */
+  onFirstPacket(conn: TcpConn): void {
+    this.serverSeen(conn.serverIp, conn.serverPort);
+  }
+
+  /**
    * A proxy's own connection to a server behind it (its IP serves a --proxy-port, the port it
    * connects to is another). Without --proxy-port such connections are noted as suspects.
    */

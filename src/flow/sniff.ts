@@ -114,8 +114,10 @@ export class KindSniffer implements FlowHandler {
     private readonly stats: FlowStats,
   ) {}
 
-  /** Deferred until the kind is known. */
-  onOpen(_conn: TcpConn, _tsUs: number): void {}
+  /** Deferred until the kind is known; the analysis learns the endpoints at once. */
+  onOpen(conn: TcpConn, _tsUs: number): void {
+    this.inner.onFirstPacket?.(conn);
+  }
 
   onData(conn: TcpConn, fromClient: boolean, data: Uint8Array, off: number, len: number, tsUs: number): void {
     if (conn.kind === CONN_KIND.RESP) return this.inner.onData(conn, fromClient, data, off, len, tsUs);

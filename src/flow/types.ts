@@ -47,6 +47,11 @@ export interface TcpConn {
  */
 export interface FlowHandler {
   onOpen(conn: TcpConn, tsUs: number): void;
+  /**
+   * Optional: a connection's first packet, before anything decides what it carries (a handler
+   * told of RESP connections only still learns every endpoint, as another shard's reader does).
+   */
+  onFirstPacket?(conn: TcpConn): void;
   onData(conn: TcpConn, fromClient: boolean, data: Uint8Array, off: number, len: number, tsUs: number): void;
   /** Bytes of this direction were never captured; the stream continues after the hole. */
   onGap(conn: TcpConn, fromClient: boolean, missingBytes: number, tsUs: number): void;

@@ -239,7 +239,10 @@ export function buildReport(input: ReportInput): Report {
   const cluster = st.opts.cluster === true || clusterSeen(st, flow);
   const slots = cluster ? st.slotCounts() : { slots: st.slots, exact: true };
   if (analyzer.suspectedProxies.size > 0) {
-    const list = [...analyzer.suspectedProxies.entries()].slice(0, 3).map(([k, n]) => `${n} from ${k}`).join(', ');
+    // Most connections first, then by name: shards meet them in another order than one thread.
+    const list = [...analyzer.suspectedProxies.entries()]
+      .sort(([a, na], [b, nb]) => nb - na || (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, 3).map(([k, n]) => `${n} from ${k}`).join(', ');
     warnings.push(`connections from a watched server's own IP to another watched port (${list}): a proxy in front of the servers? Every command through it is counted twice, once per hop; give its port with --proxy-port to count the hops apart`);
   }
   const keyRow = (k: { key: string; count: number; bytes: number; error: number }) => ({ ...k, key: displayString(k.key) });
@@ -295,7 +298,10 @@ export function buildReport(input: ReportInput): Report {
     cluster,
     hotSlots: cluster ? slots.slots.top(top) : [],
     hotSlotsExact: slots.exact,
-    hotKeysByNode: [...st.nodeKeys.entries()].map(([server, t]) => ({ server, hotKeys: t.top(top).map(keyRow) })),
+    // Busiest node first, then by name: the order nodes were first met depends on --threads.
+    hotKeysByNode: [...st.nodeKeys.entries()]
+      .sort(([a, ta], [b, tb]) => tb.total - ta.total || (a < b ? -1 : a > b ? 1 : 0))
+      .map(([server, t]) => ({ server, hotKeys: t.top(top).map(keyRow) })),
     replication: st.replication.snapshot(top, displayString),
     merge: null as unknown as StatsState, // defined below: built only when serialised
     violations: analyzer.violations.map((v) => ({ ts: sec(v.tsUs), connection: v.connection, direction: v.direction, offset: v.offset, reason: v.reason })),

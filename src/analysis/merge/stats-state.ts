@@ -56,7 +56,15 @@ export interface StatsState {
   replication: ReplicationState;
 }
 
-const codesOf = (c: ErrorCodes | null): Record<string, number> | null => (c === null ? null : Object.fromEntries(c.counts));
+/**
+ * A map as a record with its keys in order: shards meet names (subcommands, error codes, nodes)
+ * in another order than one thread, and the merge section is the same to the byte either way.
+ */
+function sortedRecord<V>(entries: Iterable<[string, V]>): Record<string, V> {
+  return Object.fromEntries([...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+const codesOf = (c: ErrorCodes | null): Record<string, number> | null => (c === null ? null : sortedRecord(c.counts));
 
 function peersOf(t: PeerTable, limit: number): PeerState[] {
   const rows = [...t.byId.values()].sort((a, b) => b.commands - a.commands || (a.id < b.id ? -1 : 1));
@@ -91,11 +99,11 @@ export function stateOf(st: Stats, limits: StateLimits = REPORT_LIMITS): StatsSt
     counters: { ...st.counters },
     all: st.commands.all.toState(),
     commands: [...st.commands.byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((e) => ({
-      name: e.name, count: e.count, errors: e.errors, errorCodes: Object.fromEntries(e.errorCodes.counts), unanswered: e.unanswered,
+      name: e.name, count: e.count, errors: e.errors, errorCodes: sortedRecord(e.errorCodes.counts), unanswered: e.unanswered,
       noreply: e.noreply, blocking: e.blocking, requestBytes: e.requestBytes, replyBytes: e.replyBytes, latency: e.latency.toState(),
-      subs: Object.fromEntries(e.subs),
+      subs: sortedRecord(e.subs),
     })),
-    errorCodes: Object.fromEntries(st.errorCodes.counts),
+    errorCodes: sortedRecord(st.errorCodes.counts),
     keys: summarize(st.keys, limits.keys),
     prefixes: summarize(st.prefixes, limits.keys),
     bigValues: st.bigValues.sorted(),
@@ -105,10 +113,10 @@ export function stateOf(st: Stats, limits: StateLimits = REPORT_LIMITS): StatsSt
     connections: peersOf(st.peers.connections, limits.connections),
     timeline: st.timeline.series(),
     slots: st.slotsCounted || limits.derivedSlots ? st.slotCounts().slots.top(16384).map((x) => [x.slot, x.count]) : [],
-    nodeKeys: Object.fromEntries([...st.nodeKeys.entries()].map(([server, t]) => [server, summarize(t, limits.otherKeys)])),
+    nodeKeys: sortedRecord([...st.nodeKeys.entries()].map(([server, t]) => [server, summarize(t, limits.otherKeys)])),
     replication: {
       links: r.links, rdbTransfers: r.rdbTransfers, rdbBytes: r.rdbBytes, missingRdbBytes: r.missingRdbBytes, streamBytes: r.streamBytes,
-      missingStreamBytes: r.missingStreamBytes, acks: r.acks, handshake: Object.fromEntries(r.handshake), commands: Object.fromEntries(r.commands), keys: summarize(r.keys, limits.otherKeys),
+      missingStreamBytes: r.missingStreamBytes, acks: r.acks, handshake: sortedRecord(r.handshake), commands: sortedRecord(r.commands), keys: summarize(r.keys, limits.otherKeys),
     },
   };
 }
