@@ -177,6 +177,12 @@ describe('joined subscribers and protocol errors', () => {
       ['message', 'message', 'message']],
     ['a pattern message opens it too', [['S', `*4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nc1\r\n$1\r\nx\r\n`], ['S', msg('c1', 'y')]], ['message', 'message']],
     ['a joined connection that is no subscriber stays unsynced until a request', [['S', '$3\r\nabc\r\n+OK\r\n']], []],
+    ['MONITOR lines on a connection joined mid-stream are counted, from the first whole line', [
+      ['S', '1:6379] "GET" "k"\r\n'],
+      ['S', '+1796315345.174263 [0 127.0.0.1:39382] "SET" "a" "1"\r\n'],
+      ['S', '+1796315345.174300 [0 127.0.0.1:39382] "GET" "a"\r\n+1796315345.174400 [3 unix:/tmp/r.sock] "PING"\r\n'],
+    ], ['monitor', 'monitor', 'monitor']],
+    ['a status line that only looks like a timestamp is no MONITOR line', [['S', '+1796315345.17 [x]\r\n']], []],
   ])('%s', (_name, steps, kinds) => {
     const r = run(steps, true);
     expect(r.unpaired).toEqual(kinds);

@@ -6,6 +6,7 @@ import { commandInfo, redactSecrets } from './command-info.js';
 import { PendingQueue } from './pending-queue.js';
 import { expectedReplies, applyRequestState, applyReplyState, type ConnState, MAX_QUEUED, newConnState } from './conn-state.js';
 import { EarlyBytes } from './early-bytes.js';
+import { startsMonitorLine, startsPubSubMessage } from './server-lines.js';
 import { ReplicationLink } from './replication-link.js';
 import { releaseRequest, SessionPools, trackRequest } from './session-pools.js';
 import type { PooledRequest, TrackedRequest } from './tracked-request.js';
@@ -93,13 +94,7 @@ export class Session {
     }
     if (this.link === null && this.linkStart !== null && this.pending.peek() === this.linkStart) this.startLink(tsUs);
     if (this.link !== null) return this.link.push(buf, off, len, tsUs);
-    if (this.replySync === 'waitRequest' && this.pending.length === 0 && startsPubSubMessage(buf, off, len)) {
-      // Joined (or resynced) on a subscriber connection: it sends no requests, so the
-      // server's messages are what show where a value starts.
-      this.dropEarly();
-      this.state.channels = Math.max(1, this.state.channels);
-      this.replySync = 'waitChunk';
-    }
+    if (this.replySync === 'waitRequest' && this.pending.length === 0) this.syncOnServerLines(buf, off, len);
     if (this.early !== null) {
       if (this.early.keep(buf, off, len, tsUs)) return;
       this.dropEarly();
@@ -125,6 +120,19 @@ export class Session {
     if ((fromClient ? this.requests : this.replies).skip(missing)) return true;
     this.loseSync(fromClient);
     return false;
+  }
+
+  /**
+   * Joined (or resynced) on a subscriber or MONITOR connection: it sends no requests, so the
+   * server's messages, or MONITOR's lines, are what show where a value starts.
+   */
+  private syncOnServerLines(buf: Uint8Array, off: number, len: number): void {
+    const messages = startsPubSubMessage(buf, off, len);
+    if (!messages && !startsMonitorLine(buf, off, len)) return;
+    this.dropEarly();
+    if (messages) this.state.channels = Math.max(1, this.state.channels);
+    else this.state.monitoring = true;
+    this.replySync = 'waitChunk';
   }
 
   /** The early bytes were no replication stream (or too many to keep): discarded, as unparsed. */
@@ -380,20 +388,6 @@ export class Session {
     this.failPending();
     this.replySync = 'waitRequest';
   }
-}
-
-/** How a pub/sub message begins on the wire, RESP2 arrays and RESP3 pushes. */
-const MESSAGE_STARTS = ['*3\r\n$7\r\nmessage\r\n', '*4\r\n$8\r\npmessage\r\n', '*3\r\n$8\r\nsmessage\r\n',
-  '>3\r\n$7\r\nmessage\r\n', '>4\r\n$8\r\npmessage\r\n', '>3\r\n$8\r\nsmessage\r\n'].map((t) => Buffer.from(t, 'latin1'));
-
-function startsPubSubMessage(buf: Uint8Array, off: number, len: number): boolean {
-  for (const m of MESSAGE_STARTS) {
-    if (len < m.length) continue;
-    let i = 0;
-    while (i < m.length && buf[off + i] === m[i]) i++;
-    if (i === m.length) return true;
-  }
-  return false;
 }
 
 function subscribed(s: ConnState): boolean {

@@ -1,0 +1,36 @@
+/**
+ * How a connection joined mid-stream that sends no requests shows where the server's values
+ * start: a subscriber's pub/sub messages, a MONITOR client's lines. Checked at the start of a
+ * chunk of server bytes, as the server writes each one whole.
+ */
+
+/** How a pub/sub message begins on the wire, RESP2 arrays and RESP3 pushes. */
+const MESSAGE_STARTS = ['*3\r\n$7\r\nmessage\r\n', '*4\r\n$8\r\npmessage\r\n', '*3\r\n$8\r\nsmessage\r\n',
+  '>3\r\n$7\r\nmessage\r\n', '>4\r\n$8\r\npmessage\r\n', '>3\r\n$8\r\nsmessage\r\n'].map((t) => Buffer.from(t, 'latin1'));
+
+export function startsPubSubMessage(buf: Uint8Array, off: number, len: number): boolean {
+  for (const m of MESSAGE_STARTS) {
+    if (len < m.length) continue;
+    let i = 0;
+    while (i < m.length && buf[off + i] === m[i]) i++;
+    if (i === m.length) return true;
+  }
+  return false;
+}
+
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const SPACE = 0x20;
+const BRACKET = 0x5b;
+const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
+
+/** A MONITOR line: `+<seconds>.<microseconds, 6 digits> [<db> <client>] ...`. */
+export function startsMonitorLine(buf: Uint8Array, off: number, len: number): boolean {
+  const end = off + len;
+  if (len < 12 || buf[off] !== PLUS || !isDigit(buf[off + 1])) return false;
+  let i = off + 1;
+  while (i < end && isDigit(buf[i])) i++;
+  if (i - off - 1 > 12 || i >= end || buf[i] !== DOT) return false;
+  for (let k = 1; k <= 6; k++) if (i + k >= end || !isDigit(buf[i + k])) return false;
+  return i + 8 < end && buf[i + 7] === SPACE && buf[i + 8] === BRACKET;
+}
