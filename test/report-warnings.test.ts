@@ -3,7 +3,7 @@
  * timestamps go backwards, link types and IP fragments it cannot decode. Each file here is made
  * from the shipped real captures, so the truth is theirs.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -14,7 +14,10 @@ import { PcapWriter } from '../src/capture/pcap-writer.js';
 import { analyzeFile } from '../src/engine/analyze-file.js';
 import { analyzerOptions } from '../src/engine/options.js';
 import type { Report } from '../src/output/report.js';
-import { ethernet, ipv4, tcp } from './helpers/frame-build.js';
+import { ethernet, F, ipv4, tcp, tcpFrame } from './helpers/frame-build.js';
+import { buildPcap } from './helpers/pcap-build.js';
+import { cmd } from './helpers/analyzer-run.js';
+import { c, HS, s } from './helpers/tcp-conversation.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'report-warnings-'));
 /** Commands the generator sent for a shipped capture (its truth file). */
@@ -102,5 +105,30 @@ describe('Timeline', () => {
     const t = new Timeline();
     for (const sec of [100, 103, 98, 100, 97]) t.add(sec * 1e6 + 5);
     expect(t.series()).toEqual({ startTs: 97, bucketSeconds: 1, counts: [1, 1, 0, 2, 0, 0, 1] });
+  });
+});
+
+describe('unparsed bytes say why', () => {
+  const CLIENT2 = { src: '10.0.0.3', dst: '10.0.0.2', sport: 40001, dport: 6379 };
+  const set = cmd('SET', 'k', 'v'.repeat(100));
+  /** A client that dies 50 bytes into a SET (its FIN is seen), then, with `junk`, a joined connection sending garbage. */
+  function pcap(name: string, junk: boolean): string {
+    const frames = [...HS, c(10, 1000, set.slice(0, 50)), c(20, 1050, '', F.FIN | F.ACK), s(30, 5000, '', F.FIN | F.ACK, 1051)];
+    if (junk) frames.push(tcpFrame({ ...CLIENT2, seq: 77, ack: 99, flags: F.ACK | F.PSH, payload: '$5\r\nab' }, 40), tcpFrame({ ...CLIENT2, seq: 84, ack: 99, flags: F.ACK | F.PSH, payload: 'zz\r\n' + cmd('PING') }, 50));
+    const path = join(dir, name);
+    writeFileSync(path, buildPcap({}, frames.map((f) => ({ sec: 1_800_000_000, frac: f.tsUs, data: f.data }))));
+    return path;
+  }
+
+  test('a request its connection\'s end cut off is named as such, not as damage', () => {
+    const r = analyze(pcap('cut-request.pcap', false));
+    expect(r.totals.unparsedBytes).toBe(50);
+    expect(r.warnings).toContain('50 bytes could not be placed in a request or reply and were skipped (requests or replies cut off where their connection closed or the capture ended)');
+  });
+
+  test('with other unparsed bytes, each cause is counted', () => {
+    const r = analyze(pcap('cut-and-junk.pcap', true));
+    expect(r.totals.unparsedBytes).toBe(60);
+    expect(r.warnings).toContain('60 bytes could not be placed in a request or reply and were skipped (50 of them requests or replies cut off where their connection closed or the capture ended; the rest a connection joined mid-value, a gap, or damage)');
   });
 });

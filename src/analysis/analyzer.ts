@@ -100,6 +100,11 @@ export class Analyzer implements FlowHandler {
   firstInternalError: string | null = null;
   /** Bytes the RESP decoders could not parse, from connections already closed. */
   private closedUnparsed = 0;
+  /**
+   * Of the unparsed bytes: those of requests and replies their connection's end cut off (a
+   * client killed mid-request, the capture stopped mid-reply); only closed connections have any.
+   */
+  cutBytes = 0;
   /** Gaps wholly inside values of known length, and their bytes: those lost only the values' bytes. */
   valueGaps = 0;
   valueGapBytes = 0;
@@ -260,6 +265,7 @@ export class Analyzer implements FlowHandler {
     const who = ctx.intervalPeers?.connection.who;
     if (who != null) who.closed = true;
     this.closedUnparsed += ctx.session.unparsedBytes;
+    this.cutBytes += ctx.session.cutBytes;
     this.conns.delete(conn.id);
     conn.handlerState = null;
   }

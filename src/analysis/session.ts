@@ -87,6 +87,11 @@ export class Session {
     return this.requests.unparsedBytes + this.replies.unparsedBytes + (this.link?.unparsedBytes ?? 0);
   }
 
+  /** Of unparsedBytes: a request or reply cut off by the end of its stream (see close()). */
+  get cutBytes(): number {
+    return this.requests.cutBytes + this.replies.cutBytes;
+  }
+
   data(fromClient: boolean, buf: Uint8Array, off: number, len: number, tsUs: number): void {
     if (fromClient) {
       this.requests.push(buf, off, len, tsUs);

@@ -29,6 +29,7 @@ interface Marks {
   flow: FlowStats;
   backwardsPackets: number;
   unparsedBytes: number;
+  cutBytes: number;
   valueGaps: number;
   valueGapBytes: number;
   internalErrors: number;
@@ -71,6 +72,7 @@ export class IntervalReports {
       openConnections: a.openConnections, firstInternalError: a.firstInternalError,
       internalErrors: now.internalErrors - was.internalErrors,
       unparsedBytes: now.unparsedBytes - was.unparsedBytes,
+      cutBytes: now.cutBytes - was.cutBytes,
       valueGaps: now.valueGaps - was.valueGaps,
       valueGapBytes: now.valueGapBytes - was.valueGapBytes,
       violations: a.violationsSince(was.violations),
@@ -97,7 +99,7 @@ export class IntervalReports {
     const a = this.pipe.analyzer;
     return {
       capture: structuredClone(capture), flow: structuredClone(this.pipe.flows.stats), backwardsPackets: this.pipe.backwardsPackets,
-      unparsedBytes: a.unparsedBytes, valueGaps: a.valueGaps, valueGapBytes: a.valueGapBytes, internalErrors: a.internalErrors,
+      unparsedBytes: a.unparsedBytes, cutBytes: a.cutBytes, valueGaps: a.valueGaps, valueGapBytes: a.valueGapBytes, internalErrors: a.internalErrors,
       violations: a.violationsSeen,
     };
   }

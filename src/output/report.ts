@@ -96,7 +96,7 @@ interface PeerRow {
 
 /** What a report is built from besides the capture's and flows' counts. */
 export type ReportSource = Pick<Analyzer, 'stats' | 'internalErrors' | 'firstInternalError' | 'valueGaps' | 'valueGapBytes' | 'openConnections'
-  | 'unparsedBytes' | 'violations' | 'backendStats' | 'proxyPorts' | 'suspectedProxies' | 'apps'>;
+  | 'unparsedBytes' | 'cutBytes' | 'violations' | 'backendStats' | 'proxyPorts' | 'suspectedProxies' | 'apps'>;
 
 export interface ReportInput {
   /** An Analyzer, or what `redis-tap merge` rebuilds of one from reports. */
@@ -233,7 +233,7 @@ export function buildReport(input: ReportInput): Report {
   const unparsed = analyzer.unparsedBytes;
   if (unparsed > 0) {
     const joined = st.replication.links > 0 ? '; a replication link joined during its RDB transfer skips the rest of the RDB' : '';
-    warnings.push(`${unparsed} bytes could not be placed in a request or reply and were skipped (a connection joined mid-value, a gap, or damage)${joined}`);
+    warnings.push(`${unparsed} bytes could not be placed in a request or reply and were skipped (${unparsedWhy(unparsed, analyzer.cutBytes)})${joined}`);
   }
   // --cluster: hash slots (and hot keys per node) even when no cluster traffic is seen.
   const cluster = st.opts.cluster === true || clusterSeen(st, flow);
@@ -322,3 +322,10 @@ export function buildReport(input: ReportInput): Report {
   return report;
 }
 
+/** Why bytes were unparsed: requests and replies their connection's end cut off, and the rest. */
+function unparsedWhy(unparsed: number, cut: number): string {
+  const other = 'a connection joined mid-value, a gap, or damage';
+  if (cut === 0) return other;
+  const ended = 'requests or replies cut off where their connection closed or the capture ended';
+  return cut >= unparsed ? ended : `${cut} of them ${ended}; the rest ${other}`;
+}

@@ -9,6 +9,7 @@ import { DISCARD, HANDED, ReplyFramer, TYPE } from './reply-framer.js';
 export class ReplyDecoder extends ReplyFramer {
   /** Stream offset just past the last pushed byte. */
   private pos = 0;
+  private cut = 0;
 
   /**
    * Decodes data[off..off+len), received at tsUs. The bytes are not kept after the call.
@@ -67,6 +68,7 @@ export class ReplyDecoder extends ReplyFramer {
 
   /** The stream is over: an incomplete reply is counted as unparsed. */
   end(): void {
+    this.cut += this.partialFrameBytes;
     this.unparsed += this.partialFrameBytes;
     this.reset();
     if (this.state !== DISCARD) this.state = TYPE;
@@ -79,6 +81,11 @@ export class ReplyDecoder extends ReplyFramer {
   /** Bytes discarded: part of a violation, pushed while discarding, incomplete at end(). */
   get unparsedBytes(): number {
     return this.unparsed;
+  }
+
+  /** Of unparsedBytes: those of a reply the stream ended inside (its connection closed, the capture ended). */
+  get cutBytes(): number {
+    return this.cut;
   }
 
   /** Bytes the decoder holds for the incomplete reply: its previews. */

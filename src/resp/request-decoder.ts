@@ -9,6 +9,7 @@ import { HALTED, INLINE, RequestFramer, SCAN, START } from './request-framer.js'
 export class RequestDecoder extends RequestFramer {
   /** Stream offset just past the last pushed byte. */
   private pos = 0;
+  private cut = 0;
 
   /** Decodes data[off..off+len), received at tsUs. The bytes are not kept after the call. */
   push(data: Uint8Array, off: number, len: number, tsUs: number): void {
@@ -58,9 +59,16 @@ export class RequestDecoder extends RequestFramer {
 
   /** The stream is over: an incomplete request is counted as unparsed. */
   end(): void {
+    // A request the stream ended inside (not a partial boundary match while scanning).
+    if (this.state !== SCAN) this.cut += this.partialFrameBytes;
     this.unparsed += this.partialFrameBytes;
     this.dropPartial();
     this.state = START;
+  }
+
+  /** Of unparsedBytes: those of a request the stream ended inside (its connection closed, the capture ended). */
+  get cutBytes(): number {
+    return this.cut;
   }
 
   /** Bytes pushed so far. */

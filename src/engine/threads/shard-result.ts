@@ -21,6 +21,7 @@ export interface ShardResult {
   valueGapBytes: number;
   openConnections: number;
   unparsedBytes: number;
+  cutBytes: number;
   violations: ViolationNote[];
   suspectedProxies: Array<[string, number]>;
   flow: FlowStats;
@@ -38,6 +39,7 @@ export function shardResult(a: Analyzer, flow: FlowStats, here = false): ShardRe
     valueGapBytes: a.valueGapBytes,
     openConnections: a.openConnections,
     unparsedBytes: a.unparsedBytes,
+    cutBytes: a.cutBytes,
     violations: [...a.violations],
     suspectedProxies: [...a.suspectedProxies],
     flow: { ...flow, unknownLinkTypes: { ...flow.unknownLinkTypes } },
@@ -69,6 +71,7 @@ export function mergeShards(rs: readonly ShardResult[], opts: StatsOptions, prox
     valueGapBytes: sum(rs, (r) => r.valueGapBytes),
     openConnections: sum(rs, (r) => r.openConnections),
     unparsedBytes: sum(rs, (r) => r.unparsedBytes),
+    cutBytes: sum(rs, (r) => r.cutBytes),
     violations,
     backendStats: backends.length === 0 ? null : mergeShardStats(backends, opts),
     proxyPorts: new Set(proxyPorts),
