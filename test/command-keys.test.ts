@@ -4,6 +4,8 @@ import { commandInfo, NOT_PLAIN, redactSecrets, requestKeys } from '../src/analy
 import { keyPositions } from '../src/analysis/command-spec.js';
 import { COMMAND_TABLE } from '../src/analysis/command-table.generated.js';
 import { bulkArray, haveRedis, rawCommand, startRedis, type RedisServer } from './helpers/redis-server.js';
+import { c, HS, pairs, s } from './helpers/tcp-conversation.js';
+import { cmd } from './helpers/analyzer-run.js';
 
 /** Requests whose keys we extract; the truth is the server's own `COMMAND GETKEYS`. */
 const CASES: string[][] = [
@@ -120,5 +122,27 @@ describe('command meaning', () => {
     redactSecrets(commandInfo(a).name, a, lens);
     expect(a).toEqual(want);
     expect(lens).toEqual(want.map((x) => x.length)); // not even a secret's length remains
+  });
+});
+
+describe('command names from the wire', () => {
+  // Redis folds names as strcasecmp does, ASCII letters only, and knows no command by an
+  // Object.prototype property's name.
+  test.each([
+    ['constructor', 'CONSTRUCTOR'], ['__proto__', '__PROTO__'], ['toString', 'TOSTRING'], ['hasOwnProperty', 'HASOWNPROPERTY'],
+    ['\xdfcan', '\xdfCAN'], ['get\xb5', 'GET\xb5'], ['x\xff', 'X\xff'], ['\xe9val', '\xe9VAL'],
+  ])('%j is no command: named %j, no spec, no keys', (raw, name) => {
+    const info = commandInfo([raw, 'k']);
+    expect(info).toMatchObject({ name, spec: null, keyAt: -1, plain: true });
+    expect(requestKeys(info, [raw, 'k'], 2, [])).toBe(0);
+  });
+
+  test('a known name in any ASCII case is the command', () => {
+    expect(commandInfo(['sScAn', 'k', '0']).spec).toBe(COMMAND_TABLE.sscan);
+    expect(commandInfo(['config', 'gEt', 'x'])).toMatchObject({ name: 'CONFIG', sub: 'GET' });
+  });
+
+  test('through the whole pipeline, "constructor" is counted as the unknown command it is', () => {
+    expect(pairs([...HS, c(10, 1000, cmd('constructor', 'x')), s(20, 5000, "-ERR unknown command 'constructor'\r\n")])).toEqual(['constructor x -> error']);
   });
 });

@@ -50,12 +50,31 @@ interface ResolvedName {
 }
 const byRawName = new Map<string, ResolvedName>();
 
+/**
+ * Case as Redis folds names (strcasecmp): ASCII letters only. Latin-1 case rules would make
+ * "\xdfCAN" SSCAN and "X\xff" "X\u0178", a char no byte is.
+ */
+export function asciiUpper(s: string): string {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return s.replace(/[a-z]+/g, (m) => m.toUpperCase());
+  return s.toUpperCase();
+}
+
+function asciiLower(s: string): string {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  return s.toLowerCase();
+}
+
+/** The table's spec of a name from the wire: its own entries only ("constructor" is no command). */
+function tableSpec(name: string): CommandSpec | null {
+  return Object.hasOwn(COMMAND_TABLE, name) ? COMMAND_TABLE[name]! : null;
+}
+
 function resolveName(raw: string): ResolvedName {
   let hit = byRawName.get(raw);
   if (hit !== undefined) return hit;
-  const lower = raw.toLowerCase();
-  const name = raw.toUpperCase();
-  const spec = COMMAND_TABLE[lower] ?? null;
+  const lower = asciiLower(raw);
+  const name = asciiUpper(raw);
+  const spec = tableSpec(lower);
   const container = CONTAINERS.has(lower);
   const plain = !NOT_PLAIN.has(name);
   let fixed: CommandInfo | null = null;
@@ -86,8 +105,8 @@ export function commandInfo(args: readonly string[]): CommandInfo {
   let sub: string | null = null;
   let spec = base.spec;
   if (base.container && args.length > 1) {
-    sub = args[1]!.toUpperCase();
-    spec = COMMAND_TABLE[`${base.name.toLowerCase()}|${sub.toLowerCase()}`] ?? spec;
+    sub = asciiUpper(args[1]!);
+    spec = tableSpec(`${asciiLower(base.name)}|${asciiLower(sub)}`) ?? spec;
   }
   let blocking = BLOCKING_BY_MEANING.has(base.name);
   if (!blocking && spec !== null && spec.flags.includes('blocking')) {

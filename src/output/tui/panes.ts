@@ -29,7 +29,7 @@ export type FilterKind = 'none' | 'command' | 'key';
 export function filterKind(filter: string, r: Report): FilterKind {
   if (filter === '') return 'none';
   const upper = filter.toUpperCase();
-  if (COMMAND_TABLE[filter.toLowerCase()] !== undefined || r.commands.some((c) => c.name.toUpperCase() === upper)) return 'command';
+  if (Object.hasOwn(COMMAND_TABLE, filter.toLowerCase()) || r.commands.some((c) => c.name.toUpperCase() === upper)) return 'command';
   return 'key';
 }
 
