@@ -52,7 +52,7 @@ function overall(r: Report, s: Style, out: string[]): void {
   out.push(`  packets  ${n('packets')} (${bytes(t['bytes'] ?? 0)})   connections ${n('connections')}   commands ${n('commands')} (${rate(t['commandsPerSec'] ?? 0)}/s)`);
   out.push(`  replies  ${n('replies')}   errors ${n('errors')}   unanswered ${n('unanswered')}   no-reply ${n('noreply')}   slow ${n('slowRequests')}`);
   out.push(`  unpaired pushes ${n('pushes')}   pub/sub messages ${n('pubsubMessages')}   MONITOR lines ${n('monitorLines')}   unexpected ${n('unexpectedReplies')}`);
-  const lost = `  losses   gaps ${n('gaps')} (${bytes(t['gapBytes'] ?? 0)})   kernel drops ${t['kernelDrops'] ?? 'n/a'}   shed ${n('shedFrames')}   violations ${n('violations')}   unparsed ${bytes(t['unparsedBytes'] ?? 0)}   truncated records ${n('truncatedRecords')}`;
+  const lost = `  losses   gaps ${n('gaps')} (${bytes(t['gapBytes'] ?? 0)})   kernel drops ${t['kernelDrops'] == null ? 'n/a' : n('kernelDrops')}   shed ${n('shedFrames')}   violations ${n('violations')}   unparsed ${bytes(t['unparsedBytes'] ?? 0)}   truncated records ${n('truncatedRecords')}`;
   const anyLoss = ['gaps', 'violations', 'unparsedBytes', 'truncatedRecords', 'kernelDrops', 'shedFrames'].some((k) => (t[k] ?? 0) > 0);
   out.push(anyLoss ? s.warn(lost) : lost);
   const tl = r.timeline;
