@@ -1,10 +1,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { EventLog, parseDuration, windowFileName, windowFileStart, WindowFiles } from '../src/engine/agent-files.js';
+import { EventLog, makeDirs, parseDuration, windowFileName, windowFileStart, WindowFiles } from '../src/engine/agent-files.js';
 import { HttpServer, parseListen } from '../src/output/http-server.js';
 
+const BIN = new URL('../bin/redis-tap.js', import.meta.url).pathname;
 const dirs: string[] = [];
 const tmp = () => {
   const d = mkdtempSync(path.join(tmpdir(), 'redis-tap-agent-files-'));
@@ -88,6 +90,22 @@ describe('WindowFiles', () => {
     const file = path.join(tmp(), 'plain');
     writeFileSync(file, '');
     expect(() => new WindowFiles(path.join(file, 'sub'), 1, () => undefined).prepare()).toThrow(/^cannot create the --out directory .*: ENOTDIR$/);
+  });
+
+  test('makeDirs makes every missing component, and accepts a directory that exists', () => {
+    const dir = path.join(tmp(), 'a', 'b', 'c');
+    makeDirs(dir);
+    makeDirs(dir);
+    expect(existsSync(dir)).toBe(true);
+  });
+
+  // mkdir under /proc says ENOENT although /proc exists: Node's recursive mkdir retried it for
+  // ever at 100% CPU. Run as the CLI, in a child with a timeout, so that a loop fails the test.
+  test.skipIf(!existsSync('/proc/self'))('agent --out /proc/nope: one line and exit 2 at startup, within seconds', () => {
+    const r = spawnSync(process.execPath, [BIN, 'agent', '-i', 'lo', '--no-metrics', '--out', '/proc/nope'], { encoding: 'utf8', timeout: 8000 });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/cannot create the --out directory \/proc\/nope: ENOENT$/)]);
   });
 });
 

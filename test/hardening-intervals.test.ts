@@ -129,4 +129,31 @@ describe.skipIf(skipReason !== null)('live --interval on lo', () => {
     const last = reports[reports.length - 1]!;
     expect([last.totals['commands'], last.totals['packets'], last.totals['bytes'], last.totals['kernelDrops']]).toEqual([0, 0, 0, 0]);
   });
+
+  // The audit's live-interval-pending.sh: a BLPOP 0 still waiting at the stop is made unanswered
+  // by it; the lines printed before the stop had neither it nor the packets since the last line.
+  test('a request pending at the stop is in the last line: commands, unanswered and packets add up', async () => {
+    const child = spawn(process.execPath, [BIN, 'live', '-i', 'lo', '-p', String(redis.port), '--json', '--interval', '2', '--duration', '5', '--cpu-priority', 'normal'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    for (const end = Date.now() + 10_000; !out.includes('\n') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    const s = net.connect(redis.port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    s.write(encodeCommand(['SET', 'pending:a', '1']));
+    await new Promise((r) => s.once('data', r));
+    s.write(encodeCommand(['BLPOP', 'pending:nolist', '0'])); // no reply until the run has stopped
+    try {
+      expect(await exited).toBe(0);
+    } finally {
+      s.destroy();
+    }
+    const reports = out.trim().split('\n').map((l) => JSON.parse(l) as Report);
+    const final = reports.pop()!;
+    expect([final.totals['commands'], final.totals['unanswered']]).toEqual([2, 1]);
+    const keys = ['commands', 'replies', 'unanswered', 'connections', 'packets', 'bytes'];
+    const total = (k: string) => reports.reduce((n, r) => n + (r.totals[k] ?? 0), 0);
+    expect(Object.fromEntries(keys.map((k) => [k, total(k)]))).toEqual(Object.fromEntries(keys.map((k) => [k, final.totals[k]])));
+  });
 });

@@ -101,6 +101,9 @@ export function commandLive(program: Command): void {
       if (tui) started.unhook();
       const report = tui ? await viewRun(run) : await run.done;
       started.unhook();
+      // The rest since the last line, with what the stop closed (requests left unanswered), so
+      // that the lines add up to the final report.
+      if (intervals) run.cutInterval();
       await web?.close();
       await out.end();
       const color = opts.color && process.stdout.isTTY === true;

@@ -62,7 +62,9 @@ export class AgentClients {
       if (e.commands > 0) s.idleWindows = -1; // 0 after the sweep below
       const key = s.server + '\n' + s.client;
       const row = conns.get(key) ?? { server: s.server, client: s.client, value: 0 };
-      row.value++;
+      // A row is one client port: a port reused in the window carries several connections; a
+      // connection opened in an earlier window that carried requests in this one counts once.
+      row.value += Math.max(e.connections, 1);
       conns.set(key, row);
     }
     for (const [key, s] of this.series) {

@@ -53,6 +53,34 @@ function writeAtomic(file: string, text: string): void {
   }
 }
 
+/**
+ * `mkdir -p`, one component at a time. Node's recursive mkdir loops for ever where mkdir says
+ * ENOENT although the parent exists (any new name under /proc); here that is an error.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let d = path.resolve(dir);
+  for (;;) {
+    const st = statSync(d, { throwIfNoEntry: false }); // ENOTDIR (a file on the way) throws
+    if (st !== undefined) {
+      if (!st.isDirectory()) mkdirSync(d); // throws EEXIST, as mkdir -p does
+      break;
+    }
+    missing.push(d);
+    const parent = path.dirname(d);
+    if (parent === d) break;
+    d = parent;
+  }
+  for (let i = missing.length - 1; i >= 0; i--) {
+    try {
+      mkdirSync(missing[i]!);
+    } catch (e) {
+      // Made meanwhile by another process: fine if it is a directory.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(missing[i]!).isDirectory()) throw e;
+    }
+  }
+}
+
 const reason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
 
 export class WindowFiles {
@@ -68,7 +96,7 @@ export class WindowFiles {
   /** Creates the directory; a directory that cannot be made is a startup error. */
   prepare(): void {
     try {
-      mkdirSync(this.dir, { recursive: true });
+      makeDirs(this.dir);
     } catch (e) {
       throw new UserError(`cannot create the --out directory ${this.dir}: ${reason(e)}`);
     }
@@ -78,7 +106,7 @@ export class WindowFiles {
   write(startMs: number, json: string): void {
     const file = path.join(this.dir, windowFileName(startMs));
     try {
-      mkdirSync(this.dir, { recursive: true }); // made again if it was removed meanwhile
+      makeDirs(this.dir); // made again if it was removed meanwhile
       writeAtomic(file, json);
       this.written++;
     } catch (e) {
