@@ -10,7 +10,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { mergeSummaries, type KeySummary } from '../src/analysis/merge/key-summary.js';
+import { mergeSummaries, summarize, topKeysOf, type KeySummary } from '../src/analysis/merge/key-summary.js';
+import { TopKeys } from '../src/analysis/top-keys.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/redis-tap.js');
@@ -133,5 +134,47 @@ describe('hot-key summaries merge with a stated error', () => {
     expect(m.entries).toEqual([['a', 9, 90, 1], ['c', 8, 80, 2]]);
     expect(m.floor).toBe(7);
     expect(m.total).toBe(a.total + b.total);
+  });
+});
+
+describe('hot keys by bytes survive the merge', () => {
+  // Synthetic traffic: 200 small keys (1 to 7 requests of 10 bytes) spread over two halves; four
+  // keys of 50,000 bytes a request, one request in each half; one key of 200,000 bytes seen
+  // once, in one half: hot by bytes, never near the top by count.
+  const occurrences: Array<[string, number, 0 | 1]> = [];
+  for (let i = 0; i < 200; i++) for (let j = 0; j <= i % 7; j++) occurrences.push([`key:${i}`, 10, ((i + j) % 2) as 0 | 1]);
+  for (let i = 0; i < 4; i++) occurrences.push([`fat:${i}`, 50_000, 0], [`fat:${i}`, 50_000, 1]);
+  occurrences.push(['bigval', 200_000, 1]);
+  const LIMIT = 10;
+  const whole = new TopKeys(1000);
+  const halves = [new TopKeys(1000), new TopKeys(1000)];
+  for (const [key, bytes, half] of occurrences) {
+    whole.add(key, bytes);
+    halves[half]!.add(key, bytes);
+  }
+  const row = (k: { key: string; count: number; bytes: number }) => [k.key, k.count, k.bytes];
+
+  test('a half lists its top keys by bytes beside its top by count', () => {
+    const s = summarize(halves[1]!, LIMIT);
+    expect(s.entries.map((e) => e[0])).toContain('bigval');
+    expect(s.entries.length).toBeLessThanOrEqual(2 * LIMIT);
+    // Still largest count first; the floor bounds the counts of keys left out.
+    expect(s.entries.map((e) => e[1])).toEqual(s.entries.map((e) => e[1]).sort((a, b) => b - a));
+    expect(s.floor).toBe(halves[1]!.top(LIMIT + 1)[LIMIT]!.count);
+  });
+
+  test('two halves merged give the hot keys by bytes of the whole', () => {
+    const m = mergeSummaries(summarize(halves[0]!, LIMIT), summarize(halves[1]!, LIMIT), LIMIT);
+    const merged = topKeysOf(m, LIMIT);
+    expect(whole.top(5, 'bytes').map(row)[0]).toEqual(['bigval', 1, 200_000]);
+    expect(merged.top(5, 'bytes').map(row)).toEqual(whole.top(5, 'bytes').map(row));
+  });
+
+  test('a merge keeps the top by bytes of the union, bounded by the limit', () => {
+    const S = (...entries: Array<[string, number, number]>): KeySummary => ({ total: 100, floor: 0, entries: entries.map(([k, c, b]) => [k, c, b, 0]) });
+    const m = mergeSummaries(S(['a', 9, 9], ['b', 8, 8], ['big', 1, 1000]), S(['a', 1, 1], ['c', 7, 7], ['huge', 1, 5000]), 2);
+    // By count a (10) and b (8); by bytes huge and big; c (7) is left out: the floor is 7.
+    expect(m.entries.map((e) => e[0])).toEqual(['a', 'b', 'huge', 'big']);
+    expect(m.floor).toBe(7);
   });
 });

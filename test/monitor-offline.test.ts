@@ -95,4 +95,14 @@ describe('monitor -r on the shipped captures', () => {
     expect(r.status).toBe(2);
     expect(r.err.trim().split('\n')).toHaveLength(1);
   });
+
+  // A file is read without libpcap, so a BPF filter cannot narrow it: refused, not ignored (it
+  // printed every line, even with a filter that does not parse).
+  test.each([['host 10.9.9.9'], ['garbage ((']])('-r with --filter %s: no lines, one line on stderr, exit 2', (filter) => {
+    const r = tap(['monitor', '-r', join(CAPTURES, 'demo.pcap'), '-p', '6379', '--filter', filter]);
+    expect(r.out).toBe('');
+    expect(r.status).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toContain('--filter applies to live capture only');
+  });
 });

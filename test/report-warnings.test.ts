@@ -11,7 +11,9 @@ import { Timeline } from '../src/analysis/timeline.js';
 import { readCaptureFile } from '../src/capture/file-reader.js';
 import type { Packet } from '../src/capture/packet.js';
 import { PcapWriter } from '../src/capture/pcap-writer.js';
+import { spawnSync } from 'node:child_process';
 import { analyzeFile } from '../src/engine/analyze-file.js';
+import { UserError } from '../src/errors.js';
 import { analyzerOptions } from '../src/engine/options.js';
 import type { Report } from '../src/output/report.js';
 import { ethernet, F, ipv4, tcp, tcpFrame } from './helpers/frame-build.js';
@@ -38,6 +40,12 @@ function write(name: string, packets: readonly Packet[], linkType = packets[0]!.
   for (const p of packets) w.write({ ...p, linkType });
   w.close();
   return path;
+}
+
+const BIN = new URL('../bin/redis-tap.js', import.meta.url).pathname;
+function tap(args: string[]): { out: string; err: string; status: number | null } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { out: r.stdout, err: r.stderr, status: r.status };
 }
 
 const analyze = (path: string): Report =>
@@ -74,14 +82,51 @@ describe('a merged capture whose timestamps go backwards (mergecap -a of a later
 });
 
 describe('frames redis-tap cannot decode are named in a warning, not silently dropped', () => {
-  test('a link type it does not read (PPP, 9)', () => {
-    const packets = packetsOf('captures/base.pcap');
-    const r = analyze(write('ppp.pcap', packets, 9));
-    expect(r.totals.commands).toBe(0);
-    expect(r.totals.nonTcpPackets).toBe(packets.length);
+  // Bad input when nothing else is there: one line and exit 2 (a full empty report said nothing
+  // was wrong). Among readable packets: skipped, and a warning names them.
+  const ppp = packetsOf('captures/base.pcap');
+  const pppPath = write('ppp.pcap', ppp, 9);
+  const pppLine = `${pppPath}: every packet is of link type 9, which redis-tap cannot decode (it reads Ethernet, Linux cooked v1/v2, BSD loopback and raw IP)`;
+
+  test('a capture of a link type it does not read (PPP, 9) alone: refused, naming the link type', () => {
+    expect(() => analyze(pppPath)).toThrow(new UserError(pppLine));
+  });
+
+  test.each([
+    ['analyze', ['analyze', pppPath]],
+    ['analyze on threads', ['analyze', pppPath, '--threads', '2']],
+    ['monitor -r', ['monitor', '-r', pppPath]],
+    ['monitor -r on threads', ['monitor', '-r', pppPath, '--threads', '2']],
+  ])('%s of it: one line, exit 2', (_name, args) => {
+    const r = tap(args);
+    expect(r.status).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toBe(`redis-tap: ${pppLine}\n`);
+  });
+
+  // Threads run from the built CLI (their workers are compiled files).
+  const json = (args: string[]): Report => {
+    const r = tap([...args, '--json']);
+    expect(r.status, r.err).toBe(0);
+    return JSON.parse(r.out) as Report;
+  };
+
+  test.each([['1'], ['2']])('PPP frames among readable ones (threads %s): skipped with a warning, the rest analysed', (threads) => {
+    const r = json(['analyze', 'captures/base.pcap', pppPath, '-p', '6379', '--threads', threads]);
+    expect(r.totals.commands).toBe(sent('base'));
     expect(r.warnings).toContain(
-      `frames of a link type redis-tap cannot decode were skipped (${packets.length} of link type 9): only Ethernet, Linux cooked v1/v2, BSD loopback and raw IP are read`,
+      `frames of a link type redis-tap cannot decode were skipped (${ppp.length} of link type 9): only Ethernet, Linux cooked v1/v2, BSD loopback and raw IP are read`,
     );
+  });
+
+  test.each([['1'], ['2']])('no TCP at all but a readable link type (threads %s): an empty report, not an error', (threads) => {
+    const udp = ppp.slice(0, 3).map((p) => {
+      const data = ethernet(0x0800, ipv4('10.0.0.2', '10.0.0.1', new Uint8Array(8), { proto: 17 }));
+      return { ...p, data, capLen: data.length, origLen: data.length };
+    });
+    const r = json(['analyze', write('udp.pcap', udp, 1), '-p', '6379', '--threads', threads]);
+    expect(r.totals.packets).toBe(3);
+    expect(r.totals.nonTcpPackets).toBe(3);
   });
 
   test('IP fragments: counted and named, their bytes shown as gaps', () => {

@@ -40,6 +40,11 @@ export function commandMonitor(program: Command): void {
       let report: Report;
       if (opts.read !== undefined) {
         if (opts.interface !== undefined) throw new UserError('monitor: give either -i (an interface) or -r (a capture file), not both');
+        // libpcap compiles --filter for a live handle; a file is read here without libpcap, so a
+        // filter would be ignored: say so rather than print lines it should have dropped.
+        if (opts.filter !== undefined) {
+          throw new UserError(`monitor: --filter applies to live capture only; to filter a capture file, pipe it through tcpdump: tcpdump -r FILE -w - '${opts.filter}' | redis-tap monitor -r -`);
+        }
         // Like analyze: '-' is stdin, gzip and zstd are read as they come.
         const threads = monitorThreads(opts.threads);
         const ports = opts.port ?? [DEFAULTS.port];

@@ -2,6 +2,9 @@ import type { AnalysisListener, AnalyzerOptions } from '../analysis/analyzer.js'
 import { CaptureSet } from '../capture/capture-set.js';
 import { readCaptureFile } from '../capture/file-reader.js';
 import type { CaptureStats, Packet } from '../capture/packet.js';
+import { DECODE, decodeTcp, TcpSegment } from '../flow/decode.js';
+import type { FlowStats } from '../flow/types.js';
+import { UserError } from '../errors.js';
 import type { Report } from '../output/report.js';
 import { PacketFilter, type PacketSelection } from './packet-filter.js';
 import { Pipeline } from './pipeline.js';
@@ -22,6 +25,7 @@ export function analyzeFile(job: FileAnalysis): Report {
   const progress = job.onProgress;
   const capture = readCaptureFile(job.path, pipe.packet, progress ? { onProgress: (read, total) => progress(read, total, pipe.flows.stats.packets) } : {});
   pipe.finish();
+  refuseUnreadable(job.path, pipe.flows.stats);
   return pipe.report(capture, { kind: 'file', name: job.path, format: capture.format, ports: job.ports, filter: null, files: [job.path] }, job.top);
 }
 
@@ -151,10 +155,45 @@ async function readOnTo(set: CaptureSet, agree: StopAgreement, pace?: () => Prom
 
 /** Every input, in time order, through one pipeline: the report of them as one capture. */
 export async function analyzeCapture(job: CaptureAnalysis): Promise<Report> {
-  if ((job.threads ?? 1) > 1) return analyzeSharded(job);
+  if ((job.threads ?? 1) > 1) return refuseUnreadableSharded(job, await analyzeSharded(job));
   const cap = await openCapture(job);
   await readInputs(job, cap.set, () => cap.pipe.flows.stats.packets);
   cap.pipe.finish();
+  refuseUnreadable(cap.set.name, cap.pipe.flows.stats);
   await job.beforeReport?.();
   return cap.report(job.top);
+}
+
+/**
+ * A capture none of whose packets is of a link type redis-tap decodes (USER0, 802.11, ...) is
+ * bad input, not an empty capture: one line naming the link types, exit 2. Some such packets
+ * among readable ones only earn the report's warning.
+ */
+function refuseUnreadable(name: string, flow: Pick<FlowStats, 'packets' | 'unknownLinkTypes'>): void {
+  const types = Object.keys(flow.unknownLinkTypes);
+  const unknown = Object.values(flow.unknownLinkTypes).reduce((n, k) => n + k, 0);
+  if (flow.packets === 0 || unknown < flow.packets) return;
+  throw new UserError(
+    `${name}: every packet is of link type${types.length > 1 ? 's' : ''} ${types.join(', ')}, which redis-tap cannot decode (it reads Ethernet, Linux cooked v1/v2, BSD loopback and raw IP)`,
+  );
+}
+
+/**
+ * The report of threads does not carry the link types; a capture with no TCP packet at all is
+ * read again here, link layers only, to tell an unreadable one from one that has no TCP.
+ */
+async function refuseUnreadableSharded(job: CaptureAnalysis, report: Report): Promise<Report> {
+  const packets = report.totals['packets'] ?? 0;
+  // Stdin cannot be read again; a stopped run reports what it read.
+  if (packets === 0 || report.totals['nonTcpPackets'] !== packets || job.inputs.includes('-') || job.signal?.aborted === true) return report;
+  const flow: Pick<FlowStats, 'packets' | 'unknownLinkTypes'> = { packets: 0, unknownLinkTypes: {} };
+  const seg = new TcpSegment();
+  const { set } = await openInputs(job, (p) => {
+    flow.packets++;
+    if (decodeTcp(p, seg) === DECODE.UNKNOWN_LINK) flow.unknownLinkTypes[p.linkType] = (flow.unknownLinkTypes[p.linkType] ?? 0) + 1;
+  });
+  const { signal: _signal, onProgress: _progress, ...quiet } = job;
+  await readInputs(quiet, set, () => flow.packets);
+  refuseUnreadable(set.name, flow);
+  return report;
 }
