@@ -178,3 +178,20 @@ describe('hot keys by bytes survive the merge', () => {
     expect(m.floor).toBe(7);
   });
 });
+
+describe('merged reports keep the earliest violations', () => {
+  test('by time, then connection, whatever order the reports come in', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-tap-merge-violations-'));
+    const base = JSON.parse(tap(['analyze', join(ROOT, 'captures/demo.pcap'), '--json']).out) as Json;
+    const v = (ts: number, connection: string) => ({ ts, connection, direction: 'request', offset: 0, reason: 'x' });
+    // The later report first, and each with more than a merged report keeps.
+    const late = Array.from({ length: 15 }, (_, i) => v(2000 + i, 'b'));
+    const early = [...Array.from({ length: 15 }, (_, i) => v(1000 + i, 'a')), v(1000, '0')];
+    writeFileSync(join(dir, 'late.json'), JSON.stringify({ ...base, violations: late }));
+    writeFileSync(join(dir, 'early.json'), JSON.stringify({ ...base, violations: early }));
+    const m = JSON.parse(tap(['merge', join(dir, 'late.json'), join(dir, 'early.json'), '--json']).out) as { violations: Array<{ ts: number; connection: string }> };
+    expect(m.violations.map((x) => `${x.ts} ${x.connection}`)).toEqual([
+      '1000 0', '1000 a', ...Array.from({ length: 14 }, (_, i) => `${1001 + i} a`), '2000 b', '2001 b', '2002 b', '2003 b',
+    ]);
+  });
+});

@@ -4,6 +4,7 @@
  * Counts that only the capture and flow layers know (packets, gaps, drops ...) are the sums of
  * the reports' totals.
  */
+import { KEEP_VIOLATIONS, violationOrder, type ViolationNote } from '../analysis/analyzer.js';
 import { AppNamer } from '../analysis/apps/app-namer.js';
 import { mergeStates, STATE_VERSION, statsOf, type StatsState } from '../analysis/merge/stats-state.js';
 import { emptyCaptureStats } from '../capture/packet.js';
@@ -53,7 +54,8 @@ export function mergeReports(reports: Array<{ file: string; report: Report }>, t
     maxBackwardsUs: 0,
   });
   sumTotals(merged, reports.map((r) => r.report));
-  merged.violations = reports.flatMap((r) => r.report.violations).slice(0, 20);
+  // The earliest, as one analysis keeps them (violationOrder), not the first report's first.
+  merged.violations = reports.flatMap((r) => r.report.violations).sort(byViolation).slice(0, KEEP_VIOLATIONS);
   merged.warnings = [...new Set(reports.flatMap(({ file, report }) => report.warnings.map((w) => `${file}: ${w}`)))];
   return merged;
 }
@@ -71,3 +73,7 @@ function sumTotals(merged: Report, reports: Report[]): void {
   t['maxBackwardsUs'] = Math.max(0, ...reports.map((r) => r.totals['maxBackwardsUs'] ?? 0));
   t['commandsPerSec'] = merged.span.seconds > 0 ? (t['commands'] ?? 0) / merged.span.seconds : (t['commands'] ?? 0);
 }
+
+type ReportViolation = Report['violations'][number];
+const noteOf = (v: ReportViolation): ViolationNote => ({ ...v, direction: v.direction === 'request' ? 'request' : 'reply', tsUs: Math.round(v.ts * 1e6) });
+const byViolation = (a: ReportViolation, b: ReportViolation): number => violationOrder(noteOf(a), noteOf(b));
