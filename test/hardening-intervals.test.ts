@@ -102,14 +102,20 @@ describe.skipIf(skipReason !== null)('live --interval on lo', () => {
     await redis?.stop();
   });
 
-  test('a quiet interval after the traffic shows 0 packets, 0 bytes; the lines add up to the final report', async () => {
-    const child = spawn(process.execPath, [BIN, 'live', '-i', 'lo', '-p', String(redis.port), '--json', '--interval', '1', '--duration', '6', '--cpu-priority', 'normal'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `live --json --interval` on lo for `seconds`, once its first line says the capture is open. */
+  async function liveIntervals(interval: number, seconds: number): Promise<{ output: () => string; exited: Promise<number | null> }> {
+    const child = spawn(process.execPath, [BIN, 'live', '-i', 'lo', '-p', String(redis.port), '--json', '--interval', String(interval), '--duration', String(seconds), '--cpu-priority', 'normal'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    // The first interval line says the capture is open (however long a loaded machine took).
+    // However long a loaded machine took to open it.
     for (const end = Date.now() + 10_000; !out.includes('\n') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    return { output: () => out, exited };
+  }
+
+  test('a quiet interval after the traffic shows 0 packets, 0 bytes; the lines add up to the final report', async () => {
+    const { output, exited } = await liveIntervals(1, 6);
     const s = net.connect(redis.port, '127.0.0.1');
     await new Promise((r) => s.once('connect', r));
     for (let i = 0; i < 100; i++) {
@@ -118,7 +124,7 @@ describe.skipIf(skipReason !== null)('live --interval on lo', () => {
     }
     s.end();
     expect(await exited).toBe(0);
-    const reports = out.trim().split('\n').map((l) => JSON.parse(l) as Report);
+    const reports = output().trim().split('\n').map((l) => JSON.parse(l) as Report);
     const final = reports.pop()!;
     expect(reports.length).toBeGreaterThanOrEqual(3);
     const total = (k: string) => reports.reduce((n, r) => n + (r.totals[k] ?? 0), 0);
@@ -133,12 +139,7 @@ describe.skipIf(skipReason !== null)('live --interval on lo', () => {
   // The audit's live-interval-pending.sh: a BLPOP 0 still waiting at the stop is made unanswered
   // by it; the lines printed before the stop had neither it nor the packets since the last line.
   test('a request pending at the stop is in the last line: commands, unanswered and packets add up', async () => {
-    const child = spawn(process.execPath, [BIN, 'live', '-i', 'lo', '-p', String(redis.port), '--json', '--interval', '2', '--duration', '5', '--cpu-priority', 'normal'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    for (const end = Date.now() + 10_000; !out.includes('\n') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    const { output, exited } = await liveIntervals(2, 5);
     const s = net.connect(redis.port, '127.0.0.1');
     await new Promise((r) => s.once('connect', r));
     s.write(encodeCommand(['SET', 'pending:a', '1']));
@@ -149,7 +150,7 @@ describe.skipIf(skipReason !== null)('live --interval on lo', () => {
     } finally {
       s.destroy();
     }
-    const reports = out.trim().split('\n').map((l) => JSON.parse(l) as Report);
+    const reports = output().trim().split('\n').map((l) => JSON.parse(l) as Report);
     const final = reports.pop()!;
     expect([final.totals['commands'], final.totals['unanswered']]).toEqual([2, 1]);
     const keys = ['commands', 'replies', 'unanswered', 'connections', 'packets', 'bytes'];
