@@ -274,6 +274,7 @@ export class Analyzer implements FlowHandler {
   // decoder nor starves the others.
   private onRequest(r: TrackedRequest): void {
     const ctx = r.conn.handlerState as ConnContext | null;
+    // Every request is told here before it completes: its connection's hop is settled.
     if (ctx !== null) ctx.counted = true;
     try {
       (ctx?.stats ?? this.stats).request(r);
@@ -294,7 +295,6 @@ export class Analyzer implements FlowHandler {
     const ctx = r.conn.handlerState as ConnContext | null;
     try {
       if (ctx !== null) {
-        ctx.counted = true;
         if (!ctx.suspectChecked && r.info.spec !== null && r.info.spec.keys.length > 0) this.noteSuspect(r.conn, ctx);
         ctx.stats.complete(r, ctx.peers);
         if (this.intervalStats !== null && ctx.stats === this.stats) {
