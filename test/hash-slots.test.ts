@@ -1,9 +1,9 @@
 /** Redis Cluster key slots, against values `CLUSTER KEYSLOT` gives and the spec's CRC16 check value. */
 import { describe, expect, test } from 'vitest';
-import { hashSlot, SlotCounts } from '../src/analysis/hash-slots.js';
+import { hashSlot, hashSlotOfCodes, SlotCounts } from '../src/analysis/hash-slots.js';
+import { TopKeys } from '../src/analysis/top-keys.js';
 
-describe('hashSlot', () => {
-  test.each([
+const SLOT_CASES: Array<[string, number]> = [
     ['123456789', 0x31c3 & 16383], // the CRC16-XMODEM check value, 0x31C3
     ['foo', 12182],
     ['hello', 866],
@@ -14,7 +14,19 @@ describe('hashSlot', () => {
     ['{}foo', hashSlot('{}foo')],
     ['foo{{bar}}zap', hashSlot('{bar')], // the tag is what lies between the first { and the next }
     ['', 0],
-  ])('%j -> %i', (key, slot) => expect(hashSlot(key)).toBe(slot));
+];
+
+/** The key's chars at the start of a scratch array holding stale chars past them ('{x}' and more). */
+function codesOf(key: string): Uint16Array {
+  const codes = new Uint16Array(key.length + 8).fill(0x7b);
+  codes.set(Array.from(key, (c) => c.charCodeAt(0)));
+  codes[key.length + 1] = 0x7d;
+  return codes;
+}
+
+describe('hashSlot', () => {
+  test.each(SLOT_CASES)('%j -> %i', (key, slot) => expect(hashSlot(key)).toBe(slot));
+  test.each(SLOT_CASES)('%j -> %i from its chars, not past them', (key, slot) => expect(hashSlotOfCodes(codesOf(key), key.length)).toBe(slot));
 
   test('an empty tag hashes the whole key, not the empty string', () => {
     expect(hashSlot('foo{}{bar}')).not.toBe(hashSlot(''));
@@ -30,5 +42,19 @@ describe('SlotCounts', () => {
     for (const k of ['user1000', 'hello']) b.add(k);
     a.merge(b);
     expect(a.top(10)).toEqual([{ slot: 866, count: 2 }, { slot: 3443, count: 2 }, { slot: 12182, count: 2 }]);
+  });
+
+  test('slots of a hot-key table from its chars equal slots of its keys', () => {
+    const t = new TopKeys(100);
+    const keys = ['foo', '{user1000}.a', 'x'.repeat(300), 'caf\u00e9', '\u0101{ab}', 'k:{}', ''];
+    keys.forEach((k, i) => {
+      for (let n = 0; n <= i; n++) t.add(k, 1);
+    });
+    const byCodes = new SlotCounts();
+    t.forEachCodes((codes, n, count) => byCodes.addCodes(codes, n, count));
+    const byKeys = new SlotCounts();
+    t.forEach((key, count) => byKeys.add(key, count));
+    expect(byCodes.top(20)).toEqual(byKeys.top(20));
+    expect(byCodes.top(20).reduce((n, r) => n + r.count, 0)).toBe(28);
   });
 });

@@ -317,8 +317,9 @@ describe('TopKeys.queue counts exactly as add, in order', () => {
   function run(stream: readonly (readonly [string, number])[], capacity: number, queued: boolean, readEvery: number) {
     const t = new TopKeys(capacity);
     const seen: unknown[] = [];
-    const note = (e: { key: string; count: number; bytes: number; error: number; tag: string | null }, bytes: number) => {
-      seen.push([e.key, e.count, e.bytes, e.error, e.tag, bytes]);
+    const note = (e: { key: string; count: number; bytes: number; error: number; tag: string | null }, bytes: number, key = e.key) => {
+      // The key handed to the hook is the entry's own.
+      seen.push([e.key, e.count, e.bytes, e.error, e.tag, bytes, key === e.key]);
       e.tag ??= `tag:${e.key}`;
     };
     t.onCounted = note;

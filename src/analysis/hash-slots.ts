@@ -23,6 +23,22 @@ function crc16(s: string, from: number, to: number): number {
   return crc;
 }
 
+function crc16Codes(codes: Uint16Array, from: number, to: number): number {
+  let crc = 0;
+  for (let i = from; i < to; i++) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >>> 8) ^ codes[i]!) & 0xff]!;
+  return crc;
+}
+
+/** hashSlot of the key whose chars are codes[0..n): no string made (a report over 200k keys). */
+export function hashSlotOfCodes(codes: Uint16Array, n: number): number {
+  const open = codes.subarray(0, n).indexOf(0x7b); // '{'
+  if (open >= 0) {
+    const close = codes.subarray(0, n).indexOf(0x7d, open + 1); // '}'
+    if (close > open + 1) return crc16Codes(codes, open + 1, close) & (SLOTS - 1);
+  }
+  return crc16Codes(codes, 0, n) & (SLOTS - 1);
+}
+
 export function hashSlot(key: string): number {
   const open = key.indexOf('{');
   if (open >= 0) {
@@ -38,6 +54,11 @@ export class SlotCounts {
 
   add(key: string, n = 1): void {
     this.counts[hashSlot(key)]! += n;
+  }
+
+  /** add() for the key whose chars are codes[0..len). */
+  addCodes(codes: Uint16Array, len: number, n: number): void {
+    this.counts[hashSlotOfCodes(codes, len)]! += n;
   }
 
   merge(o: SlotCounts): void {

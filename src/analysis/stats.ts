@@ -132,7 +132,7 @@ export class Stats {
     this.keys = new TopKeys(opts.maxKeys);
     this.prefixTable = new TopKeys(Math.min(opts.maxKeys, 10_000));
     // The prefix is cut once per tracked key, not once per occurrence.
-    this.keys.onCounted = (e, bytes) => this.prefixTable.add((e.tag ??= keyPrefix(e.key)), bytes);
+    this.keys.onCounted = (e, bytes, key) => this.prefixTable.add((e.tag ??= keyPrefix(key)), bytes);
     this.bigValues = new BigValues(opts.keepBig);
     this.replication = new ReplicationStats(opts.maxKeys);
     this.slotsCounted = opts.cluster === true;
@@ -158,7 +158,7 @@ export class Stats {
   slotCounts(): { slots: SlotCounts; exact: boolean } {
     if (this.slotsCounted) return { slots: this.slots, exact: true };
     const derived = new SlotCounts();
-    this.keys.forEach((key, count) => derived.add(key, count));
+    this.keys.forEachCodes((codes, n, count) => derived.addCodes(codes, n, count));
     return { slots: derived, exact: this.keys.exact };
   }
 

@@ -91,10 +91,11 @@ export class TopKeys {
   private readonly queuedIds = new Int32Array(BATCH);
   private queued = 0;
   /**
-   * Called with each queued occurrence's entry as it is counted, in queue order: where the
-   * caller does what it would have done with add()'s answer.
+   * Called with each queued occurrence's entry as it is counted, in queue order, and its key
+   * as queued (the same as e.key, which would make the string again from the record): where
+   * the caller does what it would have done with add()'s answer.
    */
-  onCounted: ((e: Entry, bytes: number) => void) | null = null;
+  onCounted: ((e: Entry, bytes: number, key: string) => void) | null = null;
 
   constructor(readonly capacity: number) {
     // Keys are taken while size < capacity (so a fractional capacity rounds up), at most
@@ -197,7 +198,7 @@ export class TopKeys {
       if (hook === null) continue;
       // A failing hook loses none of the batch: the first error is thrown once all are counted.
       try {
-        hook(e, bytes);
+        hook(e, bytes, key);
       } catch (err) {
         if (!failed) failure = err;
         failed = true;
@@ -304,6 +305,22 @@ export class TopKeys {
     for (let id = 0; id < t.size; id++) {
       const f = id * F64_PER_REC;
       fn(t.keyOf(id), t.f64[f + F_COUNT]!, t.f64[f + F_BYTES]!, t.f64[f + F_ERROR]!);
+    }
+  }
+
+  /**
+   * forEach for sums over the keys' bytes: each key's UTF-16 code units in codes[0..n) (one
+   * scratch array, overwritten by the next call) and its count; no string made per key.
+   */
+  forEachCodes(fn: (codes: Uint16Array, n: number, count: number) => void): void {
+    this.flush();
+    const t = this.table;
+    let codes = new Uint16Array(256);
+    for (let id = 0; id < t.size; id++) {
+      const n = t.keyCodes(id, null, 0);
+      if (n > codes.length) codes = new Uint16Array(2 * n);
+      t.keyCodes(id, codes, 0);
+      fn(codes, n, t.f64[id * F64_PER_REC + F_COUNT]!);
     }
   }
 
