@@ -11,7 +11,10 @@
  */
 import { bestIds } from './bounded.js';
 import { columnsOf, type KeyColumns } from './key-columns.js';
+import { EntryView, type Entry, type KeyCount } from './key-entry.js';
 import { F64_PER_REC, F_BYTES, F_COUNT, F_ERROR, I32_PER_REC, I_HASH, KeyTable, MAX_KEYS } from './key-table.js';
+
+export type { Entry, KeyCount } from './key-entry.js';
 
 /**
  * Children per heap node. Evictions under a flat tail sift the new entry from the root to a leaf
@@ -23,44 +26,6 @@ const HEAP_ARITY = 4;
 const LEAF_TRIES = 2;
 /** Keys queue() holds before it counts them together (see KeyTable.findMany). */
 const BATCH = 64;
-
-export interface KeyCount {
-  key: string;
-  count: number;
-  bytes: number;
-  /** Most the count may overstate the truth (0 while exact). */
-  error: number;
-}
-
-/** A key's entry as `add` returns it: valid until the next add or clear. */
-export interface Entry extends Readonly<KeyCount> {
-  /** Free slot for the caller to cache something derived from the key (its prefix). */
-  tag: string | null;
-}
-
-/** The one view `add` returns, pointed at the record it touched; tags live in the table. */
-class EntryView implements Entry {
-  id = 0;
-  constructor(private readonly t: KeyTable) {}
-  get key(): string {
-    return this.t.keyOf(this.id);
-  }
-  get count(): number {
-    return this.t.f64[this.id * F64_PER_REC + F_COUNT]!;
-  }
-  get bytes(): number {
-    return this.t.f64[this.id * F64_PER_REC + F_BYTES]!;
-  }
-  get error(): number {
-    return this.t.f64[this.id * F64_PER_REC + F_ERROR]!;
-  }
-  get tag(): string | null {
-    return this.t.tag(this.id);
-  }
-  set tag(v: string | null) {
-    this.t.setTag(this.id, v);
-  }
-}
 
 export class TopKeys {
   private readonly table: KeyTable;
