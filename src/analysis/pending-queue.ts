@@ -21,6 +21,11 @@ export class PendingQueue<T> {
     return this.count === 0 ? undefined : this.items[this.head];
   }
 
+  /** The newest item. */
+  last(): T | undefined {
+    return this.count === 0 ? undefined : this.items[(this.head + this.count - 1) & (this.items.length - 1)];
+  }
+
   shift(): T | undefined {
     if (this.count === 0) return undefined;
     const item = this.items[this.head];

@@ -6,6 +6,7 @@ import { commandInfo, redactSecrets } from './command-info.js';
 import { PendingQueue } from './pending-queue.js';
 import { expectedReplies, applyRequestState, applyReplyState, type ConnState, MAX_QUEUED, newConnState } from './conn-state.js';
 import { EarlyBytes } from './early-bytes.js';
+import { selfNamed } from './self-named.js';
 import { startsMonitorLine, startsPubSubMessage } from './server-lines.js';
 import { ReplicationLink } from './replication-link.js';
 import { releaseRequest, SessionPools, trackRequest } from './session-pools.js';
@@ -49,6 +50,8 @@ const PUBSUB_MESSAGES = new Set(['message', 'pmessage', 'smessage']);
  * Pairs one connection's requests with its replies: a FIFO of pending requests, each reply ends
  * the oldest. Never guesses: after a gap, or when the capture joined mid-stream, pending
  * requests become unanswered and replies are ignored until one answers a request seen after it.
+ * A gap in the requests alone changes nothing before it: the replies still answer the requests
+ * sent before it, in order; only once those are answered is the reply stream lost.
  */
 export class Session {
   private readonly requests: RequestDecoder;
@@ -66,6 +69,12 @@ export class Session {
   private early: EarlyBytes | null;
   /** Replies are skipped until a request decoded after the last sync loss has been seen. */
   private replySync: 'synced' | 'waitRequest' | 'waitChunk' = 'synced';
+  /**
+   * After a gap in the requests: the newest request sent before it. The replies up to its
+   * answer are still the pending requests' (FIFO); those after it answer requests lost in the
+   * gap first, so there the reply stream is lost (see requestGap).
+   */
+  private beforeGap: PooledRequest | null = null;
 
   constructor(
     readonly conn: TcpConn,
@@ -123,8 +132,25 @@ export class Session {
     if (!fromClient && this.link !== null) return this.link.gap(missing);
     if (!fromClient) this.dropEarly();
     if ((fromClient ? this.requests : this.replies).skip(missing)) return true;
-    this.loseSync(fromClient);
+    if (fromClient) this.requestGap();
+    else this.loseSync(false);
     return false;
+  }
+
+  /**
+   * Request bytes were lost at framing: the requests in them are gone, and so is the db a
+   * SELECT among them chose, and the transaction they may have been part of. The replies still
+   * answer the requests pending before the gap, which are kept; after the last one's answer
+   * the reply stream is lost (onReply). Anything less certain loses sync now.
+   */
+  private requestGap(): void {
+    const last = this.pending.last();
+    if (last === undefined || this.replySync !== 'synced' || this.linkStart !== null || this.early !== null) return this.loseSync(true);
+    this.requests.resync();
+    this.state.db = null;
+    this.state.queuedWhole = false;
+    // A second gap before the first one's barrier is reached: requests after the first are lost anyway.
+    this.beforeGap ??= last;
   }
 
   /**
@@ -176,6 +202,7 @@ export class Session {
     this.state.queuedWhole = false;
     // Their answers will not be seen: a SELECT among them stays as it was sent.
     this.state.selects.length = 0;
+    this.beforeGap = null;
     for (let r = this.pending.shift(); r !== undefined; r = this.pending.shift()) {
       r.outcome = 'unanswered';
       this.finish(r);
@@ -187,38 +214,10 @@ export class Session {
   private finish(r: PooledRequest): void {
     if (!r.info.plain) {
       if (LINK_COMMANDS.has(r.info.name)) return this.events.linkRequest(r);
-      if (r.info.name === 'CLIENT' || r.info.name === 'HELLO') this.selfNamed(r);
+      if (r.info.name === 'CLIENT' || r.info.name === 'HELLO') selfNamed(r, (field, value) => this.events.clientInfo(this.conn, field, value));
     }
     this.events.complete(r);
     releaseRequest(this.pools, r);
-  }
-
-  /**
-   * What a connection says of itself: a name the server accepted (a refused one is not its
-   * name), and its client library as the client states it (a server older than 7.2 refuses
-   * CLIENT SETINFO, but the library is what it is).
-   */
-  private selfNamed(r: TrackedRequest): void {
-    const a = r.frame.args;
-    const sub = r.info.sub;
-    const accepted = r.outcome === 'ok' || r.outcome === 'noreply';
-    if (sub === 'SETNAME' && a.length > 2) {
-      if (accepted) this.events.clientInfo(this.conn, 'name', a[2]!);
-      return;
-    }
-    if (sub === 'SETINFO' && a.length > 3) {
-      const what = a[2]!.toUpperCase();
-      if (what === 'LIB-NAME') this.events.clientInfo(this.conn, 'lib', a[3]!);
-      else if (what === 'LIB-VER') this.events.clientInfo(this.conn, 'libVer', a[3]!);
-      return;
-    }
-    if (r.info.name !== 'HELLO' || !accepted) return;
-    // HELLO [protover [AUTH user pass] [SETNAME name]]
-    for (let i = 2; i < a.length; ) {
-      const word = a[i]!.toUpperCase();
-      if (word === 'SETNAME' && i + 1 < a.length) return this.events.clientInfo(this.conn, 'name', a[i + 1]!);
-      i += word === 'AUTH' ? 3 : 1;
-    }
   }
 
   private onRequest(frame: RequestFrame): void {
@@ -348,7 +347,10 @@ export class Session {
     if (!first) this.pools.replyFrames.give(reply, reply.head.length);
     if (--r.expect > 0) return;
     this.pending.shift();
+    const barrier = r === this.beforeGap;
     this.finish(r);
+    // The replies that follow answer requests lost in a gap first: those after it can't be paired.
+    if (barrier) return this.loseSync(false);
     // What follows the handshake's last reply is PSYNC's answer, then the link.
     if (this.linkStart !== null && this.pending.peek() === this.linkStart) this.startLink(endTsUs);
   }
