@@ -263,9 +263,11 @@ export class Stats {
     const pos = this.keyPos;
     const nKeys = requestKeys(r.info, args, argc, pos);
     const per = nKeys === 0 ? 0 : Math.round((r.frame.wireBytes + r.replyBytes) / nKeys);
+    const partial = r.frame.missingBytes > 0;
     for (let i = 0; i < nKeys; i++) {
       const p = pos[i]!;
-      if (p >= args.length) {
+      // Past the arguments kept, or a name a gap cut (a snap length): the key is not known.
+      if (p >= args.length || (partial && args[p]!.length < argLens[p]!)) {
         this.counters.unnamedKeys++;
         continue;
       }
