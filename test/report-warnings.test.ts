@@ -145,6 +145,21 @@ describe('frames redis-tap cannot decode are named in a warning, not silently dr
   });
 });
 
+describe('a capture cut by a snap length (tcpdump -s 200)', () => {
+  const SNAP = 200;
+  const whole = packetsOf('captures/base.pcap');
+  const cut = whole.map((p) => (p.capLen > SNAP ? { ...p, data: p.data.slice(0, SNAP), capLen: SNAP } : p));
+  const r = analyze(write('snapped.pcap', cut));
+
+  test('the gap warning names the snap length and how many packets it cut', () => {
+    const snapped = whole.filter((p) => p.capLen > SNAP).length;
+    expect(snapped).toBeGreaterThan(0);
+    expect(r.totals.snappedPackets).toBe(snapped);
+    const gaps = r.warnings.find((w) => w.includes(' gaps ('))!;
+    expect(gaps).toContain(`; ${snapped} packets were cut by the capture's snap length)`);
+  });
+});
+
 describe('Timeline', () => {
   test('seconds in any order: the series starts at the earliest and counts each', () => {
     const t = new Timeline();

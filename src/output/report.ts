@@ -142,10 +142,12 @@ const sec = (us: number) => us / 1e6;
 const MISLEADING_BACKWARDS_US = 10_000;
 
 /** What the gaps cost: only values' bytes where a hole fell inside a value of known length. */
-function gapWarning(flow: FlowStats, analyzer: ReportSource, partialValues: number): string {
-  const head = `${flow.gaps} gaps (${flow.gapBytes} bytes never captured)`;
+function gapWarning(flow: FlowStats, analyzer: ReportSource, partialValues: number, snapped: number): string {
+  // A snap length (tcpdump -s) cuts every longer packet: name it, it is the likely cause.
+  const cut = snapped > 0 ? `; ${snapped} packets were cut by the capture's snap length` : '';
+  const head = `${flow.gaps} gaps (${flow.gapBytes} bytes never captured${cut})`;
   const framing = flow.gaps - analyzer.valueGaps;
-  const atFraming = `requests pending at ${framing === flow.gaps ? 'a gap' : `the other ${framing}`} are counted as unanswered`;
+  const atFraming = `requests pending at ${framing === flow.gaps ? 'a gap' : `the other ${framing}`} are counted as unanswered (at a gap in the requests, once those sent before it are answered)`;
   if (analyzer.valueGaps === 0) return `${head}: ${atFraming}`;
   const inValues = `${analyzer.valueGaps} fell inside values or RDB transfers (${analyzer.valueGapBytes} bytes), whose framing was intact: ${partialValues} requests, replies or propagated commands counted, paired and timed with their values partially captured`;
   return framing === 0 ? `${head}: ${inValues}` : `${head}: ${inValues}; ${atFraming}`;
@@ -229,7 +231,7 @@ export function buildReport(input: ReportInput): Report {
   if (flow.clusterBusConnections > 0) {
     warnings.push(`${flow.clusterBusConnections} Redis Cluster bus connections (${flow.clusterBusBytes} bytes) recognised and skipped`);
   }
-  if (flow.gaps > 0) warnings.push(gapWarning(flow, analyzer, c.partialValues));
+  if (flow.gaps > 0) warnings.push(gapWarning(flow, analyzer, c.partialValues, capture.snappedPackets));
   const unparsed = analyzer.unparsedBytes;
   if (unparsed > 0) {
     const joined = st.replication.links > 0 ? '; a replication link joined during its RDB transfer skips the rest of the RDB' : '';
