@@ -363,3 +363,34 @@ describe('TopKeys.queue counts exactly as add, in order', () => {
     expect(t.top(5)).toEqual([{ key: 'b', count: 1, bytes: 2, error: 0 }]);
   });
 });
+
+describe('TopKeys.restoreCodes: a key from its code units is the key from its string', () => {
+  test('random keys (latin1, wider, around the inline length) into tables already holding some', () => {
+    fc.assert(
+      fc.property(streamOf(anyKey, 200), fc.integer({ min: 0, max: 200 }), (stream, split) => {
+        const byString = new TopKeys(1000);
+        const byCodes = new TopKeys(1000);
+        stream.forEach(([k, b], i) => {
+          const count = 1 + (i % 3);
+          if (i < split) {
+            byString.add(k, b);
+            byCodes.add(k, b);
+            return;
+          }
+          byString.restore(k, count, b, i % 2);
+          // The key among others' code units, as columns hold it.
+          const text = `ab${k}cd`;
+          const codes = new Uint16Array(text.length).map((_, j) => text.charCodeAt(j));
+          byCodes.restoreCodes(codes, 2, k.length, count, b, i % 2);
+        });
+        expect(byCodes.top(1000)).toEqual(byString.top(1000));
+        expect(byCodes.top(1000, 'bytes')).toEqual(byString.top(1000, 'bytes'));
+        // And each is found again by its string (the same hash and packed chars): no entry is added.
+        const size = byCodes.size;
+        for (const [k] of stream) expect(byCodes.add(k, 0)!.key).toBe(k);
+        expect(byCodes.size).toBe(size);
+      }),
+      RUNS,
+    );
+  });
+});

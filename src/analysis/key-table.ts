@@ -124,6 +124,20 @@ export class KeyTable {
   }
 
   /**
+   * find() for the key whose UTF-16 code units are codes[s..s+n) (a key table crossing threads
+   * as columns): hashed as find() hashes the same string, which is made only for a key not
+   * held inline (codesKey holds it, for insert()).
+   */
+  findCodes(codes: Uint16Array, s: number, n: number): number {
+    this.prepareCodes(codes, s, n);
+    this.codesKey = this.kind === 1 ? String.fromCharCode.apply(null, codes.subarray(s, s + n) as unknown as number[]) : '';
+    return this.probe(this.codesKey, this.hash, this.kind, this.words, 0);
+  }
+
+  /** After findCodes: the key as insert() and reuse() take it ('' when held inline). */
+  codesKey = '';
+
+  /**
    * find() for keys[0..n) at once, into ids[0..n) (a miss is any negative number; insert()
    * needs find's own answer). Hashing every key first and then probing them all in a tight
    * loop lets the CPU wait for several of the probes' cache misses at a time; one find() per
@@ -327,6 +341,39 @@ export class KeyTable {
     let i = 0;
     for (; i + 1 < n; i += 2) h = mix(h, key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16));
     if (i < n) h = mix(h, key.charCodeAt(i));
+    this.kind = 1;
+    this.hash = finish(h);
+  }
+
+  /** prepare() for the key whose code units are codes[s..s+n), into this.words. */
+  private prepareCodes(codes: Uint16Array, s: number, n: number): void {
+    const words = this.words;
+    let h = Math.imul(n, 0x9e3779b1) ^ 0x7f4a7c15;
+    if (n <= INLINE_BYTES) {
+      let all = 0;
+      for (let i = 0; i < n; i++) all |= codes[s + i]!;
+      if (all < 256) {
+        let k = 0;
+        let i = 0;
+        for (; i + 4 <= n; i += 4) {
+          const w = codes[s + i]! | (codes[s + i + 1]! << 8) | (codes[s + i + 2]! << 16) | (codes[s + i + 3]! << 24);
+          words[k++] = w;
+          h = mix(h, w);
+        }
+        if (i < n) {
+          let w = 0;
+          for (let sh = 0; i < n; i++, sh += 8) w |= codes[s + i]! << sh;
+          words[k] = w;
+          h = mix(h, w);
+        }
+        this.kind = 2 + n;
+        this.hash = finish(h);
+        return;
+      }
+    }
+    let i = 0;
+    for (; i + 1 < n; i += 2) h = mix(h, codes[s + i]! | (codes[s + i + 1]! << 16));
+    if (i < n) h = mix(h, codes[s + i]!);
     this.kind = 1;
     this.hash = finish(h);
   }

@@ -100,8 +100,18 @@ export class TopKeys {
    * the key with its count, bytes and error as they are.
    */
   restore(key: string, count: number, bytes: number, error: number): void {
+    this.restoreAt(this.table.find(key), key, count, bytes, error);
+  }
+
+  /** restore() of the key whose code units are codes[s..s+n): no string made for it when held inline. */
+  restoreCodes(codes: Uint16Array, s: number, n: number, count: number, bytes: number, error: number): void {
+    const id = this.table.findCodes(codes, s, n);
+    this.restoreAt(id, this.table.codesKey, count, bytes, error);
+  }
+
+  /** restore() of the key the table's last find gave id for. */
+  private restoreAt(id: number, key: string, count: number, bytes: number, error: number): void {
     const t = this.table;
-    let id = t.find(key);
     if (id < 0) {
       if (t.size >= t.maxSize) return;
       id = t.insert(key, id);

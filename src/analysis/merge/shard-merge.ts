@@ -73,7 +73,7 @@ function mergeKeyTables(dumps: ReadonlyArray<KeyDump | TopKeys>, capacity: numbe
     for (const d of dumps) {
       if (d === t) continue;
       if (d instanceof TopKeys) d.forEach((key, count, bytes, error) => t.restore(key, count, bytes, error));
-      else keysOfColumns(d).forEach((key, i) => t.restore(key, d.nums[3 * i]!, d.nums[3 * i + 1]!, d.nums[3 * i + 2]!));
+      else restoreColumns(t, d);
     }
     t.restoreBounds(dumps.reduce((n, d) => n + d.total, 0), 0);
     return t;
@@ -81,6 +81,16 @@ function mergeKeyTables(dumps: ReadonlyArray<KeyDump | TopKeys>, capacity: numbe
   let m = summaryOf(dumps[0]!);
   for (const d of dumps.slice(1)) m = mergeSummaries(m, summaryOf(d), Math.max(capacity, MERGE_KEYS));
   return topKeysOf(m, capacity);
+}
+
+/** Every key of some columns into t, from their code units (no string per key). */
+function restoreColumns(t: TopKeys, d: KeyDump): void {
+  let from = 0;
+  for (let i = 0; i < d.ends.length; i++) {
+    const end = d.ends[i]!;
+    t.restoreCodes(d.codes, from, end - from, d.nums[3 * i]!, d.nums[3 * i + 1]!, d.nums[3 * i + 2]!);
+    from = end;
+  }
 }
 
 const floorOf = (d: KeyDump | TopKeys): number => (d instanceof TopKeys ? d.errorBound : d.floor);
