@@ -14,6 +14,8 @@
  *   members of the probe run back into the hole, so no tombstones build up under eviction.
  */
 
+import { prepareKey, prepareKeyCodes } from './key-hash.js';
+
 /** Record layout, in units of each view over the record buffer. */
 const REC_BYTES = 64;
 export const F64_PER_REC = REC_BYTES / 8;
@@ -40,24 +42,6 @@ const MIN_RECORDS = 64;
 /** Distinct tags interned; more (a prefix per key, say) go to a Map by id. */
 const MAX_TAGS = 1 << 16;
 
-/**
- * One hash round (MurmurHash3's): scramble the word on its own so that keys differing in a few
- * low bits (digits) differ in all of them, then fold it into the state.
- */
-function mix(h: number, w: number): number {
-  let k = Math.imul(w, 0xcc9e2d51);
-  k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-function finish(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 13);
-}
-
 export class KeyTable {
   /** count, bytes, error of record id: f64[id * F64_PER_REC + F_*]. */
   f64 = new Float64Array(0);
@@ -83,8 +67,8 @@ export class KeyTable {
   private tagValues: string[] = [];
   private overflow = new Map<number, string>();
   /** The key last passed to find: its hash, its kind and, when inline, its packed chars. */
-  private hash = 0;
-  private kind = 0;
+  hash = 0;
+  kind = 0;
   private readonly words = new Int32Array(INLINE_WORDS);
   /** keyOf's scratch: an inline key's chars. */
   private readonly codes = new Uint16Array(INLINE_BYTES);
@@ -119,7 +103,7 @@ export class KeyTable {
 
   /** The key's id, or ~slot of the empty index slot where it would go. */
   find(key: string): number {
-    this.prepare(key, this.words, 0);
+    prepareKey(this, key, this.words, 0, INLINE_BYTES);
     return this.probe(key, this.hash, this.kind, this.words, 0);
   }
 
@@ -129,7 +113,7 @@ export class KeyTable {
    * held inline (codesKey holds it, for insert()).
    */
   findCodes(codes: Uint16Array, s: number, n: number): number {
-    this.prepareCodes(codes, s, n);
+    prepareKeyCodes(this, codes, s, n, this.words, INLINE_BYTES);
     this.codesKey = this.kind === 1 ? String.fromCharCode.apply(null, codes.subarray(s, s + n) as unknown as number[]) : '';
     return this.probe(this.codesKey, this.hash, this.kind, this.words, 0);
   }
@@ -165,7 +149,7 @@ export class KeyTable {
         from[i] = from[i - 1]!;
         continue;
       }
-      this.prepare(key, words, i * INLINE_WORDS);
+      prepareKey(this, key, words, i * INLINE_WORDS, INLINE_BYTES);
       hashes[i] = this.hash;
       kinds[i] = this.kind;
       from[i] = i;
@@ -297,85 +281,6 @@ export class KeyTable {
       this.overflow.set(id, tag!);
     }
     this.i32[r + I_TAG] = t;
-  }
-
-  /**
-   * Sets hash and kind for key. A latin1 key that fits inline is packed four chars per word
-   * into words[at..] and hashed a word per round; any other string is hashed two UTF-16 code
-   * units per round.
-   */
-  private prepare(key: string, words: Int32Array, at: number): void {
-    const n = key.length;
-    let h = Math.imul(n, 0x9e3779b1) ^ 0x7f4a7c15;
-    if (n <= INLINE_BYTES) {
-      let all = 0;
-      let k = at;
-      let i = 0;
-      for (; i + 4 <= n; i += 4) {
-        const a = key.charCodeAt(i);
-        const b = key.charCodeAt(i + 1);
-        const c = key.charCodeAt(i + 2);
-        const d = key.charCodeAt(i + 3);
-        all |= a | b | c | d;
-        const w = a | (b << 8) | (c << 16) | (d << 24);
-        words[k++] = w;
-        h = mix(h, w);
-      }
-      if (i < n) {
-        let w = 0;
-        for (let sh = 0; i < n; i++, sh += 8) {
-          const c = key.charCodeAt(i);
-          all |= c;
-          w |= c << sh;
-        }
-        words[k] = w;
-        h = mix(h, w);
-      }
-      if (all < 256) {
-        this.kind = 2 + n;
-        this.hash = finish(h);
-        return;
-      }
-      h = Math.imul(n, 0x9e3779b1) ^ 0x7f4a7c15;
-    }
-    let i = 0;
-    for (; i + 1 < n; i += 2) h = mix(h, key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16));
-    if (i < n) h = mix(h, key.charCodeAt(i));
-    this.kind = 1;
-    this.hash = finish(h);
-  }
-
-  /** prepare() for the key whose code units are codes[s..s+n), into this.words. */
-  private prepareCodes(codes: Uint16Array, s: number, n: number): void {
-    const words = this.words;
-    let h = Math.imul(n, 0x9e3779b1) ^ 0x7f4a7c15;
-    if (n <= INLINE_BYTES) {
-      let all = 0;
-      for (let i = 0; i < n; i++) all |= codes[s + i]!;
-      if (all < 256) {
-        let k = 0;
-        let i = 0;
-        for (; i + 4 <= n; i += 4) {
-          const w = codes[s + i]! | (codes[s + i + 1]! << 8) | (codes[s + i + 2]! << 16) | (codes[s + i + 3]! << 24);
-          words[k++] = w;
-          h = mix(h, w);
-        }
-        if (i < n) {
-          let w = 0;
-          for (let sh = 0; i < n; i++, sh += 8) w |= codes[s + i]! << sh;
-          words[k] = w;
-          h = mix(h, w);
-        }
-        this.kind = 2 + n;
-        this.hash = finish(h);
-        return;
-      }
-    }
-    let i = 0;
-    for (; i + 1 < n; i += 2) h = mix(h, codes[s + i]! | (codes[s + i + 1]! << 16));
-    if (i < n) h = mix(h, codes[s + i]!);
-    this.kind = 1;
-    this.hash = finish(h);
   }
 
   /** Whether record id holds the key with this hash, kind and packed chars (words[at..]). */
