@@ -5,7 +5,7 @@ import type { ReplyFrame, RequestFrame, RespLimits, Violation } from '../resp/ty
 import { commandInfo, redactSecrets } from './command-info.js';
 import { PendingQueue } from './pending-queue.js';
 import { expectedReplies, applyRequestState, applyReplyState, type ConnState, MAX_QUEUED, newConnState } from './conn-state.js';
-import { EarlyBytes } from './early-bytes.js';
+import { EARLY, EarlyBytes } from './early-bytes.js';
 import { selfNamed } from './self-named.js';
 import { startsMonitorLine, startsPubSubMessage } from './server-lines.js';
 import { ReplicationLink } from './replication-link.js';
@@ -67,6 +67,8 @@ export class Session {
   private rejectedLines = 0;
   /** Joined mid-stream, before the client's first request: what the server sent (see ./early-bytes.ts). */
   private early: EarlyBytes | null;
+  /** Early bytes that gave way to newer ones before the connection showed what it is (unparsed). */
+  private evicted = 0;
   /** Replies are skipped until a request decoded after the last sync loss has been seen. */
   private replySync: 'synced' | 'waitRequest' | 'waitChunk' = 'synced';
   /**
@@ -93,7 +95,7 @@ export class Session {
   }
 
   get unparsedBytes(): number {
-    return this.requests.unparsedBytes + this.replies.unparsedBytes + (this.link?.unparsedBytes ?? 0);
+    return this.requests.unparsedBytes + this.replies.unparsedBytes + (this.link?.unparsedBytes ?? 0) + this.evicted + (this.early?.evicted ?? 0);
   }
 
   /** Of unparsedBytes: a request or reply cut off by the end of its stream (see close()). */
@@ -110,7 +112,9 @@ export class Session {
     if (this.link !== null) return this.link.push(buf, off, len, tsUs);
     if (this.replySync === 'waitRequest' && this.pending.length === 0) this.syncOnServerLines(buf, off, len);
     if (this.early !== null) {
-      if (this.early.keep(buf, off, len, tsUs)) return;
+      const kept = this.early.keep(buf, off, len, tsUs);
+      if (kept === EARLY.KEPT) return;
+      if (kept !== EARLY.FULL) return this.joinedLink(kept === EARLY.PSYNC ? 'psync' : 'stream');
       this.dropEarly();
     }
     if (this.replySync === 'waitChunk') {
@@ -175,6 +179,7 @@ export class Session {
 
   private drainEarly(early: EarlyBytes): void {
     this.early = null;
+    this.evicted += early.evicted;
     early.drain((d, o, l, t) => this.replies.push(d, o, l, t));
   }
 
@@ -251,16 +256,7 @@ export class Session {
    */
   private onLinkRequest(r: PooledRequest): void {
     const linked = this.link !== null || this.linkStart !== null;
-    if (!linked && r.info.name === 'REPLCONF' && r.frame.args[1]?.toUpperCase() === 'ACK') {
-      this.failPending();
-      this.replies.handOver();
-      const link = (this.link = this.newLink('stream'));
-      this.events.linkStart(this.conn, true);
-      // What the master sent before this first ACK is the stream too.
-      const early = this.early;
-      this.early = null;
-      early?.drain((d, o, l, t) => link.push(d, o, l, t));
-    }
+    if (!linked && r.info.name === 'REPLCONF' && r.frame.args[1]?.toUpperCase() === 'ACK') this.joinedLink('stream');
     this.dropEarly();
     if (linked || this.link !== null || r.expect === 0) {
       r.expect = 0;
@@ -273,6 +269,22 @@ export class Session {
     }
     if (this.replySync === 'waitRequest') this.replySync = 'waitChunk';
     this.pending.push(r);
+  }
+
+  /**
+   * The capture joined a replication link: a replica's REPLCONF ACK, or the master's bytes
+   * before it (see ./early-bytes.ts). What the master sent so far is the link's too.
+   */
+  private joinedLink(from: 'psync' | 'stream'): void {
+    this.failPending();
+    this.replies.handOver();
+    const link = (this.link = this.newLink(from));
+    this.events.linkStart(this.conn, true);
+    const early = this.early;
+    this.early = null;
+    if (early === null) return;
+    this.evicted += early.evicted;
+    early.drain((d, o, l, t) => link.push(d, o, l, t));
   }
 
   private newLink(awaiting: 'psync' | 'sync' | 'stream'): ReplicationLink {
