@@ -98,3 +98,14 @@ describe('replication link', () => {
     expect(a.valueGaps).toBe(1);
   });
 });
+
+describe('an error answering a replica', () => {
+  test.each([false, true])('PSYNC answered -NOMASTERLINK is an error of the server, as INFO errorstats counts it (byte by byte: %s)', (bbb) => {
+    const steps: Step[] = [...handshake(cmd('PSYNC', '?', '-1')), ['S', "-NOMASTERLINK Can't SYNC while not connected with my master\r\n"]];
+    const a = analyze([bbb ? byteByByte(steps) : steps]);
+    expect({ errors: a.stats.counters.errors, codes: a.stats.errorCodes.snapshot(), handshake: a.stats.replication.snapshot(10, (k) => k).handshake })
+      .toEqual({ errors: 1, codes: { NOMASTERLINK: 1 }, handshake: { REPLCONF: 2, PSYNC: 1 } });
+    // Not a client command's error: the PING is the only client command.
+    expect(a.stats.commands.sorted().map((e) => [e.name, e.count, e.errors])).toEqual([['PING', 1, 0]]);
+  });
+});

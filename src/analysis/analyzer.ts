@@ -3,6 +3,7 @@ import type { ReplyFrame, RespLimits, Violation } from '../resp/types.js';
 import type { ConnPeers } from './peer-stats.js';
 import { Session, SessionPools, type SessionEvents, type UnpairedKind } from './session.js';
 import { AppNamer } from './apps/app-namer.js';
+import { errorCode } from './error-codes.js';
 import { Stats, type StatsOptions } from './stats.js';
 import type { TrackedRequest } from './tracked-request.js';
 
@@ -139,7 +140,7 @@ export class Analyzer implements FlowHandler {
       complete: (r) => this.onComplete(r),
       unpaired: (conn, reply, kind) => this.onUnpaired(conn, reply, kind),
       violation: (conn, fromClient, v) => this.onViolation(conn, fromClient, v),
-      linkRequest: (r) => this.toStats((st) => st.replication.linkRequest(r.info.name, r.info.sub ?? r.frame.args[1]?.toUpperCase() ?? null)),
+      linkRequest: (r) => this.onLinkRequest(r),
       linkStart: () => this.toStats((st) => st.replication.links++),
       rdb: (_conn, bytes, missing) => this.toStats((st) => st.replication.rdb(bytes, missing)),
       propagated: (_conn, f) => this.toStats((st) => {
@@ -339,6 +340,23 @@ export class Analyzer implements FlowHandler {
   }
 
   /** Feeds the whole-run and the interval aggregates; an exception is counted, not thrown. */
+  /**
+   * A replica's request on its link: counted apart from client commands, but an error that
+   * answers it (PSYNC's -NOMASTERLINK) is an error of the server, as INFO errorstats counts it.
+   */
+  private onLinkRequest(r: TrackedRequest): void {
+    const error = r.outcome === 'error' && r.reply !== null ? errorCode(r.reply.error ?? '') : null;
+    const ctx = r.conn.handlerState as ConnContext | null;
+    this.toStats((st) => {
+      st.replication.linkRequest(r.info.name, r.info.sub ?? r.frame.args[1]?.toUpperCase() ?? null);
+      if (error === null) return;
+      st.counters.errors++;
+      st.errorCodes.add(error);
+      const peers = ctx === null || ctx.stats !== this.stats ? null : st === this.stats ? ctx.peers : ctx.intervalPeers;
+      if (peers != null) st.peers.addError(peers, error);
+    });
+  }
+
   private toStats(fn: (st: Stats) => void): void {
     try {
       fn(this.stats);
