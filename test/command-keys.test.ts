@@ -71,6 +71,14 @@ describe('command meaning', () => {
     [['BLPOP', 'l', '0'], 'BLPOP', null, true],
     [['XREAD', 'STREAMS', 's', '0'], 'XREAD', null, false],
     [['XREAD', 'BLOCK', '0', 'STREAMS', 's', '0'], 'XREAD', null, true],
+    [['xread', 'count', '1', 'block', '5', 'streams', 's', '0'], 'XREAD', null, true],
+    // BLOCK is an option before STREAMS: after it, "block" is a stream's name or an ID.
+    [['XREAD', 'COUNT', '1', 'STREAMS', 'block', '0'], 'XREAD', null, false],
+    [['XREADGROUP', 'GROUP', 'g', 'block', 'STREAMS', 'block', '>'], 'XREADGROUP', null, false],
+    [['XREADGROUP', 'GROUP', 'block', 'c', 'NOACK', 'STREAMS', 's', '>'], 'XREADGROUP', null, false],
+    [['XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>'], 'XREADGROUP', null, true],
+    // The option's value is skipped: COUNT block is no BLOCK option (Redis refuses it).
+    [['XREAD', 'COUNT', 'block', 'STREAMS', 's', '0'], 'XREAD', null, false],
     [['WAIT', '1', '100'], 'WAIT', null, true],
     [['nosuchcmd', 'x'], 'NOSUCHCMD', null, false],
   ] as const)('%j -> %s %s blocking=%s', (args, name, sub, blocking) => {

@@ -94,8 +94,19 @@ function singleKeyAt(name: string, spec: CommandSpec | null): number {
   return k.index !== undefined && k.index > 0 && k.lastKey === 0 ? k.index : -1;
 }
 
+/**
+ * XREAD/XREADGROUP options walked as Redis's xreadCommand parses them, up to STREAMS: after it
+ * come stream names and IDs, and a stream, group or consumer may be named "block".
+ */
 function hasBlockOption(args: readonly string[]): boolean {
-  for (let i = 1; i < args.length; i++) if (args[i]!.toUpperCase() === 'BLOCK') return true;
+  for (let i = 1; i < args.length; i++) {
+    const word = args[i]!.toUpperCase();
+    const more = args.length - i - 1;
+    if (word === 'BLOCK' && more > 0) return true;
+    if (word === 'COUNT' && more > 0) i += 1;
+    else if (word === 'GROUP' && more > 1) i += 2;
+    else if (word !== 'NOACK') return false; // STREAMS, or a syntax error Redis refuses
+  }
   return false;
 }
 
