@@ -108,6 +108,10 @@ describe('command meaning', () => {
     [['AUTH', 'secret'], ['AUTH', '(redacted)']],
     [['AUTH', 'user', 'secret'], ['AUTH', '(redacted)', '(redacted)']],
     [['HELLO', '3', 'AUTH', 'user', 'secret', 'SETNAME', 'x'], ['HELLO', '3', 'AUTH', '(redacted)', '(redacted)', 'SETNAME', 'x']],
+    // Without protover Redis 7 refuses it ("Protocol version is not an integer"), but the password was sent.
+    [['HELLO', 'AUTH', 'default', 'pw'], ['HELLO', 'AUTH', '(redacted)', '(redacted)']],
+    [['hello', 'auth', 'default', 'pw', 'SETNAME', 'x'], ['hello', 'auth', '(redacted)', '(redacted)', 'SETNAME', 'x']],
+    [['HELLO', 'SETNAME', 'x', 'AUTH', 'u', 'pw'], ['HELLO', 'SETNAME', 'x', 'AUTH', '(redacted)', '(redacted)']],
     [['MIGRATE', 'h', '1', '', '0', '5', 'AUTH', 'pw', 'KEYS', 'k'], ['MIGRATE', 'h', '1', '', '0', '5', 'AUTH', '(redacted)', 'KEYS', 'k']],
     [['MIGRATE', 'h', '1', '', '0', '5', 'AUTH2', 'u', 'pw', 'KEYS', 'k'], ['MIGRATE', 'h', '1', '', '0', '5', 'AUTH2', '(redacted)', '(redacted)', 'KEYS', 'k']],
     [['CONFIG', 'SET', 'requirepass', 'pw'], ['CONFIG', 'SET', 'requirepass', '(redacted)']],

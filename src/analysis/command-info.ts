@@ -198,10 +198,13 @@ function redactFrom(args: string[], lens: number[], from: number, count: number)
   return done;
 }
 
-/** HELLO [protover [AUTH user pass] [SETNAME name]]: options walked as Redis parses them. */
+/**
+ * HELLO [protover [AUTH user pass] [SETNAME name]]: options walked as Redis parses them, from
+ * argv[1]: Redis 7 refuses AUTH without a protover, but the password was sent all the same.
+ */
 function redactHello(args: string[], lens: number[]): boolean {
   let done = false;
-  for (let i = 2; i < args.length; ) {
+  for (let i = 1; i < args.length; ) {
     const word = args[i]!.toUpperCase();
     if (word === 'AUTH') {
       done = redactFrom(args, lens, i + 1, 2) || done;
