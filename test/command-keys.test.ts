@@ -115,6 +115,9 @@ describe('command meaning', () => {
     [['MIGRATE', 'h', '1', '', '0', '5', 'AUTH', 'pw', 'KEYS', 'k'], ['MIGRATE', 'h', '1', '', '0', '5', 'AUTH', '(redacted)', 'KEYS', 'k']],
     [['MIGRATE', 'h', '1', '', '0', '5', 'AUTH2', 'u', 'pw', 'KEYS', 'k'], ['MIGRATE', 'h', '1', '', '0', '5', 'AUTH2', '(redacted)', '(redacted)', 'KEYS', 'k']],
     [['CONFIG', 'SET', 'requirepass', 'pw'], ['CONFIG', 'SET', 'requirepass', '(redacted)']],
+    // Private-key passphrases: Redis 7.0's SLOWLOG shows them (the configs lack SENSITIVE there).
+    [['CONFIG', 'SET', 'tls-key-file-pass', 'pw'], ['CONFIG', 'SET', 'tls-key-file-pass', '(redacted)']],
+    [['config', 'set', 'maxmemory', '1', 'TLS-CLIENT-KEY-FILE-PASS', 'pw'], ['config', 'set', 'maxmemory', '1', 'TLS-CLIENT-KEY-FILE-PASS', '(redacted)']],
     [['ACL', 'SETUSER', 'bob', 'on', '>pw'], ['ACL', 'SETUSER', 'bob', '(redacted)', '(redacted)']],
     // A password typed without its '>' is refused, and the error quotes it: every rule goes.
     [['ACL', 'SETUSER', 'carol', 'on', 'S3cretNoRule', '~*'], ['ACL', 'SETUSER', 'carol', '(redacted)', '(redacted)', '(redacted)']],

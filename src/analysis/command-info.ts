@@ -166,7 +166,7 @@ export const REDACTED = '(redacted)';
 /**
  * Replaces secrets in place, before anything else sees the request: AUTH's arguments,
  * HELLO ... AUTH user pass and MIGRATE ... AUTH/AUTH2 as MONITOR does, and (beyond MONITOR)
- * CONFIG SET requirepass/masterauth values and ACL SETUSER rules. Their lengths are
+ * CONFIG SET values of SECRET_CONFIGS and ACL SETUSER rules. Their lengths are
  * replaced too, so not even a secret's size shows.
  */
 export function redactSecrets(name: string, args: string[], lens: number[]): boolean {
@@ -231,7 +231,8 @@ function redactMigrate(args: string[], lens: number[]): boolean {
   return done;
 }
 
-const SECRET_CONFIGS = new Set(['requirepass', 'masterauth', 'masteruser']);
+/** Every config of Redis 7 (`CONFIG GET *pass*`, `*auth*`) that holds a password or names its user. */
+const SECRET_CONFIGS = new Set(['requirepass', 'masterauth', 'masteruser', 'tls-key-file-pass', 'tls-client-key-file-pass']);
 
 function redactConfigSet(args: string[], lens: number[]): boolean {
   if (args[1]?.toUpperCase() !== 'SET') return false;
