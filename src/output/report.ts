@@ -63,7 +63,7 @@ export interface Report {
     hop: 'client' | 'backend'; ports: number[]; connections: number; commandCount: number; errors: number;
     commands: Array<{ name: string; count: number }>; hotKeys: Array<{ key: string; count: number }>;
   }>;
-  /** Redis Cluster traffic seen (redirections, CLUSTER/ASKING, the bus) or --cluster given. */
+  /** Redis Cluster traffic seen (redirections, CLUSTER/ASKING answered, the bus) or --cluster given. */
   cluster: boolean;
   /**
    * Key occurrences by hash slot, busiest first (--top rows), when `cluster`: counted as they
@@ -175,14 +175,21 @@ function connectionName(e: PeerEntry): { name: string | null; lib: string | null
   return { name: who?.name == null ? null : displayString(who.name), lib: lib === null ? null : displayString(lib) };
 }
 
-/** Error codes and commands that only a Redis Cluster gives or takes. */
+/** Error codes that only a Redis Cluster gives. */
 const CLUSTER_CODES = ['MOVED', 'ASK', 'CLUSTERDOWN', 'CROSSSLOT', 'TRYAGAIN'];
+/** Commands only a cluster node answers: a standalone server refuses them all ("cluster support disabled"). */
 const CLUSTER_COMMANDS = ['ASKING', 'CLUSTER', 'READONLY', 'READWRITE'];
+
+/** Replies to `name` that were no error (an error inside EXEC's reply counts as one). */
+function answeredOk(st: Stats, name: string): number {
+  const e = st.commands.byName.get(name);
+  return e === undefined ? 0 : e.count - e.errors - e.unanswered - e.noreply;
+}
 
 function clusterSeen(st: Stats, flow: FlowStats): boolean {
   if (flow.clusterBusConnections > 0) return true;
   if (CLUSTER_CODES.some((c) => (st.errorCodes.counts.get(c) ?? 0) > 0)) return true;
-  return CLUSTER_COMMANDS.some((c) => (st.commands.byName.get(c)?.count ?? 0) > 0);
+  return CLUSTER_COMMANDS.some((c) => answeredOk(st, c) > 0);
 }
 
 export function buildReport(input: ReportInput): Report {
