@@ -1,9 +1,12 @@
 /**
  * What the audit against redis-server 7.0 traffic (audit6) found misleading, each as a case:
- * cluster mode needs real evidence of a cluster.
+ * cluster mode needs real evidence of a cluster; shard channels are no hot keys.
  */
 import { describe, expect, test } from 'vitest';
+import { Analyzer } from '../src/analysis/analyzer.js';
+import { hashSlot } from '../src/analysis/hash-slots.js';
 import { emptyCaptureStats } from '../src/capture/packet.js';
+import { analyzerOptions } from '../src/engine/options.js';
 import { emptyFlowStats } from '../src/flow/flow-table.js';
 import { buildReport } from '../src/output/report.js';
 import { analyze, cmd, type Step } from './helpers/analyzer-run.js';
@@ -27,5 +30,25 @@ describe('cluster mode is seen only from evidence of a cluster', () => {
     });
     expect(r.cluster).toBe(cluster);
     expect(r.hotSlots.length > 0).toBe(cluster && r.hotKeys.length > 0);
+  });
+});
+
+describe('shard channels are no keys', () => {
+  const steps: Step[] = [
+    ['C', cmd('SPUBLISH', 'shard:chan', 'm').repeat(5) + cmd('GET', 'real:key')],
+    ['S', ':0\r\n'.repeat(5) + '$-1\r\n'],
+    ['C', cmd('SSUBSCRIBE', 'shard:a', 'shard:b')],
+    ['S', '*3\r\n$10\r\nssubscribe\r\n$7\r\nshard:a\r\n:1\r\n*3\r\n$10\r\nssubscribe\r\n$7\r\nshard:b\r\n:2\r\n'],
+  ];
+
+  test.each([false, true])('hot keys hold the real key only (--cluster %s)', (cluster) => {
+    const a = analyze([steps], { analyzer: new Analyzer(analyzerOptions({ slowMs: 10, maxKeys: 1000, top: 100, cluster })) });
+    expect(a.stats.keys.top(10).map((k) => [k.key, k.count])).toEqual([['real:key', 1]]);
+  });
+
+  test('with --cluster, a shard channel still counts for its hash slot', () => {
+    const a = analyze([steps], { analyzer: new Analyzer(analyzerOptions({ slowMs: 10, maxKeys: 1000, top: 100, cluster: true })) });
+    const slots = Object.fromEntries(a.stats.slots.top(10).map((r) => [r.slot, r.count]));
+    expect(slots).toEqual({ [hashSlot('shard:chan')]: 5, [hashSlot('real:key')]: 1, [hashSlot('shard:a')]: 1, [hashSlot('shard:b')]: 1 });
   });
 });

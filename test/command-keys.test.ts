@@ -32,6 +32,10 @@ const CASES: string[][] = [
   ['BITOP', 'AND', 'dest', 's1', 's2'],
   ['SORT', 'k', 'STORE', 'dst'],
   ['GEORADIUS', 'g', '0', '0', '10', 'km', 'STORE', 'dst'],
+  // Shard channels: their key specs are flagged not_key, so GETKEYS says there are no keys.
+  ['SPUBLISH', 'shard:chan', 'm'],
+  ['SSUBSCRIBE', 'c1', 'c2'],
+  ['SUNSUBSCRIBE', 'c1'],
 ];
 
 describe.skipIf(!haveRedis)('key positions match the server (COMMAND GETKEYS)', () => {

@@ -91,7 +91,7 @@ function singleKeyAt(name: string, spec: CommandSpec | null): number {
   // requestKeys() finds more keys for these than their specs say.
   if (spec === null || spec.keys.length !== 1 || name === 'SORT' || name === 'MIGRATE') return -1;
   const k = spec.keys[0]!;
-  return k.index !== undefined && k.index > 0 && k.lastKey === 0 ? k.index : -1;
+  return k.index !== undefined && k.index > 0 && k.lastKey === 0 && k.notKey !== true ? k.index : -1;
 }
 
 /**
@@ -145,6 +145,14 @@ export function requestKeys(info: CommandInfo, args: readonly string[], argc: nu
     n--;
   }
   return n;
+}
+
+/**
+ * Argv positions of a request's shard channels (SPUBLISH, SSUBSCRIBE, SUNSUBSCRIBE: key specs
+ * flagged not_key), as requestKeys() gives keys: no keys, but each has a hash slot.
+ */
+export function requestChannels(info: CommandInfo, args: readonly string[], argc: number, out: number[]): number {
+  return info.spec === null ? 0 : keyPositions(info.spec, args, argc, out, true);
 }
 
 /** SORT ... STORE dst: the destination key, skipping the arguments of LIMIT/BY/GET as Redis does. */

@@ -2,7 +2,7 @@ import type { TcpConn } from '../flow/types.js';
 import { RESP_TYPES } from '../resp/constants.js';
 import type { ReplyFrame } from '../resp/types.js';
 import { BigValues } from './big-values.js';
-import { requestKeys } from './command-info.js';
+import { requestChannels, requestKeys } from './command-info.js';
 import { CommandStats } from './command-stats.js';
 import { ErrorCodes, errorCode } from './error-codes.js';
 import { SlotCounts } from './hash-slots.js';
@@ -261,6 +261,7 @@ export class Stats {
   private addKeysAndValues(r: TrackedRequest): void {
     const { args, argLens, argc } = r.frame;
     const pos = this.keyPos;
+    if (this.opts.cluster === true && r.info.spec?.keys[0]?.notKey === true) this.channelSlots(r);
     const nKeys = requestKeys(r.info, args, argc, pos);
     const per = nKeys === 0 ? 0 : Math.round((r.frame.wireBytes + r.replyBytes) / nKeys);
     const partial = r.frame.missingBytes > 0;
@@ -287,6 +288,17 @@ export class Stats {
     const big = this.bigValues;
     if (big.wants(sent)) big.add(key, sent, 'request', r.info.name, r.frame.endTsUs, r.conn.client);
     if (big.wants(returned)) big.add(key, returned, 'reply', r.info.name, r.frame.endTsUs, r.conn.client);
+  }
+
+  /** Shard channels are no hot keys, but each lands on its hash slot's node as a key does. */
+  private channelSlots(r: TrackedRequest): void {
+    const { args, argLens, argc } = r.frame;
+    const n = requestChannels(r.info, args, argc, this.keyPos);
+    for (let i = 0; i < n; i++) {
+      const p = this.keyPos[i]!;
+      // A name not kept, or cut by a gap, has no known slot.
+      if (p < args.length && args[p]!.length === argLens[p]) this.slots.add(args[p]!);
+    }
   }
 
   private nodeKey(server: string, key: string, bytes: number): void {
