@@ -105,7 +105,7 @@ export class Stats {
   readonly commands = new CommandStats();
   /** Requests by server endpoint and command, latency in fixed buckets (the agent's Prometheus counters). */
   readonly serverCommands = new ServerCommands();
-  /** Every error reply by code: paired, unexpected, and inside EXEC replies. */
+  /** Every error reply by code: paired, unexpected, and inside EXEC (and script) replies. */
   readonly errorCodes = new ErrorCodes();
   keys: TopKeys;
   private prefixTable: TopKeys;
@@ -194,7 +194,7 @@ export class Stats {
     this.commands.add(r, code);
     this.serverCommands.add(r);
     this.peers.add(peers, r, code);
-    if (r.info.name === 'EXEC' && r.reply !== null && r.reply.innerErrors !== null) this.execErrors(r, peers);
+    if (r.reply !== null && r.reply.innerErrors !== null) this.innerErrors(r, peers);
     this.addKeysAndValues(r);
     if (r.latencyUs >= this.opts.slowUs) this.addSlow(r);
   }
@@ -241,12 +241,15 @@ export class Stats {
   }
 
   /**
-   * Errors inside an EXEC reply, each credited to the queued command it answers: the n-th
-   * element answers the n-th request that was answered QUEUED (EXEC itself when the
-   * transaction was not seen whole).
+   * Errors that are elements of a reply, each counted as INFO errorstats counts it: Redis counts
+   * every error it replies, wherever it sits (a script's returned {err=...}; a redis.pcall error
+   * it returns was counted when the call failed, once). In an EXEC reply each is credited to
+   * the queued command it answers: the n-th element answers the n-th request that was answered
+   * QUEUED (EXEC itself when the transaction was not seen whole); otherwise to the command.
    */
-  private execErrors(r: TrackedRequest, peers: ConnPeers): void {
-    const queued = r.queued === null ? null : r.queued.filter((q) => q.reply !== null && q.reply.head[0] === 'QUEUED');
+  private innerErrors(r: TrackedRequest, peers: ConnPeers): void {
+    const exec = r.info.name === 'EXEC';
+    const queued = !exec || r.queued === null ? null : r.queued.filter((q) => q.reply !== null && q.reply.head[0] === 'QUEUED');
     for (const e of r.reply!.innerErrors!) {
       const code = errorCode(e.text);
       this.counters.errors++;

@@ -180,7 +180,7 @@ const CLUSTER_CODES = ['MOVED', 'ASK', 'CLUSTERDOWN', 'CROSSSLOT', 'TRYAGAIN'];
 /** Commands only a cluster node answers: a standalone server refuses them all ("cluster support disabled"). */
 const CLUSTER_COMMANDS = ['ASKING', 'CLUSTER', 'READONLY', 'READWRITE'];
 
-/** Replies to `name` that were no error (an error inside EXEC's reply counts as one). */
+/** Replies to `name` that were no error (an error inside EXEC's reply answering it counts as one). */
 function answeredOk(st: Stats, name: string): number {
   const e = st.commands.byName.get(name);
   return e === undefined ? 0 : e.count - e.errors - e.unanswered - e.noreply;
@@ -274,7 +274,7 @@ export function buildReport(input: ReportInput): Report {
       snappedPackets: capture.snappedPackets, truncatedRecords: capture.truncatedRecords,
       skippedBytes: capture.skippedBytes, kernelDrops: capture.kernelDrops, interfaceDrops: capture.interfaceDrops, shedFrames: capture.shedFrames,
       filteredPackets: capture.filteredPackets,
-      // Error replies by code (the first word of the text), those inside EXEC replies included.
+      // Error replies by code (the first word of the text), those inside EXEC and script replies included.
       ...({ errorsByCode: st.errorCodes.snapshot() } as unknown as Record<string, number>),
       unnamedKeys: c.unnamedKeys, valueGaps: analyzer.valueGaps, valueGapBytes: analyzer.valueGapBytes, partialValues: c.partialValues,
     },
