@@ -1,5 +1,6 @@
 import type { Analyzer } from '../analysis/analyzer.js';
 import { stateOf, type StatsState } from '../analysis/merge/stats-state.js';
+import { severalKeysCount } from '../analysis/big-values.js';
 import type { LatencyHistogram } from '../analysis/histogram.js';
 import type { NameSource } from '../analysis/apps/app-namer.js';
 import { appEntries } from '../analysis/apps/app-rows.js';
@@ -175,6 +176,12 @@ function connectionName(e: PeerEntry): { name: string | null; lib: string | null
   return { name: who?.name == null ? null : displayString(who.name), lib: lib === null ? null : displayString(lib) };
 }
 
+/** A big value's key as shown: the key, "(no key)", or "(N keys)" for a value of several. */
+function bigValueKey(key: string): string {
+  const several = severalKeysCount(key);
+  return several > 0 ? `(${several} keys)` : key === '' ? '(no key)' : displayString(key);
+}
+
 /** Error codes that only a Redis Cluster gives. */
 const CLUSTER_CODES = ['MOVED', 'ASK', 'CLUSTERDOWN', 'CROSSSLOT', 'TRYAGAIN'];
 /** Commands only a cluster node answers: a standalone server refuses them all ("cluster support disabled"). */
@@ -290,7 +297,7 @@ export function buildReport(input: ReportInput): Report {
     hotKeysErrorBound: st.keys.exact ? 0 : st.keys.errorBound,
     prefixes: st.prefixes.top(top, 'count').map((p) => ({ prefix: displayString(p.key), count: p.count, bytes: p.bytes })),
     bigKeys: st.bigValues.sorted().slice(0, top).map((b) => ({
-      key: b.key === '' ? '(no key)' : displayString(b.key), bytes: b.bytes, command: displayString(b.command), direction: b.direction, count: b.count, ts: sec(b.tsUs), client: b.client,
+      key: bigValueKey(b.key), bytes: b.bytes, command: displayString(b.command), direction: b.direction, count: b.count, ts: sec(b.tsUs), client: b.client,
     })),
     slow: st.slow.sorted().slice(0, top).map((s) => ({
       ts: sec(s.tsUs), client: s.client, server: s.server, db: s.db, command: commandLine(s.args, s.argc, s.argLens), latencyUs: s.latencyUs, blocking: s.blocking,
