@@ -79,6 +79,8 @@ function keySpec(raw) {
     out.firstKey = fs.firstkey;
     out.keyStep = fs.keystep;
   } else return null;
+  // Shard channels (SPUBLISH, SSUBSCRIBE): placed by hash slot like keys, but no keys.
+  if (s.flags?.includes('not_key')) out.notKey = true;
   return out;
 }
 

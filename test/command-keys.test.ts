@@ -32,6 +32,10 @@ const CASES: string[][] = [
   ['BITOP', 'AND', 'dest', 's1', 's2'],
   ['SORT', 'k', 'STORE', 'dst'],
   ['GEORADIUS', 'g', '0', '0', '10', 'km', 'STORE', 'dst'],
+  // Shard channels: their key specs are flagged not_key, so GETKEYS says there are no keys.
+  ['SPUBLISH', 'shard:chan', 'm'],
+  ['SSUBSCRIBE', 'c1', 'c2'],
+  ['SUNSUBSCRIBE', 'c1'],
 ];
 
 describe.skipIf(!haveRedis)('key positions match the server (COMMAND GETKEYS)', () => {
@@ -71,6 +75,14 @@ describe('command meaning', () => {
     [['BLPOP', 'l', '0'], 'BLPOP', null, true],
     [['XREAD', 'STREAMS', 's', '0'], 'XREAD', null, false],
     [['XREAD', 'BLOCK', '0', 'STREAMS', 's', '0'], 'XREAD', null, true],
+    [['xread', 'count', '1', 'block', '5', 'streams', 's', '0'], 'XREAD', null, true],
+    // BLOCK is an option before STREAMS: after it, "block" is a stream's name or an ID.
+    [['XREAD', 'COUNT', '1', 'STREAMS', 'block', '0'], 'XREAD', null, false],
+    [['XREADGROUP', 'GROUP', 'g', 'block', 'STREAMS', 'block', '>'], 'XREADGROUP', null, false],
+    [['XREADGROUP', 'GROUP', 'block', 'c', 'NOACK', 'STREAMS', 's', '>'], 'XREADGROUP', null, false],
+    [['XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>'], 'XREADGROUP', null, true],
+    // The option's value is skipped: COUNT block is no BLOCK option (Redis refuses it).
+    [['XREAD', 'COUNT', 'block', 'STREAMS', 's', '0'], 'XREAD', null, false],
     [['WAIT', '1', '100'], 'WAIT', null, true],
     [['nosuchcmd', 'x'], 'NOSUCHCMD', null, false],
   ] as const)('%j -> %s %s blocking=%s', (args, name, sub, blocking) => {
@@ -100,9 +112,16 @@ describe('command meaning', () => {
     [['AUTH', 'secret'], ['AUTH', '(redacted)']],
     [['AUTH', 'user', 'secret'], ['AUTH', '(redacted)', '(redacted)']],
     [['HELLO', '3', 'AUTH', 'user', 'secret', 'SETNAME', 'x'], ['HELLO', '3', 'AUTH', '(redacted)', '(redacted)', 'SETNAME', 'x']],
+    // Without protover Redis 7 refuses it ("Protocol version is not an integer"), but the password was sent.
+    [['HELLO', 'AUTH', 'default', 'pw'], ['HELLO', 'AUTH', '(redacted)', '(redacted)']],
+    [['hello', 'auth', 'default', 'pw', 'SETNAME', 'x'], ['hello', 'auth', '(redacted)', '(redacted)', 'SETNAME', 'x']],
+    [['HELLO', 'SETNAME', 'x', 'AUTH', 'u', 'pw'], ['HELLO', 'SETNAME', 'x', 'AUTH', '(redacted)', '(redacted)']],
     [['MIGRATE', 'h', '1', '', '0', '5', 'AUTH', 'pw', 'KEYS', 'k'], ['MIGRATE', 'h', '1', '', '0', '5', 'AUTH', '(redacted)', 'KEYS', 'k']],
     [['MIGRATE', 'h', '1', '', '0', '5', 'AUTH2', 'u', 'pw', 'KEYS', 'k'], ['MIGRATE', 'h', '1', '', '0', '5', 'AUTH2', '(redacted)', '(redacted)', 'KEYS', 'k']],
     [['CONFIG', 'SET', 'requirepass', 'pw'], ['CONFIG', 'SET', 'requirepass', '(redacted)']],
+    // Private-key passphrases: Redis 7.0's SLOWLOG shows them (the configs lack SENSITIVE there).
+    [['CONFIG', 'SET', 'tls-key-file-pass', 'pw'], ['CONFIG', 'SET', 'tls-key-file-pass', '(redacted)']],
+    [['config', 'set', 'maxmemory', '1', 'TLS-CLIENT-KEY-FILE-PASS', 'pw'], ['config', 'set', 'maxmemory', '1', 'TLS-CLIENT-KEY-FILE-PASS', '(redacted)']],
     [['ACL', 'SETUSER', 'bob', 'on', '>pw'], ['ACL', 'SETUSER', 'bob', '(redacted)', '(redacted)']],
     // A password typed without its '>' is refused, and the error quotes it: every rule goes.
     [['ACL', 'SETUSER', 'carol', 'on', 'S3cretNoRule', '~*'], ['ACL', 'SETUSER', 'carol', '(redacted)', '(redacted)', '(redacted)']],

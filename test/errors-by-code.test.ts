@@ -1,6 +1,7 @@
 /**
  * Error replies counted by code (the first word, as INFO errorstats does), per command and per
- * server; an error inside an EXEC reply counts for the queued command it answers.
+ * server; an error inside an EXEC reply counts for the queued command it answers, and an
+ * error inside any other reply (a script's) for its command.
  */
 import { describe, expect, test } from 'vitest';
 import { errorCode } from '../src/analysis/error-codes.js';
@@ -55,6 +56,29 @@ describe('errors by code', () => {
     expect(r.byCommand['LPUSH']).toEqual({ errors: 1, codes: { WRONGTYPE: 1 } });
     expect(r.byCommand['EXEC']).toEqual({ errors: 0, codes: {} });
     expect(r.server.errors).toBe(2);
+  });
+
+  // Redis counts every error it replies, at any place in the reply (audit r-nested-errors:
+  // errorstats NESTED 1, WRONGTYPE 2, INNER 1, ERR 1; eval failed_calls 3).
+  test('an error inside a script\'s reply counts for the script, as errorstats counts it', () => {
+    const wrongtype = '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n';
+    const r = codesOf([[
+      ['C', cmd('MULTI') + cmd('SET', 'ns:a', '1') + cmd('LPUSH', 'ns:s', 'x') + cmd('INCR', 'ns:s') + cmd('EXEC')],
+      ['S', '+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n+OK\r\n' + wrongtype + '-ERR value is not an integer or out of range\r\n'],
+      ['C', cmd('EVAL', "return {1, {err='NESTED one'}, redis.pcall('LPUSH', KEYS[1], 'x')}", '1', 'ns:s')],
+      ['S', '*3\r\n:1\r\n-NESTED one\r\n' + wrongtype],
+      ['C', cmd('FCALL', 'f', '0')],
+      ['S', '*2\r\n!9\r\nBLOB errx\r\n$1\r\nv\r\n'],
+    ], [
+      ['C', cmd('MULTI') + cmd('EVAL', "return {err='INNER x'}", '0') + cmd('GET', 'ns:s') + cmd('EXEC')],
+      ['S', '+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n-INNER x\r\n$1\r\nv\r\n'],
+    ]]);
+    expect(r.totals).toEqual({ BLOB: 1, ERR: 1, INNER: 1, NESTED: 1, WRONGTYPE: 2 });
+    expect(r.errors).toBe(6);
+    expect(r.byCommand['EVAL']).toEqual({ errors: 3, codes: { INNER: 1, NESTED: 1, WRONGTYPE: 1 } });
+    expect(r.byCommand['FCALL']).toEqual({ errors: 1, codes: { BLOB: 1 } });
+    expect(r.byCommand['LPUSH']).toEqual({ errors: 1, codes: { WRONGTYPE: 1 } });
+    expect(r.server.errors).toBe(6);
   });
 
   test('a command refused at queue time is not one EXEC answers', () => {

@@ -1,4 +1,4 @@
-/** One big value: the largest seen for a key in one direction. */
+/** One big value: the largest seen for a key (or a set of keys, severalKeys()) in one direction. */
 export interface BigValue {
   key: string;
   bytes: number;
@@ -16,6 +16,22 @@ export interface BigValue {
 }
 
 type Direction = 'request' | 'reply';
+
+/** First char of the key of a value of several keys: past 0xff, so no key (one latin1 char a byte) has it. */
+const SEVERAL = '\u0100';
+
+/**
+ * The key of a value that belongs to several keys and to no one of them that can be told (MGET's
+ * reply: its elements' sizes are not kept), one per command and key count.
+ */
+export function severalKeys(command: string, n: number): string {
+  return `${SEVERAL}${n} ${command}`;
+}
+
+/** How many keys a big value's key stands for when it is severalKeys()'s, else 0. */
+export function severalKeysCount(key: string): number {
+  return key.charCodeAt(0) === 0x100 ? Number(key.slice(1, key.indexOf(' '))) : 0;
+}
 
 /** Largest first; equal sizes by key and direction, so the list does not depend on arrival order (shards). */
 export function bigger(a: BigValue, b: BigValue): number {

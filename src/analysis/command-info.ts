@@ -91,11 +91,22 @@ function singleKeyAt(name: string, spec: CommandSpec | null): number {
   // requestKeys() finds more keys for these than their specs say.
   if (spec === null || spec.keys.length !== 1 || name === 'SORT' || name === 'MIGRATE') return -1;
   const k = spec.keys[0]!;
-  return k.index !== undefined && k.index > 0 && k.lastKey === 0 ? k.index : -1;
+  return k.index !== undefined && k.index > 0 && k.lastKey === 0 && k.notKey !== true ? k.index : -1;
 }
 
+/**
+ * XREAD/XREADGROUP options walked as Redis's xreadCommand parses them, up to STREAMS: after it
+ * come stream names and IDs, and a stream, group or consumer may be named "block".
+ */
 function hasBlockOption(args: readonly string[]): boolean {
-  for (let i = 1; i < args.length; i++) if (args[i]!.toUpperCase() === 'BLOCK') return true;
+  for (let i = 1; i < args.length; i++) {
+    const word = args[i]!.toUpperCase();
+    const more = args.length - i - 1;
+    if (word === 'BLOCK' && more > 0) return true;
+    if (word === 'COUNT' && more > 0) i += 1;
+    else if (word === 'GROUP' && more > 1) i += 2;
+    else if (word !== 'NOACK') return false; // STREAMS, or a syntax error Redis refuses
+  }
   return false;
 }
 
@@ -136,6 +147,14 @@ export function requestKeys(info: CommandInfo, args: readonly string[], argc: nu
   return n;
 }
 
+/**
+ * Argv positions of a request's shard channels (SPUBLISH, SSUBSCRIBE, SUNSUBSCRIBE: key specs
+ * flagged not_key), as requestKeys() gives keys: no keys, but each has a hash slot.
+ */
+export function requestChannels(info: CommandInfo, args: readonly string[], argc: number, out: number[]): number {
+  return info.spec === null ? 0 : keyPositions(info.spec, args, argc, out, true);
+}
+
 /** SORT ... STORE dst: the destination key, skipping the arguments of LIMIT/BY/GET as Redis does. */
 function sortStoreKey(args: readonly string[], out: number[], n: number): number {
   for (let i = 2; i < args.length; i++) {
@@ -155,7 +174,7 @@ export const REDACTED = '(redacted)';
 /**
  * Replaces secrets in place, before anything else sees the request: AUTH's arguments,
  * HELLO ... AUTH user pass and MIGRATE ... AUTH/AUTH2 as MONITOR does, and (beyond MONITOR)
- * CONFIG SET requirepass/masterauth values and ACL SETUSER rules. Their lengths are
+ * CONFIG SET values of SECRET_CONFIGS and ACL SETUSER rules. Their lengths are
  * replaced too, so not even a secret's size shows.
  */
 export function redactSecrets(name: string, args: string[], lens: number[]): boolean {
@@ -187,10 +206,13 @@ function redactFrom(args: string[], lens: number[], from: number, count: number)
   return done;
 }
 
-/** HELLO [protover [AUTH user pass] [SETNAME name]]: options walked as Redis parses them. */
+/**
+ * HELLO [protover [AUTH user pass] [SETNAME name]]: options walked as Redis parses them, from
+ * argv[1]: Redis 7 refuses AUTH without a protover, but the password was sent all the same.
+ */
 function redactHello(args: string[], lens: number[]): boolean {
   let done = false;
-  for (let i = 2; i < args.length; ) {
+  for (let i = 1; i < args.length; ) {
     const word = args[i]!.toUpperCase();
     if (word === 'AUTH') {
       done = redactFrom(args, lens, i + 1, 2) || done;
@@ -217,7 +239,8 @@ function redactMigrate(args: string[], lens: number[]): boolean {
   return done;
 }
 
-const SECRET_CONFIGS = new Set(['requirepass', 'masterauth', 'masteruser']);
+/** Every config of Redis 7 (`CONFIG GET *pass*`, `*auth*`) that holds a password or names its user. */
+const SECRET_CONFIGS = new Set(['requirepass', 'masterauth', 'masteruser', 'tls-key-file-pass', 'tls-client-key-file-pass']);
 
 function redactConfigSet(args: string[], lens: number[]): boolean {
   if (args[1]?.toUpperCase() !== 'SET') return false;

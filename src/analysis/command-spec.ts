@@ -18,6 +18,8 @@ export interface KeySpec {
   /** find_keys "keynum": first key relative to the begin position. */
   firstKey?: number;
   keyStep: number;
+  /** The spec's "not_key" flag: the arguments it finds are no keys (shard channels), though they have a hash slot. */
+  notKey?: true;
 }
 
 export type CommandFlag =
@@ -67,11 +69,13 @@ function intArg(s: string | undefined): number {
  * Writes to out[0..n) the argv positions of the keys of one request, following each key spec
  * the way Redis's getKeysUsingKeySpecs does, and returns n; `out` is reused scratch, so entries
  * past n are stale. Positions past `args.length` (arguments not kept by the decoder) are still
- * returned so multi-key commands count every key they name.
+ * returned so multi-key commands count every key they name. Specs flagged not_key are skipped,
+ * as Redis's COMMAND GETKEYS skips them; `notKeys` gives those specs' positions instead.
  */
-export function keyPositions(spec: CommandSpec, args: readonly string[], argc: number, out: number[]): number {
+export function keyPositions(spec: CommandSpec, args: readonly string[], argc: number, out: number[], notKeys = false): number {
   let n = 0;
   for (const ks of spec.keys) {
+    if ((ks.notKey === true) !== notKeys) continue;
     const begin = beginPosition(ks, args, argc);
     if (begin < 0 || begin >= argc) continue;
     let first: number;

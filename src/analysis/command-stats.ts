@@ -6,7 +6,7 @@ export interface CommandEntry {
   name: string;
   count: number;
   errors: number;
-  /** Its errors by code, those inside EXEC replies included. */
+  /** Its errors by code, those inside EXEC and script replies included. */
   errorCodes: ErrorCodes;
   unanswered: number;
   noreply: number;

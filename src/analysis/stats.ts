@@ -1,8 +1,9 @@
 import type { TcpConn } from '../flow/types.js';
 import { RESP_TYPES } from '../resp/constants.js';
 import type { ReplyFrame } from '../resp/types.js';
-import { BigValues } from './big-values.js';
-import { requestKeys } from './command-info.js';
+import { BigValues, severalKeys } from './big-values.js';
+import { requestChannels, requestKeys } from './command-info.js';
+import type { CommandSpec } from './command-spec.js';
 import { CommandStats } from './command-stats.js';
 import { ErrorCodes, errorCode } from './error-codes.js';
 import { SlotCounts } from './hash-slots.js';
@@ -89,14 +90,30 @@ function replyValueBytes(reply: ReplyFrame): number {
   return t === RESP_TYPES.BLOB_STRING || t === RESP_TYPES.VERBATIM_STRING || t === RESP_TYPES.BLOB_ERROR ? Math.max(0, reply.count) : reply.wireBytes;
 }
 
-/** Longest argument that is neither the command name nor a key (keyPos[0..nKeys)). */
+/** Position of the longest argument that is neither the command name nor a key (keyPos[0..nKeys)); 0 if none. */
 function largestNonKey(argLens: readonly number[], keyPos: readonly number[], nKeys: number, marks: Uint8Array): number {
   for (let i = 0; i < nKeys; i++) if (keyPos[i]! < marks.length) marks[keyPos[i]!] = 1;
+  let at = 0;
   let biggest = 0;
   const n = Math.min(argLens.length, marks.length);
-  for (let i = 1; i < n; i++) if (argLens[i]! > biggest && marks[i] === 0) biggest = argLens[i]!;
+  for (let i = 1; i < n; i++) {
+    if (argLens[i]! > biggest && marks[i] === 0) {
+      biggest = argLens[i]!;
+      at = i;
+    }
+  }
   for (let i = 0; i < nKeys; i++) if (keyPos[i]! < marks.length) marks[keyPos[i]!] = 0;
-  return biggest;
+  return at;
+}
+
+/** MSET k1 v1 k2 v2: each key is followed by its own value (the key spec steps over it). */
+function valuesFollowKeys(spec: CommandSpec | null): boolean {
+  return spec !== null && spec.keys.length === 1 && spec.keys[0]!.keyStep === 2;
+}
+
+/** Wire size of a key's own name and value (MSET's), as far as the lengths were kept. */
+function ownBytes(argLens: readonly number[], p: number): number {
+  return (argLens[p] ?? 0) + (argLens[p + 1] ?? 0);
 }
 
 /** Every aggregator, fed completed requests; all bounded in memory. */
@@ -105,7 +122,7 @@ export class Stats {
   readonly commands = new CommandStats();
   /** Requests by server endpoint and command, latency in fixed buckets (the agent's Prometheus counters). */
   readonly serverCommands = new ServerCommands();
-  /** Every error reply by code: paired, unexpected, and inside EXEC replies. */
+  /** Every error reply by code: paired, unexpected, and inside EXEC (and script) replies. */
   readonly errorCodes = new ErrorCodes();
   keys: TopKeys;
   private prefixTable: TopKeys;
@@ -194,7 +211,7 @@ export class Stats {
     this.commands.add(r, code);
     this.serverCommands.add(r);
     this.peers.add(peers, r, code);
-    if (r.info.name === 'EXEC' && r.reply !== null && r.reply.innerErrors !== null) this.execErrors(r, peers);
+    if (r.reply !== null && r.reply.innerErrors !== null) this.innerErrors(r, peers);
     this.addKeysAndValues(r);
     if (r.latencyUs >= this.opts.slowUs) this.addSlow(r);
   }
@@ -241,12 +258,15 @@ export class Stats {
   }
 
   /**
-   * Errors inside an EXEC reply, each credited to the queued command it answers: the n-th
-   * element answers the n-th request that was answered QUEUED (EXEC itself when the
-   * transaction was not seen whole).
+   * Errors that are elements of a reply, each counted as INFO errorstats counts it: Redis counts
+   * every error it replies, wherever it sits (a script's returned {err=...}; a redis.pcall error
+   * it returns was counted when the call failed, once). In an EXEC reply each is credited to
+   * the queued command it answers: the n-th element answers the n-th request that was answered
+   * QUEUED (EXEC itself when the transaction was not seen whole); otherwise to the command.
    */
-  private execErrors(r: TrackedRequest, peers: ConnPeers): void {
-    const queued = r.queued === null ? null : r.queued.filter((q) => q.reply !== null && q.reply.head[0] === 'QUEUED');
+  private innerErrors(r: TrackedRequest, peers: ConnPeers): void {
+    const exec = r.info.name === 'EXEC';
+    const queued = !exec || r.queued === null ? null : r.queued.filter((q) => q.reply !== null && q.reply.head[0] === 'QUEUED');
     for (const e of r.reply!.innerErrors!) {
       const code = errorCode(e.text);
       this.counters.errors++;
@@ -261,8 +281,14 @@ export class Stats {
   private addKeysAndValues(r: TrackedRequest): void {
     const { args, argLens, argc } = r.frame;
     const pos = this.keyPos;
+    if (this.opts.cluster === true && r.info.spec?.keys[0]?.notKey === true) this.channelSlots(r);
     const nKeys = requestKeys(r.info, args, argc, pos);
-    const per = nKeys === 0 ? 0 : Math.round((r.frame.wireBytes + r.replyBytes) / nKeys);
+    // Bytes by key: MSET's keys each get their own name and value; the rest (and a multi-key
+    // reply, whose elements' sizes are not kept) is split evenly over the keys.
+    const paired = nKeys > 1 && valuesFollowKeys(r.info.spec);
+    let shared = r.frame.wireBytes + r.replyBytes;
+    if (paired) for (let i = 0; i < nKeys; i++) shared -= ownBytes(argLens, pos[i]!);
+    const per = nKeys === 0 ? 0 : Math.round(Math.max(0, shared) / nKeys);
     const partial = r.frame.missingBytes > 0;
     for (let i = 0; i < nKeys; i++) {
       const p = pos[i]!;
@@ -272,21 +298,47 @@ export class Stats {
         continue;
       }
       const key = args[p]!;
+      const bytes = paired ? per + ownBytes(argLens, p) : per;
       if (this.opts.cluster === true) {
         this.slots.add(key);
-        this.nodeKey(r.conn.server, key, per);
+        this.nodeKey(r.conn.server, key, bytes);
       }
-      if (this.keys.capacity > 0) this.keys.queue(key, per);
-      else this.prefixTable.add(keyPrefix(key), per);
+      if (this.keys.capacity > 0) this.keys.queue(key, bytes);
+      else this.prefixTable.add(keyPrefix(key), bytes);
     }
-    const sent = largestNonKey(argLens, pos, nKeys, this.isKey);
+    const at = largestNonKey(argLens, pos, nKeys, this.isKey);
+    const sent = at === 0 ? 0 : argLens[at]!;
     const returned = r.reply === null ? 0 : replyValueBytes(r.reply);
     // Most requests move small values: build nothing unless one could make the list.
     if (!this.bigValues.wants(sent) && !this.bigValues.wants(returned)) return;
-    const key = nKeys > 0 && pos[0]! < args.length ? args[pos[0]!]! : '';
     const big = this.bigValues;
-    if (big.wants(sent)) big.add(key, sent, 'request', r.info.name, r.frame.endTsUs, r.conn.client);
-    if (big.wants(returned)) big.add(key, returned, 'reply', r.info.name, r.frame.endTsUs, r.conn.client);
+    const { name } = r.info;
+    if (big.wants(sent)) big.add(this.valueKey(r, nKeys, paired ? at - 1 : -1), sent, 'request', name, r.frame.endTsUs, r.conn.client);
+    if (big.wants(returned)) big.add(this.valueKey(r, nKeys, -1), returned, 'reply', name, r.frame.endTsUs, r.conn.client);
+  }
+
+  /**
+   * The key a big value belongs to: the request's one key, or its key at `owner` (MSET's key
+   * before the value); '' when it has none or the name is not known; else severalKeys().
+   */
+  private valueKey(r: TrackedRequest, nKeys: number, owner: number): string {
+    if (nKeys === 0) return '';
+    const p = nKeys === 1 ? this.keyPos[0]! : owner;
+    if (p < 0) return severalKeys(r.info.name, nKeys);
+    const { args, argLens } = r.frame;
+    // As for hot keys: a name past the arguments kept, or one a gap cut, is not known.
+    return p >= args.length || (r.frame.missingBytes > 0 && args[p]!.length < argLens[p]!) ? '' : args[p]!;
+  }
+
+  /** Shard channels are no hot keys, but each lands on its hash slot's node as a key does. */
+  private channelSlots(r: TrackedRequest): void {
+    const { args, argLens, argc } = r.frame;
+    const n = requestChannels(r.info, args, argc, this.keyPos);
+    for (let i = 0; i < n; i++) {
+      const p = this.keyPos[i]!;
+      // A name not kept, or cut by a gap, has no known slot.
+      if (p < args.length && !(r.frame.missingBytes > 0 && args[p]!.length < argLens[p]!)) this.slots.add(args[p]!);
+    }
   }
 
   private nodeKey(server: string, key: string, bytes: number): void {

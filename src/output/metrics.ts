@@ -143,7 +143,7 @@ export class AgentMetrics {
       this.commands.map((r) => ({ labels: { server: r.server, cmd: cmdLabel(r.cmd) }, value: r[field] }));
     const sc = ['server', 'cmd'];
     this.add('redis_tap_commands_total', 'Requests decoded, by server endpoint and command (counted when answered, or given up as unanswered).', 'counter', sc, per('count'));
-    this.add('redis_tap_command_errors_total', 'Requests answered with an error, errors inside EXEC replies included.', 'counter', sc, per('errors'));
+    this.add('redis_tap_command_errors_total', 'Requests answered with an error, errors inside EXEC and script replies included.', 'counter', sc, per('errors'));
     this.add('redis_tap_request_bytes_total', 'Wire bytes of requests.', 'counter', sc, per('requestBytes'));
     this.add('redis_tap_reply_bytes_total', 'Wire bytes of the replies to them.', 'counter', sc, per('replyBytes'));
     this.add('redis_tap_command_duration_seconds', 'Latency of answered requests: first reply packet minus last request packet, capture timestamps.', 'histogram', sc, () =>

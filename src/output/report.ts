@@ -1,5 +1,6 @@
 import type { Analyzer } from '../analysis/analyzer.js';
 import { stateOf, type StatsState } from '../analysis/merge/stats-state.js';
+import { severalKeysCount } from '../analysis/big-values.js';
 import type { LatencyHistogram } from '../analysis/histogram.js';
 import type { NameSource } from '../analysis/apps/app-namer.js';
 import { appEntries } from '../analysis/apps/app-rows.js';
@@ -63,7 +64,7 @@ export interface Report {
     hop: 'client' | 'backend'; ports: number[]; connections: number; commandCount: number; errors: number;
     commands: Array<{ name: string; count: number }>; hotKeys: Array<{ key: string; count: number }>;
   }>;
-  /** Redis Cluster traffic seen (redirections, CLUSTER/ASKING, the bus) or --cluster given. */
+  /** Redis Cluster traffic seen (redirections, CLUSTER/ASKING answered, the bus) or --cluster given. */
   cluster: boolean;
   /**
    * Key occurrences by hash slot, busiest first (--top rows), when `cluster`: counted as they
@@ -175,14 +176,27 @@ function connectionName(e: PeerEntry): { name: string | null; lib: string | null
   return { name: who?.name == null ? null : displayString(who.name), lib: lib === null ? null : displayString(lib) };
 }
 
-/** Error codes and commands that only a Redis Cluster gives or takes. */
+/** A big value's key as shown: the key, "(no key)", or "(N keys)" for a value of several. */
+function bigValueKey(key: string): string {
+  const several = severalKeysCount(key);
+  return several > 0 ? `(${several} keys)` : key === '' ? '(no key)' : displayString(key);
+}
+
+/** Error codes that only a Redis Cluster gives. */
 const CLUSTER_CODES = ['MOVED', 'ASK', 'CLUSTERDOWN', 'CROSSSLOT', 'TRYAGAIN'];
+/** Commands only a cluster node answers: a standalone server refuses them all ("cluster support disabled"). */
 const CLUSTER_COMMANDS = ['ASKING', 'CLUSTER', 'READONLY', 'READWRITE'];
+
+/** Replies to `name` that were no error (an error inside EXEC's reply answering it counts as one). */
+function answeredOk(st: Stats, name: string): number {
+  const e = st.commands.byName.get(name);
+  return e === undefined ? 0 : e.count - e.errors - e.unanswered - e.noreply;
+}
 
 function clusterSeen(st: Stats, flow: FlowStats): boolean {
   if (flow.clusterBusConnections > 0) return true;
   if (CLUSTER_CODES.some((c) => (st.errorCodes.counts.get(c) ?? 0) > 0)) return true;
-  return CLUSTER_COMMANDS.some((c) => (st.commands.byName.get(c)?.count ?? 0) > 0);
+  return CLUSTER_COMMANDS.some((c) => answeredOk(st, c) > 0);
 }
 
 export function buildReport(input: ReportInput): Report {
@@ -267,7 +281,7 @@ export function buildReport(input: ReportInput): Report {
       snappedPackets: capture.snappedPackets, truncatedRecords: capture.truncatedRecords,
       skippedBytes: capture.skippedBytes, kernelDrops: capture.kernelDrops, interfaceDrops: capture.interfaceDrops, shedFrames: capture.shedFrames,
       filteredPackets: capture.filteredPackets,
-      // Error replies by code (the first word of the text), those inside EXEC replies included.
+      // Error replies by code (the first word of the text), those inside EXEC and script replies included.
       ...({ errorsByCode: st.errorCodes.snapshot() } as unknown as Record<string, number>),
       unnamedKeys: c.unnamedKeys, valueGaps: analyzer.valueGaps, valueGapBytes: analyzer.valueGapBytes, partialValues: c.partialValues,
     },
@@ -283,7 +297,7 @@ export function buildReport(input: ReportInput): Report {
     hotKeysErrorBound: st.keys.exact ? 0 : st.keys.errorBound,
     prefixes: st.prefixes.top(top, 'count').map((p) => ({ prefix: displayString(p.key), count: p.count, bytes: p.bytes })),
     bigKeys: st.bigValues.sorted().slice(0, top).map((b) => ({
-      key: b.key === '' ? '(no key)' : displayString(b.key), bytes: b.bytes, command: displayString(b.command), direction: b.direction, count: b.count, ts: sec(b.tsUs), client: b.client,
+      key: bigValueKey(b.key), bytes: b.bytes, command: displayString(b.command), direction: b.direction, count: b.count, ts: sec(b.tsUs), client: b.client,
     })),
     slow: st.slow.sorted().slice(0, top).map((s) => ({
       ts: sec(s.tsUs), client: s.client, server: s.server, db: s.db, command: commandLine(s.args, s.argc, s.argLens), latencyUs: s.latencyUs, blocking: s.blocking,

@@ -95,7 +95,7 @@ const ERROR_COMMANDS = 4;
 function errorCodes(r: Report, s: Style, out: string[], top: number): void {
   const codes = Object.entries(errorsByCodeOf(r));
   if (codes.length === 0) return;
-  section('Errors by code (inside EXEC replies included)', s, out);
+  section('Errors by code (inside EXEC and script replies included)', s, out);
   const rows = codes.slice(0, top).map(([code, n]) => {
     const by = r.commands.filter((c) => (c.errorsByCode[code] ?? 0) > 0).sort((a, b) => b.errorsByCode[code]! - a.errorsByCode[code]!);
     const shown = by.slice(0, ERROR_COMMANDS).map((c) => `${c.name} ${num(c.errorsByCode[code]!)}`);
