@@ -33,12 +33,6 @@ export interface ConnState {
   channels: number;
   patterns: number;
   shardChannels: number;
-  /**
-   * The same, as the requests sent so far leave them (a pipelined UNSUBSCRIBE with no argument
-   * is answered once per subscription its earlier SUBSCRIBEs made, confirmed or not): names by
-   * kind, each set bounded by MAX_TRACKED_NAMES.
-   */
-  requested: Record<SubKind, Set<string>>;
   /** HELLO 3 switched the connection to RESP3: pub/sub messages then come only as pushes. */
   resp3: boolean;
 }
@@ -48,8 +42,12 @@ type SubKind = 'channels' | 'patterns' | 'shardChannels';
 /** Requests of one transaction remembered for its EXEC; past it their errors are not named. */
 export const MAX_QUEUED = 10_000;
 
-/** Subscription names remembered per kind and connection; past it the confirmed counts rule. */
-const MAX_TRACKED_NAMES = 10_000;
+/**
+ * UNSUBSCRIBE with no argument is answered once per subscription of its kind the server holds
+ * when it runs it (once if none), which earlier requests still in flight may change: it takes
+ * confirmations until one says none of its kind is left (see awaitsMore).
+ */
+const UNTIL_NONE_LEFT = 2 ** 30;
 
 export function newConnState(seenFromStart: boolean): ConnState {
   return {
@@ -65,7 +63,6 @@ export function newConnState(seenFromStart: boolean): ConnState {
     channels: 0,
     patterns: 0,
     shardChannels: 0,
-    requested: { channels: new Set(), patterns: new Set(), shardChannels: new Set() },
     resp3: false,
   };
 }
@@ -88,15 +85,47 @@ export function expectedReplies(s: ConnState, info: CommandInfo, frame: RequestF
   if (info.name === 'RESET') return 1; // answered even under CLIENT REPLY OFF, which it ends
   if (s.replyOff || s.skipNext) return 0;
   if (SUBSCRIBE.has(info.name)) return Math.max(1, frame.argc - 1);
-  if (UNSUBSCRIBE.has(info.name)) {
-    if (frame.argc > 1) return frame.argc - 1;
-    // With no argument: one confirmation per subscription of that kind, or one if none: those
-    // the requests so far made (some may not be confirmed yet), or those confirmed if more
-    // (made before the capture began).
-    const kind = SUB_KIND[info.name]!;
-    return Math.max(1, s.requested[kind].size, s[kind]);
-  }
+  if (UNSUBSCRIBE.has(info.name)) return frame.argc > 1 ? frame.argc - 1 : UNTIL_NONE_LEFT;
+  if (info.name === 'EXEC') return 1 + execExtraReplies(s);
   return 1;
+}
+
+/**
+ * Redis 7.0 answers a (P/S)SUBSCRIBE of n channels run by EXEC with n confirmations, of which
+ * the EXEC array holds one: the other n - 1 follow it. (An EXEC that runs nothing, aborted or
+ * WATCHed, has its one reply: see awaitsMore.)
+ */
+function execExtraReplies(s: ConnState): number {
+  if (!s.queuedWhole) return 0;
+  let extra = 0;
+  for (const q of s.queued) {
+    if (!q.info.plain && (SUBSCRIBE.has(q.info.name) || UNSUBSCRIBE.has(q.info.name)) && q.frame.argc > 2) extra += q.frame.argc - 2;
+  }
+  return extra;
+}
+
+/**
+ * A request due several replies (see expectedReplies) has just taken one and is due more by
+ * count: whether it really is. Its first reply ends it when no aggregate (an error: NOPERM,
+ * NOAUTH, BUSY, arity; +QUEUED inside MULTI; EXEC's nil or EXECABORT), since Redis answers a
+ * command it does not run once. UNSUBSCRIBE with no argument ends at the confirmation that
+ * leaves none of its kind (its count is what is left: shard channels, or channels + patterns).
+ */
+export function awaitsMore(s: ConnState, r: TrackedRequest, reply: ReplyFrame, first: boolean): boolean {
+  if (first && reply.type !== RESP_TYPES.ARRAY && reply.type !== RESP_TYPES.PUSH) return false;
+  if (r.frame.argc > 1 || !UNSUBSCRIBE.has(r.info.name)) return true;
+  return s[SUB_KIND[r.info.name]!] > 0;
+}
+
+/**
+ * Whether a reply is one more of the confirmations a (un)subscribe request already answered
+ * is waiting for; if not, that request was answered whole (joined mid-stream, the counts were
+ * not known) and the reply is the next request's. EXEC's later replies are not all confirmations.
+ */
+export function continuesReplies(r: TrackedRequest, reply: ReplyFrame): boolean {
+  if (r.info.name === 'EXEC') return true;
+  if ((reply.type !== RESP_TYPES.ARRAY && reply.type !== RESP_TYPES.PUSH) || reply.head.length < 3) return false;
+  return reply.head[0]!.toLowerCase() === r.info.name.toLowerCase();
 }
 
 /** State changes that take effect as the server reads the request. */
@@ -143,25 +172,9 @@ export function applyRequestState(s: ConnState, info: CommandInfo, frame: Reques
     case 'MONITOR':
       s.monitoring = true;
       break;
-    case 'SUBSCRIBE':
-    case 'PSUBSCRIBE':
-    case 'SSUBSCRIBE':
-    case 'UNSUBSCRIBE':
-    case 'PUNSUBSCRIBE':
-    case 'SUNSUBSCRIBE':
-      trackSubscriptions(s.requested[SUB_KIND[info.name]!], UNSUBSCRIBE.has(info.name), frame);
-      break;
     case 'RESET':
       Object.assign(s, newConnState(true));
       break;
-  }
-}
-
-function trackSubscriptions(names: Set<string>, unsubscribe: boolean, frame: RequestFrame): void {
-  if (unsubscribe && frame.argc <= 1) return names.clear();
-  for (let i = 1; i < frame.args.length; i++) {
-    if (unsubscribe) names.delete(frame.args[i]!);
-    else if (names.size < MAX_TRACKED_NAMES) names.add(frame.args[i]!);
   }
 }
 

@@ -4,7 +4,7 @@ import { RESP_TYPES } from '../resp/constants.js';
 import type { ReplyFrame, RequestFrame, RespLimits, Violation } from '../resp/types.js';
 import { commandInfo, redactSecrets } from './command-info.js';
 import { PendingQueue } from './pending-queue.js';
-import { expectedReplies, applyRequestState, applyReplyState, type ConnState, MAX_QUEUED, newConnState } from './conn-state.js';
+import { awaitsMore, continuesReplies, expectedReplies, applyRequestState, applyReplyState, type ConnState, MAX_QUEUED, newConnState } from './conn-state.js';
 import { EarlyBytes } from './early-bytes.js';
 import { selfNamed } from './self-named.js';
 import { startsMonitorLine, startsPubSubMessage } from './server-lines.js';
@@ -335,6 +335,11 @@ export class Session {
     }
     const r = this.pending.peek()!;
     const first = r.reply === null;
+    // A request due more confirmations was answered whole after all: this reply is the next one's.
+    if (!first && !continuesReplies(r, reply)) {
+      if (this.endFront(r, reply.startTsUs)) this.onReply(reply);
+      return;
+    }
     if (first) {
       r.reply = reply;
       r.latencyUs = Math.max(0, reply.startTsUs - r.frame.endTsUs);
@@ -345,14 +350,23 @@ export class Session {
     const endTsUs = reply.endTsUs;
     // Only the first reply is kept (SUBSCRIBE's later confirmations are counted, not kept).
     if (!first) this.pools.replyFrames.give(reply, reply.head.length);
-    if (--r.expect > 0) return;
+    if (--r.expect > 0 && awaitsMore(this.state, r, reply, first)) return;
+    this.endFront(r, endTsUs);
+  }
+
+  /** The oldest pending request is answered; false when the replies after it can't be paired. */
+  private endFront(r: PooledRequest, endTsUs: number): boolean {
     this.pending.shift();
     const barrier = r === this.beforeGap;
     this.finish(r);
     // The replies that follow answer requests lost in a gap first: those after it can't be paired.
-    if (barrier) return this.loseSync(false);
+    if (barrier) {
+      this.loseSync(false);
+      return false;
+    }
     // What follows the handshake's last reply is PSYNC's answer, then the link.
     if (this.linkStart !== null && this.pending.peek() === this.linkStart) this.startLink(endTsUs);
+    return true;
   }
 
   /** Why a reply answers no request, or null when it pairs with the oldest pending one. */

@@ -1,0 +1,129 @@
+/**
+ * Pairing as Redis 7 answers: each row is a sequence seen on a real redis-server 7.0 in the
+ * audit (/work/audit6 r-* captures), run whole and split byte by byte.
+ */
+import { describe, expect, test } from 'vitest';
+import type { ReplyFrame } from '../src/resp/types.js';
+import { Session, type UnpairedKind } from '../src/analysis/session.js';
+import type { TrackedRequest } from '../src/analysis/tracked-request.js';
+import type { TcpConn } from '../src/flow/types.js';
+
+const conn = (): TcpConn => ({
+  id: 1, clientIp: '10.0.0.5', clientPort: 5000, serverIp: '10.0.0.1', serverPort: 6379,
+  client: '10.0.0.5:5000', server: '10.0.0.1:6379', midstream: false, firstTsUs: 0, handlerState: null,
+});
+
+const cmd = (...args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('');
+const arr = (...items: Array<string | number | null>) => `*${items.length}\r\n` + items.map((i) =>
+  i === null ? '$-1\r\n' : typeof i === 'number' ? `:${i}\r\n` : `$${i.length}\r\n${i}\r\n`).join('');
+const push = (...items: Array<string | number | null>) => '>' + arr(...items).slice(1);
+
+/** One step: bytes from the client (C) or the server (S). */
+type Step = ['C' | 'S', string];
+
+export interface Run {
+  /** Requests done, in order: `NAME[ SUB]:outcome` and, for an error, `(code)`. */
+  done: string[];
+  unpaired: UnpairedKind[];
+  raw: TrackedRequest[];
+  names: string[];
+}
+
+/** Steps 100 µs apart; split: each byte of a step in its own chunk, all at the step's time. */
+export function run(steps: Step[], split: boolean): Run {
+  const done: string[] = [];
+  const raw: TrackedRequest[] = [];
+  const unpaired: UnpairedKind[] = [];
+  const names: string[] = [];
+  const s = new Session(conn(), {
+    request: () => undefined,
+    complete: (r: TrackedRequest) => {
+      const err = r.outcome === 'error' ? `(${r.reply!.error!.split(' ')[0]})` : '';
+      done.push(r.info.name + (r.info.sub ? ' ' + r.info.sub : '') + ':' + r.outcome + err);
+      raw.push({ ...r });
+    },
+    unpaired: (_c: TcpConn, _r: ReplyFrame, kind: UnpairedKind) => unpaired.push(kind),
+    violation: () => undefined,
+    linkRequest: () => undefined,
+    linkStart: () => undefined,
+    rdb: () => undefined,
+    propagated: () => undefined,
+    clientInfo: (_c: TcpConn, field: string, value: string) => names.push(`${field}=${value}`),
+  }, {}, 10_000);
+  let ts = 1_000_000;
+  for (const [dir, text] of steps) {
+    ts += 100;
+    const b = Buffer.from(text, 'latin1');
+    if (!split) s.data(dir === 'C', b, 0, b.length, ts);
+    else for (let i = 0; i < b.length; i++) s.data(dir === 'C', b, i, 1, ts);
+  }
+  s.close();
+  return { done, unpaired, raw, names };
+}
+
+type Row = [string, Step[], string[], UnpairedKind[]];
+
+function pairs(rows: Row[]): void {
+  test.each(rows.flatMap(([name, steps, done, kinds]) => [[name + ' (whole)', steps, done, kinds, false], [name + ' (byte by byte)', steps, done, kinds, true]] as const))(
+    '%s', (_name, steps, done, kinds, split) => {
+      const r = run(steps as Step[], split);
+      expect(r.done).toEqual(done);
+      expect(r.unpaired).toEqual(kinds);
+    });
+}
+
+const GETS = cmd('GET', 'b:1') + cmd('GET', 'b:2') + cmd('GET', 'b:3');
+const NILS = '$-1\r\n$-1\r\n$-1\r\n';
+
+describe('(un)subscribe: one reply per channel only when the server runs it', () => {
+  pairs([
+    ['r-subscribe-error: SUBSCRIBE of 3 channels refused with one NOPERM',
+      [['C', cmd('SUBSCRIBE', 'no1', 'no2', 'no3') + GETS], ['S', '-NOPERM this user has no permissions\r\n' + NILS], ['C', cmd('SET', 'b:4', 'x')], ['S', '+OK\r\n']],
+      ['SUBSCRIBE:error(NOPERM)', 'GET:ok', 'GET:ok', 'GET:ok', 'SET:ok'], []],
+    ['sub/: SUBSCRIBE of 2 channels refused with NOAUTH, AUTH after it',
+      [['C', cmd('SUBSCRIBE', 'n1', 'n2') + cmd('GET', 'c:1') + cmd('AUTH', 'pw') + cmd('GET', 'c:2')],
+        ['S', '-NOAUTH Authentication required.\r\n-NOAUTH Authentication required.\r\n+OK\r\n$-1\r\n']],
+      ['SUBSCRIBE:error(NOAUTH)', 'GET:error(NOAUTH)', 'AUTH:ok', 'GET:ok'], []],
+    ['PSUBSCRIBE and SSUBSCRIBE refused, and UNSUBSCRIBE of 2 channels under NOAUTH',
+      [['C', cmd('PSUBSCRIBE', 'a*', 'b*') + cmd('SSUBSCRIBE', 's1', 's2') + cmd('UNSUBSCRIBE', 'x', 'y') + cmd('PING')],
+        ['S', '-NOAUTH Authentication required.\r\n'.repeat(4)]],
+      ['PSUBSCRIBE:error(NOAUTH)', 'SSUBSCRIBE:error(NOAUTH)', 'UNSUBSCRIBE:error(NOAUTH)', 'PING:error(NOAUTH)'], []],
+    ['r-discarded-subscribe: SUBSCRIBE a b c queued (+QUEUED), DISCARD, then UNSUBSCRIBE with none subscribed',
+      [['C', cmd('MULTI')], ['S', '+OK\r\n'], ['C', cmd('SUBSCRIBE', 'a', 'b', 'c')], ['S', '+QUEUED\r\n'], ['C', cmd('DISCARD')], ['S', '+OK\r\n'],
+        ['C', cmd('UNSUBSCRIBE') + GETS], ['S', arr('unsubscribe', null, 0) + NILS], ['C', cmd('SET', 'k4', 'v')], ['S', '+OK\r\n']],
+      ['MULTI:ok', 'SUBSCRIBE:ok', 'DISCARD:ok', 'UNSUBSCRIBE:ok', 'GET:ok', 'GET:ok', 'GET:ok', 'SET:ok'], []],
+    ['r-unsub-pipelined: UNSUBSCRIBE a, then UNSUBSCRIBE of the 2 left, pipelined',
+      [['C', cmd('SUBSCRIBE', 'a', 'b', 'c')], ['S', arr('subscribe', 'a', 1) + arr('subscribe', 'b', 2) + arr('subscribe', 'c', 3)],
+        ['C', cmd('UNSUBSCRIBE', 'a') + cmd('UNSUBSCRIBE') + cmd('GET', 'k1') + cmd('GET', 'k2')],
+        ['S', arr('unsubscribe', 'a', 2) + arr('unsubscribe', 'c', 1) + arr('unsubscribe', 'b', 0) + '$-1\r\n$-1\r\n'], ['C', cmd('SET', 'k3', 'v')], ['S', '+OK\r\n']],
+      ['SUBSCRIBE:ok', 'UNSUBSCRIBE:ok', 'UNSUBSCRIBE:ok', 'GET:ok', 'GET:ok', 'SET:ok'], []],
+    ['UNSUBSCRIBE of all channels while a pattern stays: the last confirmation counts the pattern',
+      [['C', cmd('SUBSCRIBE', 'a', 'b') + cmd('PSUBSCRIBE', 'p*')], ['S', arr('subscribe', 'a', 1) + arr('subscribe', 'b', 2) + arr('psubscribe', 'p*', 3)],
+        ['C', cmd('UNSUBSCRIBE') + cmd('PUNSUBSCRIBE') + cmd('PING')],
+        ['S', arr('unsubscribe', 'a', 2) + arr('unsubscribe', 'b', 1) + arr('punsubscribe', 'p*', 0) + '+PONG\r\n']],
+      ['SUBSCRIBE:ok', 'PSUBSCRIBE:ok', 'UNSUBSCRIBE:ok', 'PUNSUBSCRIBE:ok', 'PING:ok'], []],
+    ['RESP3: SUNSUBSCRIBE of all shard channels, answered by pushes',
+      [['C', cmd('HELLO', '3')], ['S', '%1\r\n+proto\r\n:3\r\n'], ['C', cmd('SSUBSCRIBE', 's1') + cmd('SSUBSCRIBE', 's2')],
+        ['S', push('ssubscribe', 's1', 1) + push('ssubscribe', 's2', 2)], ['C', cmd('SUNSUBSCRIBE') + cmd('GET', 'k')],
+        ['S', push('sunsubscribe', 's1', 1) + push('sunsubscribe', 's2', 0) + '_\r\n']],
+      ['HELLO:ok', 'SSUBSCRIBE:ok', 'SSUBSCRIBE:ok', 'SUNSUBSCRIBE:ok', 'GET:ok'], []],
+    ['sub/: SUBSCRIBE of 2 channels inside EXEC: the second confirmation comes after the EXEC array',
+      [['C', cmd('MULTI') + cmd('SUBSCRIBE', 'ma', 'mb') + cmd('EXEC')], ['S', '+OK\r\n+QUEUED\r\n*1\r\n' + arr('subscribe', 'ma', 1) + arr('subscribe', 'mb', 2)],
+        ['C', cmd('PING')], ['S', arr('pong', '')], ['C', cmd('UNSUBSCRIBE')], ['S', arr('unsubscribe', 'ma', 1) + arr('unsubscribe', 'mb', 0)],
+        ['C', cmd('GET', 'a')], ['S', '$-1\r\n']],
+      ['MULTI:ok', 'SUBSCRIBE:ok', 'EXEC:ok', 'PING:ok', 'UNSUBSCRIBE:ok', 'GET:ok'], []],
+    ['a SUBSCRIBE queued in a transaction that aborts: EXEC has one reply',
+      [['C', cmd('MULTI') + cmd('SUBSCRIBE', 'a', 'b') + cmd('NOSUCH') + cmd('EXEC') + cmd('GET', 'k')],
+        ['S', '+OK\r\n+QUEUED\r\n-ERR unknown command\r\n-EXECABORT Transaction discarded\r\n$-1\r\n']],
+      ['MULTI:ok', 'SUBSCRIBE:ok', 'NOSUCH:error(ERR)', 'EXEC:error(EXECABORT)', 'GET:ok'], []],
+    ['counts not known (a pattern from before the capture): a reply that is no confirmation ends the UNSUBSCRIBE',
+      [['C', cmd('SUBSCRIBE', 'a')], ['S', arr('subscribe', 'a', 2)], ['C', cmd('UNSUBSCRIBE') + cmd('GET', 'k')], ['S', arr('unsubscribe', 'a', 1) + '$-1\r\n']],
+      ['SUBSCRIBE:ok', 'UNSUBSCRIBE:ok', 'GET:ok'], []],
+  ]);
+
+  test.each([false, true])('the confirmations after an EXEC array are its bytes, not the next request\'s (split %s)', (split) => {
+    const r = run([['C', cmd('MULTI') + cmd('SUBSCRIBE', 'ma', 'mb') + cmd('EXEC')], ['S', '+OK\r\n+QUEUED\r\n*1\r\n' + arr('subscribe', 'ma', 1) + arr('subscribe', 'mb', 2)],
+      ['C', cmd('PING')], ['S', arr('pong', '')]], split);
+    expect(r.raw.map((x) => x.replyBytes)).toEqual([5, 9, 35 + 31, 20]);
+  });
+});
