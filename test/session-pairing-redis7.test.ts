@@ -127,3 +127,19 @@ describe('(un)subscribe: one reply per channel only when the server runs it', ()
     expect(r.raw.map((x) => x.replyBytes)).toEqual([5, 9, 35 + 31, 20]);
   });
 });
+
+describe('commands queued in MULTI change the connection only when EXEC runs them', () => {
+  pairs([
+    ['r-reply-in-multi: CLIENT REPLY OFF queued, then DISCARD: it never runs, all is answered',
+      [['C', cmd('MULTI')], ['S', '+OK\r\n'], ['C', cmd('CLIENT', 'REPLY', 'OFF')], ['S', '+QUEUED\r\n'], ['C', cmd('DISCARD')], ['S', '+OK\r\n'],
+        ['C', cmd('GET', 'k0')], ['S', '$-1\r\n'], ['C', cmd('GET', 'k1')], ['S', '$-1\r\n']],
+      ['MULTI:ok', 'CLIENT REPLY:ok', 'DISCARD:ok', 'GET:ok', 'GET:ok'], []],
+    ['r-reply-in-multi: CLIENT REPLY SKIP queued: the next queued command is answered QUEUED',
+      [['C', cmd('MULTI') + cmd('CLIENT', 'REPLY', 'SKIP') + cmd('SET', 'a', '1') + cmd('DISCARD') + cmd('GET', 'a')],
+        ['S', '+OK\r\n+QUEUED\r\n+QUEUED\r\n+OK\r\n$-1\r\n']],
+      ['MULTI:ok', 'CLIENT REPLY:ok', 'SET:ok', 'DISCARD:ok', 'GET:ok'], []],
+    ['MONITOR queued and DISCARDed: the connection is no MONITOR',
+      [['C', cmd('MULTI') + cmd('MONITOR') + cmd('DISCARD') + cmd('PING')], ['S', '+OK\r\n+QUEUED\r\n+OK\r\n+PONG\r\n']],
+      ['MULTI:ok', 'MONITOR:ok', 'DISCARD:ok', 'PING:ok'], []],
+  ]);
+});

@@ -75,9 +75,17 @@ const SUB_KIND: Record<string, SubKind> = {
   SSUBSCRIBE: 'shardChannels', SUNSUBSCRIBE: 'shardChannels',
 };
 
+/** Commands Redis runs at once inside MULTI; it queues every other one (processCommand). */
+const RUN_IN_MULTI = new Set(['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'QUIT', 'RESET']);
+
+/** Inside MULTI this command is queued (answered +QUEUED or refused), to run at EXEC if at all. */
+function queuedNow(s: ConnState, info: CommandInfo): boolean {
+  return s.inMulti && !RUN_IN_MULTI.has(info.name);
+}
+
 /** Replies the server will send to this request, given the state before it. */
 export function expectedReplies(s: ConnState, info: CommandInfo, frame: RequestFrame): number {
-  if (info.plain) return s.replyOff || s.skipNext ? 0 : 1;
+  if (info.plain || queuedNow(s, info)) return s.replyOff || s.skipNext ? 0 : 1;
   if (info.name === 'CLIENT' && info.sub === 'REPLY') {
     const mode = frame.args[2]?.toUpperCase();
     return mode === 'OFF' || mode === 'SKIP' ? 0 : 1; // ON, and a bad mode's error, are answered
@@ -135,6 +143,8 @@ export function applyRequestState(s: ConnState, info: CommandInfo, frame: Reques
     return;
   }
   if (s.skipNext && !(info.name === 'CLIENT' && info.sub === 'REPLY')) s.skipNext = false;
+  // Queued: it changes nothing until EXEC runs it (a SELECT's db is tracked for MONITOR's view).
+  if (queuedNow(s, info) && info.name !== 'SELECT') return;
   switch (info.name) {
     case 'CLIENT':
       if (info.sub === 'REPLY') applyClientReply(s, frame.args[2]?.toUpperCase());
@@ -165,6 +175,10 @@ export function applyRequestState(s: ConnState, info: CommandInfo, frame: Reques
       break;
     case 'EXEC':
       s.inMulti = false;
+      // What the queued CLIENT REPLYs set holds for the requests after EXEC.
+      for (const q of s.queuedWhole ? s.queued : []) {
+        if (!q.info.plain && q.info.name === 'CLIENT' && q.info.sub === 'REPLY') applyClientReply(s, q.frame.args[2]?.toUpperCase());
+      }
       // The db its SELECTs set stays, unless its answer says it ran nothing.
       if (s.multiBefore !== undefined && s.db !== null) s.selects.push({ frame, before: s.multiBefore, after: s.db });
       s.multiBefore = undefined;
