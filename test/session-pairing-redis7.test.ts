@@ -143,3 +143,28 @@ describe('commands queued in MULTI change the connection only when EXEC runs the
       ['MULTI:ok', 'MONITOR:ok', 'DISCARD:ok', 'PING:ok'], []],
   ]);
 });
+
+const REPLY = (mode: string) => cmd('CLIENT', 'REPLY', mode);
+
+describe('CLIENT REPLY SKIP skips the next command, whatever it is (networking.c resetClient)', () => {
+  pairs([
+    ['r-reply-skip-on: SKIP; ON; GET: ON is the skipped one, and answers +OK since it clears the skip first',
+      [['C', REPLY('SKIP') + REPLY('ON') + cmd('GET', 'k1')], ['S', '+OK\r\n$-1\r\n']],
+      ['CLIENT REPLY:noreply', 'CLIENT REPLY:ok', 'GET:ok'], []],
+    ['r-reply-skip-on: OFF; SKIP; ON; GET: SKIP is ignored under OFF',
+      [['C', REPLY('OFF') + REPLY('SKIP') + REPLY('ON') + cmd('GET', 'k2')], ['S', '+OK\r\n$-1\r\n']],
+      ['CLIENT REPLY:noreply', 'CLIENT REPLY:noreply', 'CLIENT REPLY:ok', 'GET:ok'], []],
+    ['r-skip-reset: SKIP; RESET; GET; PING: RESET is skipped',
+      [['C', REPLY('SKIP') + cmd('RESET') + cmd('GET', 'k1') + cmd('PING')], ['S', '$-1\r\n+PONG\r\n']],
+      ['CLIENT REPLY:noreply', 'RESET:noreply', 'GET:ok', 'PING:ok'], []],
+    ['OFF; SKIP; RESET; PING: RESET ends OFF and is answered',
+      [['C', REPLY('OFF') + REPLY('SKIP') + cmd('RESET') + cmd('PING')], ['S', '+RESET\r\n+PONG\r\n']],
+      ['CLIENT REPLY:noreply', 'CLIENT REPLY:noreply', 'RESET:ok', 'PING:ok'], []],
+    ['SKIP; SKIP; GET; PING: the second SKIP is skipped and skips GET',
+      [['C', REPLY('SKIP') + REPLY('SKIP') + cmd('GET', 'k') + cmd('PING')], ['S', '+PONG\r\n']],
+      ['CLIENT REPLY:noreply', 'CLIENT REPLY:noreply', 'GET:noreply', 'PING:ok'], []],
+    ['a bad CLIENT REPLY mode under SKIP or OFF: its error is not sent',
+      [['C', REPLY('SKIP') + REPLY('FOO') + cmd('PING')], ['S', '+PONG\r\n'], ['C', REPLY('OFF') + REPLY('BAR') + REPLY('ON')], ['S', '+OK\r\n']],
+      ['CLIENT REPLY:noreply', 'CLIENT REPLY:noreply', 'PING:ok', 'CLIENT REPLY:noreply', 'CLIENT REPLY:noreply', 'CLIENT REPLY:ok'], []],
+  ]);
+});

@@ -26,7 +26,7 @@ export interface ConnState {
   queuedWhole: boolean;
   /** CLIENT REPLY OFF in force. */
   replyOff: boolean;
-  /** CLIENT REPLY SKIP: the next command gets no reply. */
+  /** CLIENT REPLY SKIP (not under OFF): the next command read, whichever, gets no reply. */
   skipNext: boolean;
   monitoring: boolean;
   /** Channels, patterns and shard channels subscribed, as the confirmations counted them. */
@@ -87,10 +87,14 @@ function queuedNow(s: ConnState, info: CommandInfo): boolean {
 export function expectedReplies(s: ConnState, info: CommandInfo, frame: RequestFrame): number {
   if (info.plain || queuedNow(s, info)) return s.replyOff || s.skipNext ? 0 : 1;
   if (info.name === 'CLIENT' && info.sub === 'REPLY') {
-    const mode = frame.args[2]?.toUpperCase();
-    return mode === 'OFF' || mode === 'SKIP' ? 0 : 1; // ON, and a bad mode's error, are answered
+    const mode = replyMode(frame);
+    // ON clears OFF and SKIP before it answers; OFF and SKIP have no answer; a bad mode's error
+    // is not sent under either.
+    if (mode === 'ON') return 1;
+    return mode === 'OFF' || mode === 'SKIP' || s.replyOff || s.skipNext ? 0 : 1;
   }
-  if (info.name === 'RESET') return 1; // answered even under CLIENT REPLY OFF, which it ends
+  // RESET ends OFF before it answers, but not the skip of the command it is (clearClientConnectionState).
+  if (info.name === 'RESET') return s.skipNext ? 0 : 1;
   if (s.replyOff || s.skipNext) return 0;
   if (SUBSCRIBE.has(info.name)) return Math.max(1, frame.argc - 1);
   if (UNSUBSCRIBE.has(info.name)) return frame.argc > 1 ? frame.argc - 1 : UNTIL_NONE_LEFT;
@@ -138,16 +142,14 @@ export function continuesReplies(r: TrackedRequest, reply: ReplyFrame): boolean 
 
 /** State changes that take effect as the server reads the request. */
 export function applyRequestState(s: ConnState, info: CommandInfo, frame: RequestFrame): void {
-  if (info.plain) {
-    s.skipNext = false;
-    return;
-  }
-  if (s.skipNext && !(info.name === 'CLIENT' && info.sub === 'REPLY')) s.skipNext = false;
+  // A skip lasts one command, whichever; only a CLIENT REPLY SKIP run now sets it again.
+  s.skipNext = false;
+  if (info.plain) return;
   // Queued: it changes nothing until EXEC runs it (a SELECT's db is tracked for MONITOR's view).
   if (queuedNow(s, info) && info.name !== 'SELECT') return;
   switch (info.name) {
     case 'CLIENT':
-      if (info.sub === 'REPLY') applyClientReply(s, frame.args[2]?.toUpperCase());
+      if (info.sub === 'REPLY') applyClientReply(s, replyMode(frame));
       break;
     case 'SELECT': {
       const db = dbIndex(frame.args[1]);
@@ -177,7 +179,7 @@ export function applyRequestState(s: ConnState, info: CommandInfo, frame: Reques
       s.inMulti = false;
       // What the queued CLIENT REPLYs set holds for the requests after EXEC.
       for (const q of s.queuedWhole ? s.queued : []) {
-        if (!q.info.plain && q.info.name === 'CLIENT' && q.info.sub === 'REPLY') applyClientReply(s, q.frame.args[2]?.toUpperCase());
+        if (!q.info.plain && q.info.name === 'CLIENT' && q.info.sub === 'REPLY') applyClientReply(s, replyMode(q.frame));
       }
       // The db its SELECTs set stays, unless its answer says it ran nothing.
       if (s.multiBefore !== undefined && s.db !== null) s.selects.push({ frame, before: s.multiBefore, after: s.db });
@@ -216,10 +218,16 @@ function dbIndex(arg: string | undefined): number | null {
   return n <= 2 ** 31 - 1 ? n : null;
 }
 
+/** CLIENT REPLY's mode, upper case; undefined when Redis refuses it for its argument count. */
+function replyMode(frame: RequestFrame): string | undefined {
+  return frame.argc === 3 ? frame.args[2]?.toUpperCase() : undefined;
+}
+
+/** CLIENT REPLY (networking.c): ON clears OFF and SKIP, OFF sets OFF, SKIP is ignored under OFF. */
 function applyClientReply(s: ConnState, mode: string | undefined): void {
   if (mode === 'OFF') s.replyOff = true;
-  else if (mode === 'ON') s.replyOff = false;
-  else if (mode === 'SKIP') s.skipNext = true;
+  else if (mode === 'ON') s.replyOff = s.skipNext = false;
+  else if (mode === 'SKIP' && !s.replyOff) s.skipNext = true;
 }
 
 /** State changes that depend on the server's answer. */
