@@ -168,3 +168,27 @@ describe('CLIENT REPLY SKIP skips the next command, whatever it is (networking.c
       ['CLIENT REPLY:noreply', 'CLIENT REPLY:noreply', 'PING:ok', 'CLIENT REPLY:noreply', 'CLIENT REPLY:noreply', 'CLIENT REPLY:ok'], []],
   ]);
 });
+
+const MSG = (ch: string, body: string) => arr('message', ch, body);
+const LINE = (cmdText: string) => `+1796324695.855427 [0 127.0.0.1:50384] ${cmdText}\r\n`;
+
+describe('RESET ends subscriber and MONITOR modes at its +RESET, not as it is sent', () => {
+  pairs([
+    ['r-reset-subscriber: messages sent before RESET ran are messages',
+      [['C', cmd('SUBSCRIBE', 'ch')], ['S', arr('subscribe', 'ch', 1)], ['C', cmd('RESET') + cmd('GET', 'k') + cmd('PING')],
+        ['S', MSG('ch', 'late1') + MSG('ch', 'late2') + '+RESET\r\n$-1\r\n+PONG\r\n']],
+      ['SUBSCRIBE:ok', 'RESET:ok', 'GET:ok', 'PING:ok'], ['message', 'message']],
+    ['after +RESET an array that looks like a message is a reply',
+      [['C', cmd('SUBSCRIBE', 'ch')], ['S', arr('subscribe', 'ch', 1)], ['C', cmd('RESET') + cmd('LRANGE', 'l', '0', '-1')],
+        ['S', '+RESET\r\n' + MSG('ch', 'x')]],
+      ['SUBSCRIBE:ok', 'RESET:ok', 'LRANGE:ok'], []],
+    ['RESP3 RESET: in-flight pushes stay pushes; a RESP2 message array after +RESET with no subscription is a reply',
+      [['C', cmd('HELLO', '3')], ['S', '%1\r\n+proto\r\n:3\r\n'], ['C', cmd('SUBSCRIBE', 'ch')], ['S', push('subscribe', 'ch', 1)],
+        ['C', cmd('RESET') + cmd('LRANGE', 'l', '0', '-1')], ['S', push('message', 'ch', 'm') + '+RESET\r\n' + MSG('ch', 'x')]],
+      ['HELLO:ok', 'SUBSCRIBE:ok', 'RESET:ok', 'LRANGE:ok'], ['push']],
+    ['RESET pipelined after CLIENT REPLY OFF and MULTI: the requests after it are answered and not queued',
+      [['C', cmd('MULTI') + cmd('SET', 'a', '1') + REPLY('OFF') + cmd('RESET') + cmd('GET', 'a') + cmd('EXEC')],
+        ['S', '+OK\r\n+QUEUED\r\n+QUEUED\r\n+RESET\r\n$-1\r\n-ERR EXEC without MULTI\r\n']],
+      ['MULTI:ok', 'SET:ok', 'CLIENT REPLY:ok', 'RESET:ok', 'GET:ok', 'EXEC:error(ERR)'], []],
+  ]);
+});

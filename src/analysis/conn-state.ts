@@ -189,9 +189,30 @@ export function applyRequestState(s: ConnState, info: CommandInfo, frame: Reques
       s.monitoring = true;
       break;
     case 'RESET':
-      Object.assign(s, newConnState(true));
+      resetRead(s);
       break;
   }
+}
+
+/**
+ * RESET (clearClientConnectionState) as the requests after it see it: replies on, no
+ * transaction, db 0. Subscriber and MONITOR modes, and RESP3, end at its answer: what the
+ * server sends before it ran is still messages, MONITOR lines and pushes (see resetAnswered).
+ */
+function resetRead(s: ConnState): void {
+  s.db = 0;
+  s.selects.length = 0;
+  s.inMulti = false;
+  s.multiBefore = undefined;
+  s.queued = [];
+  s.queuedWhole = true;
+  s.replyOff = false;
+}
+
+function resetAnswered(s: ConnState): void {
+  s.monitoring = false;
+  s.channels = s.patterns = s.shardChannels = 0;
+  s.resp3 = false;
 }
 
 /** A SELECT (or an EXEC that held one) was answered: undo it if refused and not superseded. */
@@ -237,6 +258,7 @@ export function applyReplyState(s: ConnState, r: TrackedRequest, reply: ReplyFra
     countSubscriptions(s, head.toLowerCase(), Number(reply.head[2]));
     return;
   }
+  if (r.info.name === 'RESET' && reply.error === null) return resetAnswered(s);
   if (r.info.name === 'HELLO' && reply.error === null) {
     // HELLO without a version leaves the protocol as it was.
     const version = r.frame.args[1];
