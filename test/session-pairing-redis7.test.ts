@@ -192,3 +192,35 @@ describe('RESET ends subscriber and MONITOR modes at its +RESET, not as it is se
       ['MULTI:ok', 'SET:ok', 'CLIENT REPLY:ok', 'RESET:ok', 'GET:ok', 'EXEC:error(ERR)'], []],
   ]);
 });
+
+describe('on a MONITOR connection, a reply that is no MONITOR line answers the oldest request', () => {
+  pairs([
+    ['r-reset-monitor: a MONITOR line sent before RESET ran is a MONITOR line',
+      [['C', cmd('MONITOR')], ['S', '+OK\r\n'], ['C', cmd('RESET') + cmd('GET', 'k')], ['S', LINE('"SET" "k" "v"') + '+RESET\r\n$1\r\nv\r\n']],
+      ['MONITOR:ok', 'RESET:ok', 'GET:ok'], ['monitor']],
+    ['r-monitor-conn-commands: PING, GET and QUIT are answered; the lines around them are MONITOR lines',
+      [['C', cmd('MONITOR')], ['S', '+OK\r\n'], ['S', LINE('"SET" "a" "1"')], ['C', cmd('PING')], ['C', cmd('GET', 'a')],
+        ['S', '+PONG\r\n' + LINE('"PING"') + "-ERR Replica can't interact with the keyspace\r\n"], ['C', cmd('QUIT')], ['S', '+OK\r\n']],
+      ['MONITOR:ok', 'PING:ok', 'GET:error(ERR)', 'QUIT:ok'], ['monitor', 'monitor']],
+    ['a second MONITOR on a MONITOR connection has no answer',
+      [['C', cmd('MONITOR')], ['S', '+OK\r\n'], ['C', cmd('MONITOR') + cmd('PING')], ['S', LINE('"GET" "x"') + '+PONG\r\n']],
+      ['MONITOR:ok', 'MONITOR:noreply', 'PING:ok'], ['monitor']],
+  ]);
+
+  test.each([12, 16, 64])('a MONITOR line previewed in %i bytes is still one', (preview) => {
+    const done: string[] = [];
+    const kinds: UnpairedKind[] = [];
+    const s = new Session(conn(), {
+      request: () => undefined, complete: (r) => done.push(`${r.info.name}:${r.outcome}`), unpaired: (_c, _r, k) => kinds.push(k), violation: () => undefined,
+      linkRequest: () => undefined, linkStart: () => undefined, rdb: () => undefined, propagated: () => undefined, clientInfo: () => undefined,
+    }, { argPreviewBytes: preview }, 100);
+    const feed = (c: boolean, t: string) => { const b = Buffer.from(t, 'latin1'); s.data(c, b, 0, b.length, 1); };
+    feed(true, cmd('MONITOR'));
+    feed(false, '+OK\r\n');
+    feed(true, cmd('PING'));
+    feed(false, LINE('"GET" "x"') + '+PONG\r\n');
+    s.close();
+    expect(done).toEqual(['MONITOR:ok', 'PING:ok']);
+    expect(kinds).toEqual(['monitor']);
+  });
+});

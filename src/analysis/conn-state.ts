@@ -96,6 +96,8 @@ export function expectedReplies(s: ConnState, info: CommandInfo, frame: RequestF
   // RESET ends OFF before it answers, but not the skip of the command it is (clearClientConnectionState).
   if (info.name === 'RESET') return s.skipNext ? 0 : 1;
   if (s.replyOff || s.skipNext) return 0;
+  // Redis ignores a MONITOR on a connection that already is one, without an answer.
+  if (info.name === 'MONITOR' && s.monitoring) return 0;
   if (SUBSCRIBE.has(info.name)) return Math.max(1, frame.argc - 1);
   if (UNSUBSCRIBE.has(info.name)) return frame.argc > 1 ? frame.argc - 1 : UNTIL_NONE_LEFT;
   if (info.name === 'EXEC') return 1 + execExtraReplies(s);

@@ -34,3 +34,21 @@ export function startsMonitorLine(buf: Uint8Array, off: number, len: number): bo
   for (let k = 1; k <= 6; k++) if (i + k >= end || !isDigit(buf[i + k])) return false;
   return i + 8 < end && buf[i + 7] === SPACE && buf[i + 8] === BRACKET;
 }
+
+/**
+ * Whether a status reply's text is a MONITOR line (as above, without the `+`), or may be one
+ * when its preview was cut short: the replies a MONITOR connection gets to its own commands
+ * (+PONG, +OK, -ERR ...) never start with a digit.
+ */
+export function isMonitorLineText(t: string): boolean {
+  let i = 0;
+  while (i < t.length && isDigit(t.charCodeAt(i))) i++;
+  if (i === t.length) return true;
+  if (i === 0 || i > 12 || t.charCodeAt(i) !== DOT) return false;
+  for (let k = 1; k <= 6; k++) {
+    if (i + k >= t.length) return true;
+    if (!isDigit(t.charCodeAt(i + k))) return false;
+  }
+  if (i + 7 >= t.length) return true;
+  return t.charCodeAt(i + 7) === SPACE && (i + 8 >= t.length || t.charCodeAt(i + 8) === BRACKET);
+}

@@ -7,7 +7,7 @@ import { PendingQueue } from './pending-queue.js';
 import { awaitsMore, continuesReplies, expectedReplies, applyRequestState, applyReplyState, type ConnState, MAX_QUEUED, newConnState } from './conn-state.js';
 import { EarlyBytes } from './early-bytes.js';
 import { selfNamed } from './self-named.js';
-import { startsMonitorLine, startsPubSubMessage } from './server-lines.js';
+import { isMonitorLineText, startsMonitorLine, startsPubSubMessage } from './server-lines.js';
 import { ReplicationLink } from './replication-link.js';
 import { releaseRequest, SessionPools, trackRequest } from './session-pools.js';
 import type { PooledRequest, TrackedRequest } from './tracked-request.js';
@@ -382,9 +382,9 @@ export class Session {
     if (!this.state.resp3 && subscribed(this.state) && reply.type === RESP_TYPES.ARRAY && PUBSUB_MESSAGES.has(reply.head[0]?.toLowerCase() ?? '')) {
       return 'message';
     }
-    // After MONITOR's own +OK, everything the server sends is MONITOR output, except the
-    // answer to a QUIT or RESET that ends it.
-    if (this.state.monitoring && (front === undefined || !answersInMonitorMode(front.info.name))) return 'monitor';
+    // A MONITOR connection's commands are answered too (+PONG, +OK to QUIT or RESET, `-ERR
+    // Replica can't interact with the keyspace`): only a status line shaped like one is MONITOR output.
+    if (this.state.monitoring && (front === undefined || (reply.type === RESP_TYPES.SIMPLE_STRING && isMonitorLineText(reply.head[0] ?? '')))) return 'monitor';
     if (front !== undefined) return null;
     if (this.rejectedLines > 0 && reply.error !== null && reply.error.startsWith('ERR Protocol error')) {
       this.rejectedLines--;
@@ -415,6 +415,3 @@ function subscribed(s: ConnState): boolean {
   return s.channels + s.patterns + s.shardChannels > 0;
 }
 
-function answersInMonitorMode(name: string): boolean {
-  return name === 'MONITOR' || name === 'QUIT' || name === 'RESET';
-}
