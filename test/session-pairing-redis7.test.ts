@@ -224,3 +224,29 @@ describe('on a MONITOR connection, a reply that is no MONITOR line answers the o
     expect(kinds).toEqual(['monitor']);
   });
 });
+
+describe('HELLO and CLIENT SETNAME queued in MULTI take effect only when EXEC runs them', () => {
+  pairs([
+    ['r-hello-in-multi: HELLO 3 queued then DISCARDed: still RESP2, message arrays are messages',
+      [['C', cmd('MULTI') + cmd('HELLO', '3') + cmd('DISCARD')], ['S', '+OK\r\n+QUEUED\r\n+OK\r\n'], ['C', cmd('SUBSCRIBE', 'ch')],
+        ['S', arr('subscribe', 'ch', 1) + MSG('ch', 'm0') + MSG('ch', 'm1')], ['C', cmd('PING')], ['S', MSG('ch', 'm2') + arr('pong', '')]],
+      ['MULTI:ok', 'HELLO:ok', 'DISCARD:ok', 'SUBSCRIBE:ok', 'PING:ok'], ['message', 'message', 'message']],
+    ['HELLO 3 run by EXEC: RESP3 from then on',
+      [['C', cmd('MULTI') + cmd('HELLO', '3') + cmd('EXEC')], ['S', '+OK\r\n+QUEUED\r\n*1\r\n%1\r\n+proto\r\n:3\r\n'], ['C', cmd('SUBSCRIBE', 'ch')],
+        ['S', push('subscribe', 'ch', 1)], ['C', cmd('LRANGE', 'l', '0', '-1')], ['S', MSG('x', 'y')]],
+      ['MULTI:ok', 'HELLO:ok', 'EXEC:ok', 'SUBSCRIBE:ok', 'LRANGE:ok'], []],
+  ]);
+
+  test.each<[string, Step[], string[]]>([
+    ['r-setname-in-multi: CLIENT SETNAME queued then DISCARDed names nothing',
+      [['C', cmd('MULTI') + cmd('CLIENT', 'SETNAME', 'discarded-name') + cmd('DISCARD')], ['S', '+OK\r\n+QUEUED\r\n+OK\r\n']], []],
+    ['CLIENT SETNAME run by EXEC names the connection',
+      [['C', cmd('MULTI') + cmd('SET', 'a', '1') + cmd('CLIENT', 'SETNAME', 'ran') + cmd('EXEC')], ['S', '+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n+OK\r\n']], ['name=ran']],
+    ['CLIENT SETNAME refused inside EXEC names nothing',
+      [['C', cmd('MULTI') + cmd('CLIENT', 'SETNAME', 'a b') + cmd('EXEC')], ['S', '+OK\r\n+QUEUED\r\n*1\r\n-ERR Client names cannot contain spaces\r\n']], []],
+    ['HELLO 3 SETNAME queued in a transaction that aborts names nothing',
+      [['C', cmd('MULTI') + cmd('HELLO', '3', 'SETNAME', 'h') + cmd('NOSUCH') + cmd('EXEC')], ['S', '+OK\r\n+QUEUED\r\n-ERR unknown command\r\n-EXECABORT Transaction discarded\r\n']], []],
+  ])('%s', (_name, steps, names) => {
+    expect(run(steps, false).names).toEqual(names);
+  });
+});

@@ -2,6 +2,7 @@ import { RESP_TYPES } from '../resp/constants.js';
 import type { ReplyFrame, RequestFrame } from '../resp/types.js';
 import type { CommandInfo } from './command-info.js';
 import type { TrackedRequest } from './tracked-request.js';
+import { execRan } from './transaction.js';
 
 /** What a connection's earlier commands changed about how later ones are answered. */
 export interface ConnState {
@@ -20,7 +21,7 @@ export interface ConnState {
    * it, in the db it runs in. DISCARD, or an EXEC that ran nothing, goes back to this one.
    */
   multiBefore: number | null | undefined;
-  /** Requests sent inside MULTI, for the EXEC that answers them (at most MAX_QUEUED). */
+  /** Requests sent inside MULTI, for the EXEC that answers them (at most MAX_QUEUED, ./transaction.ts). */
   queued: TrackedRequest[];
   /** Whether `queued` holds the whole transaction (false when joined or resynced inside one). */
   queuedWhole: boolean;
@@ -38,9 +39,6 @@ export interface ConnState {
 }
 
 type SubKind = 'channels' | 'patterns' | 'shardChannels';
-
-/** Requests of one transaction remembered for its EXEC; past it their errors are not named. */
-export const MAX_QUEUED = 10_000;
 
 /**
  * UNSUBSCRIBE with no argument is answered once per subscription of its kind the server holds
@@ -261,15 +259,19 @@ export function applyReplyState(s: ConnState, r: TrackedRequest, reply: ReplyFra
     return;
   }
   if (r.info.name === 'RESET' && reply.error === null) return resetAnswered(s);
-  if (r.info.name === 'HELLO' && reply.error === null) {
-    // HELLO without a version leaves the protocol as it was.
-    const version = r.frame.args[1];
-    if (version === '2' || version === '3') s.resp3 = version === '3';
-  }
+  // Its +QUEUED inside MULTI is no answer: EXEC runs it, if at all.
+  if (r.info.name === 'HELLO' && reply.error === null && reply.type !== RESP_TYPES.SIMPLE_STRING) helloRan(s, r);
+  if (r.info.name === 'EXEC') execRan(r, (q) => q.info.name === 'HELLO' && helloRan(s, q));
   // An EXEC answered nil (a WATCHed key changed) ran nothing, as one answered EXECABORT.
   if (s.selects[0]?.frame === r.frame) settleSelect(s, reply.error !== null || reply.count === -1 || reply.type === RESP_TYPES.NULL);
   if (reply.error === null) return;
   if (r.info.name === 'MONITOR') s.monitoring = false;
+}
+
+function helloRan(s: ConnState, r: TrackedRequest): void {
+  // HELLO without a version leaves the protocol as it was.
+  const version = r.frame.args[1];
+  if (version === '2' || version === '3') s.resp3 = version === '3';
 }
 
 /**

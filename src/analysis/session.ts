@@ -4,9 +4,10 @@ import { RESP_TYPES } from '../resp/constants.js';
 import type { ReplyFrame, RequestFrame, RespLimits, Violation } from '../resp/types.js';
 import { commandInfo, redactSecrets } from './command-info.js';
 import { PendingQueue } from './pending-queue.js';
-import { awaitsMore, continuesReplies, expectedReplies, applyRequestState, applyReplyState, type ConnState, MAX_QUEUED, newConnState } from './conn-state.js';
+import { awaitsMore, continuesReplies, expectedReplies, applyRequestState, applyReplyState, type ConnState, newConnState } from './conn-state.js';
 import { EarlyBytes } from './early-bytes.js';
 import { selfNamed } from './self-named.js';
+import { execRan, trackTransaction } from './transaction.js';
 import { isMonitorLineText, startsMonitorLine, startsPubSubMessage } from './server-lines.js';
 import { ReplicationLink } from './replication-link.js';
 import { releaseRequest, SessionPools, trackRequest } from './session-pools.js';
@@ -215,6 +216,7 @@ export class Session {
     if (!r.info.plain) {
       if (LINK_COMMANDS.has(r.info.name)) return this.events.linkRequest(r);
       if (r.info.name === 'CLIENT' || r.info.name === 'HELLO') selfNamed(r, (field, value) => this.events.clientInfo(this.conn, field, value));
+      else if (r.info.name === 'EXEC') execRan(r, (q) => selfNamed(q, (field, value) => this.events.clientInfo(this.conn, field, value), true));
     }
     this.events.complete(r);
     releaseRequest(this.pools, r);
@@ -231,7 +233,7 @@ export class Session {
     const r = trackRequest(this.pools, this.conn, frame, info, redacted, db, expect);
     if ((!info.plain && LINK_COMMANDS.has(info.name)) || this.link !== null || this.linkStart !== null) return this.onLinkRequest(r);
     this.dropEarly();
-    this.trackTransaction(r);
+    trackTransaction(this.state, r);
     this.events.request(r);
     if (r.expect === 0) {
       this.events.complete(r);
@@ -306,24 +308,6 @@ export class Session {
     };
     r.replyBytes = r.reply.wireBytes;
     this.events.linkRequest(r);
-  }
-
-  /** Inside MULTI requests are kept for the EXEC whose reply answers each of them. */
-  private trackTransaction(r: PooledRequest): void {
-    const s = this.state;
-    const name = r.info.name;
-    if (name === 'MULTI') {
-      s.queued = [];
-      s.queuedWhole = true;
-    } else if (name === 'EXEC' || name === 'DISCARD') {
-      if (name === 'EXEC' && s.queuedWhole) r.queued = s.queued;
-      s.queued = [];
-    } else if (s.inMulti) {
-      // Its EXEC reads its reply: it is not filled again before the EXEC is done.
-      r.pooled = false;
-      if (s.queued.length < MAX_QUEUED) s.queued.push(r);
-      else s.queuedWhole = false;
-    }
   }
 
   private onReply(reply: ReplyFrame): void {
