@@ -250,3 +250,37 @@ describe('HELLO and CLIENT SETNAME queued in MULTI take effect only when EXEC ru
     expect(run(steps, false).names).toEqual(names);
   });
 });
+
+describe('a request pipelined behind a blocking one is timed from the end of its reply', () => {
+  /** Each step at its own time (µs); returns each request's latency in completion order. */
+  function latencies(steps: Array<[number, 'C' | 'S', string]>): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    const s = new Session(conn(), {
+      request: () => undefined, complete: (r) => out.push([r.info.name, r.latencyUs]), unpaired: () => undefined, violation: () => undefined,
+      linkRequest: () => undefined, linkStart: () => undefined, rdb: () => undefined, propagated: () => undefined, clientInfo: () => undefined,
+    }, {}, 100);
+    for (const [ts, dir, text] of steps) {
+      const b = Buffer.from(text, 'latin1');
+      s.data(dir === 'C', b, 0, b.length, ts);
+    }
+    s.close();
+    return out;
+  }
+
+  test.each<[string, Array<[number, 'C' | 'S', string]>, Array<[string, number]>]>([
+    ['r-blocking-pipelined: BLPOP served after 150 ms, GET in the same packet: GET is not slow',
+      [[1_000, 'C', cmd('BLPOP', 'q', '5') + cmd('GET', 'k')], [151_000, 'S', arr('q', 'x')], [151_040, 'S', '$-1\r\n']],
+      [['BLPOP', 150_000], ['GET', 40]]],
+    ['two requests behind it: both timed from its reply',
+      [[1_000, 'C', cmd('BLPOP', 'q', '5') + cmd('GET', 'a') + cmd('GET', 'b')], [151_000, 'S', arr('q', 'x') + '$-1\r\n'], [151_050, 'S', '$-1\r\n']],
+      [['BLPOP', 150_000], ['GET', 0], ['GET', 50]]],
+    ['a request sent after the blocking reply keeps its own clock',
+      [[1_000, 'C', cmd('BLPOP', 'q', '5')], [151_000, 'S', arr('q', 'x')], [200_000, 'C', cmd('GET', 'k')], [200_030, 'S', '$-1\r\n']],
+      [['BLPOP', 150_000], ['GET', 30]]],
+    ['behind a slow command that is not blocking (DEBUG SLEEP) the wait is what the client saw',
+      [[1_000, 'C', cmd('DEBUG', 'SLEEP', '0.1') + cmd('GET', 'k')], [101_000, 'S', '+OK\r\n'], [101_040, 'S', '$-1\r\n']],
+      [['DEBUG', 100_000], ['GET', 100_040]]],
+  ])('%s', (_name, steps, want) => {
+    expect(latencies(steps)).toEqual(want);
+  });
+});

@@ -76,6 +76,11 @@ export class Session {
    * gap first, so there the reply stream is lost (see requestGap).
    */
   private beforeGap: PooledRequest | null = null;
+  /**
+   * When the last reply to a blocking request (BLPOP ...) ended: a request pipelined behind it
+   * is timed from there, not from its own packet (Redis reads it only once that one is served).
+   */
+  private blockedUntilUs = 0;
 
   constructor(
     readonly conn: TcpConn,
@@ -326,7 +331,8 @@ export class Session {
     }
     if (first) {
       r.reply = reply;
-      r.latencyUs = Math.max(0, reply.startTsUs - r.frame.endTsUs);
+      const sent = r.frame.endTsUs > this.blockedUntilUs ? r.frame.endTsUs : this.blockedUntilUs;
+      r.latencyUs = Math.max(0, reply.startTsUs - sent);
       r.outcome = reply.error !== null ? 'error' : 'ok';
     }
     r.replyBytes += reply.wireBytes;
@@ -335,6 +341,7 @@ export class Session {
     // Only the first reply is kept (SUBSCRIBE's later confirmations are counted, not kept).
     if (!first) this.pools.replyFrames.give(reply, reply.head.length);
     if (--r.expect > 0 && awaitsMore(this.state, r, reply, first)) return;
+    if (r.info.blocking) this.blockedUntilUs = endTsUs;
     this.endFront(r, endTsUs);
   }
 
