@@ -73,8 +73,11 @@ const SUB_KIND: Record<string, SubKind> = {
   SSUBSCRIBE: 'shardChannels', SUNSUBSCRIBE: 'shardChannels',
 };
 
-/** Commands Redis runs at once inside MULTI; it queues every other one (processCommand). */
-const RUN_IN_MULTI = new Set(['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'QUIT', 'RESET']);
+/**
+ * Commands Redis runs at once inside MULTI; it queues every other one (processCommand). WATCH
+ * runs too (refused with one error), but is plain: it changes nothing either way.
+ */
+const RUN_IN_MULTI = new Set(['MULTI', 'EXEC', 'DISCARD', 'QUIT', 'RESET']);
 
 /** Inside MULTI this command is queued (answered +QUEUED or refused), to run at EXEC if at all. */
 function queuedNow(s: ConnState, info: CommandInfo): boolean {
