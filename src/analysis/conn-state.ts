@@ -264,11 +264,23 @@ export function applyReplyState(s: ConnState, r: TrackedRequest, reply: ReplyFra
   if (r.info.name === 'RESET' && reply.error === null) return resetAnswered(s);
   // Its +QUEUED inside MULTI is no answer: EXEC runs it, if at all.
   if (r.info.name === 'HELLO' && reply.error === null && reply.type !== RESP_TYPES.SIMPLE_STRING) helloRan(s, r);
-  if (r.info.name === 'EXEC') execRan(r, (q) => q.info.name === 'HELLO' && helloRan(s, q));
+  if (r.info.name === 'EXEC' && reply === r.reply) execRan(r, (q) => ranInExec(s, q));
   // An EXEC answered nil (a WATCHed key changed) ran nothing, as one answered EXECABORT.
   if (s.selects[0]?.frame === r.frame) settleSelect(s, reply.error !== null || reply.count === -1 || reply.type === RESP_TYPES.NULL);
   if (reply.error === null) return;
   if (r.info.name === 'MONITOR') s.monitoring = false;
+}
+
+/**
+ * A queued request EXEC ran: a HELLO sets the protocol; a (P/S)SUBSCRIBE's first confirmation
+ * is inside the EXEC array, unread, so the connection counts as subscribed (the confirmations
+ * after the array, if any, then give the exact count).
+ */
+function ranInExec(s: ConnState, q: TrackedRequest): void {
+  if (q.info.name === 'HELLO') return helloRan(s, q);
+  if (!SUBSCRIBE.has(q.info.name)) return;
+  const kind = SUB_KIND[q.info.name]!;
+  s[kind] = Math.max(s[kind], 1);
 }
 
 function helloRan(s: ConnState, r: TrackedRequest): void {
