@@ -1,4 +1,5 @@
 /** What a client says of itself in its requests: CLIENT SETNAME, CLIENT SETINFO, HELLO ... SETNAME. */
+import { answeredQueued } from './transaction.js';
 import type { TrackedRequest } from './tracked-request.js';
 
 export type ClientInfoField = 'name' | 'lib' | 'libVer';
@@ -6,12 +7,16 @@ export type ClientInfoField = 'name' | 'lib' | 'libVer';
 /**
  * What a connection says of itself: a name the server accepted (a refused one is not its
  * name), and its client library as the client states it (a server older than 7.2 refuses
- * CLIENT SETINFO, but the library is what it is).
+ * CLIENT SETINFO, but the library is what it is). Queued in MULTI, a name is accepted only
+ * when EXEC runs it without error (`ran`, see ./transaction.ts execRan).
  */
-export function selfNamed(r: TrackedRequest, tell: (field: ClientInfoField, value: string) => void): void {
+export function selfNamed(r: TrackedRequest, tell: (field: ClientInfoField, value: string) => void, ran = false): void {
   const a = r.frame.args;
   const sub = r.info.sub;
-  const accepted = r.outcome === 'ok' || r.outcome === 'noreply';
+  const queued = answeredQueued(r);
+  // Its +QUEUED told the library once; EXEC tells only the name.
+  if (ran && sub === 'SETINFO') return;
+  const accepted = ran || (!queued && (r.outcome === 'ok' || r.outcome === 'noreply'));
   if (sub === 'SETNAME' && a.length > 2) {
     if (accepted) tell('name', a[2]!);
     return;

@@ -4,10 +4,11 @@ import { RESP_TYPES } from '../resp/constants.js';
 import type { ReplyFrame, RequestFrame, RespLimits, Violation } from '../resp/types.js';
 import { commandInfo, redactSecrets } from './command-info.js';
 import { PendingQueue } from './pending-queue.js';
-import { expectedReplies, applyRequestState, applyReplyState, type ConnState, MAX_QUEUED, newConnState } from './conn-state.js';
+import { awaitsMore, continuesReplies, expectedReplies, applyRequestState, applyReplyState, type ConnState, newConnState } from './conn-state.js';
 import { EARLY, EarlyBytes } from './early-bytes.js';
 import { selfNamed } from './self-named.js';
-import { startsMonitorLine, startsPubSubMessage } from './server-lines.js';
+import { execRan, trackTransaction } from './transaction.js';
+import { serverSentKind, startsMonitorLine, startsPubSubMessage } from './server-lines.js';
 import { ReplicationLink } from './replication-link.js';
 import { releaseRequest, SessionPools, trackRequest } from './session-pools.js';
 import type { PooledRequest, TrackedRequest } from './tracked-request.js';
@@ -44,8 +45,6 @@ const LINK_COMMANDS = new Set(['REPLCONF', 'PSYNC', 'SYNC']);
  */
 export type UnpairedKind = 'push' | 'message' | 'monitor' | 'rejected' | 'unexpected';
 
-const PUBSUB_MESSAGES = new Set(['message', 'pmessage', 'smessage']);
-
 /**
  * Pairs one connection's requests with its replies: a FIFO of pending requests, each reply ends
  * the oldest. Never guesses: after a gap, or when the capture joined mid-stream, pending
@@ -77,6 +76,11 @@ export class Session {
    * gap first, so there the reply stream is lost (see requestGap).
    */
   private beforeGap: PooledRequest | null = null;
+  /**
+   * When the last reply to a blocking request (BLPOP ...) ended: a request pipelined behind it
+   * is timed from there, not from its own packet (Redis reads it only once that one is served).
+   */
+  private blockedUntilUs = 0;
 
   constructor(
     readonly conn: TcpConn,
@@ -220,6 +224,7 @@ export class Session {
     if (!r.info.plain) {
       if (LINK_COMMANDS.has(r.info.name)) return this.events.linkRequest(r);
       if (r.info.name === 'CLIENT' || r.info.name === 'HELLO') selfNamed(r, (field, value) => this.events.clientInfo(this.conn, field, value));
+      else if (r.info.name === 'EXEC') execRan(r, (q) => selfNamed(q, (field, value) => this.events.clientInfo(this.conn, field, value), true));
     }
     this.events.complete(r);
     releaseRequest(this.pools, r);
@@ -236,7 +241,7 @@ export class Session {
     const r = trackRequest(this.pools, this.conn, frame, info, redacted, db, expect);
     if ((!info.plain && LINK_COMMANDS.has(info.name)) || this.link !== null || this.linkStart !== null) return this.onLinkRequest(r);
     this.dropEarly();
-    this.trackTransaction(r);
+    trackTransaction(this.state, r);
     this.events.request(r);
     if (r.expect === 0) {
       this.events.complete(r);
@@ -320,24 +325,6 @@ export class Session {
     this.events.linkRequest(r);
   }
 
-  /** Inside MULTI requests are kept for the EXEC whose reply answers each of them. */
-  private trackTransaction(r: PooledRequest): void {
-    const s = this.state;
-    const name = r.info.name;
-    if (name === 'MULTI') {
-      s.queued = [];
-      s.queuedWhole = true;
-    } else if (name === 'EXEC' || name === 'DISCARD') {
-      if (name === 'EXEC' && s.queuedWhole) r.queued = s.queued;
-      s.queued = [];
-    } else if (s.inMulti) {
-      // Its EXEC reads its reply: it is not filled again before the EXEC is done.
-      r.pooled = false;
-      if (s.queued.length < MAX_QUEUED) s.queued.push(r);
-      else s.queuedWhole = false;
-    }
-  }
-
   private onReply(reply: ReplyFrame): void {
     const kind = this.unpairedKind(reply);
     if (kind !== null) {
@@ -347,9 +334,15 @@ export class Session {
     }
     const r = this.pending.peek()!;
     const first = r.reply === null;
+    // A request due more confirmations was answered whole after all: this reply is the next one's.
+    if (!first && !continuesReplies(r, reply)) {
+      if (this.endFront(r, reply.startTsUs)) this.onReply(reply);
+      return;
+    }
     if (first) {
       r.reply = reply;
-      r.latencyUs = Math.max(0, reply.startTsUs - r.frame.endTsUs);
+      const sent = r.frame.endTsUs > this.blockedUntilUs ? r.frame.endTsUs : this.blockedUntilUs;
+      r.latencyUs = Math.max(0, reply.startTsUs - sent);
       r.outcome = reply.error !== null ? 'error' : 'ok';
     }
     r.replyBytes += reply.wireBytes;
@@ -357,33 +350,31 @@ export class Session {
     const endTsUs = reply.endTsUs;
     // Only the first reply is kept (SUBSCRIBE's later confirmations are counted, not kept).
     if (!first) this.pools.replyFrames.give(reply, reply.head.length);
-    if (--r.expect > 0) return;
+    if (--r.expect > 0 && awaitsMore(this.state, r, reply, first)) return;
+    if (r.info.blocking) this.blockedUntilUs = endTsUs;
+    this.endFront(r, endTsUs);
+  }
+
+  /** The oldest pending request is answered; false when the replies after it can't be paired. */
+  private endFront(r: PooledRequest, endTsUs: number): boolean {
     this.pending.shift();
     const barrier = r === this.beforeGap;
     this.finish(r);
     // The replies that follow answer requests lost in a gap first: those after it can't be paired.
-    if (barrier) return this.loseSync(false);
+    if (barrier) {
+      this.loseSync(false);
+      return false;
+    }
     // What follows the handshake's last reply is PSYNC's answer, then the link.
     if (this.linkStart !== null && this.pending.peek() === this.linkStart) this.startLink(endTsUs);
+    return true;
   }
 
   /** Why a reply answers no request, or null when it pairs with the oldest pending one. */
   private unpairedKind(reply: ReplyFrame): UnpairedKind | null {
     const front = this.pending.peek();
-    if (reply.type === RESP_TYPES.PUSH) {
-      // Subscription confirmations come as pushes in RESP3; they still answer the SUBSCRIBE.
-      const head = reply.head[0]?.toLowerCase() ?? '';
-      const confirms = front !== undefined && front.info.spec?.flags.includes('pubsub') === true && head.endsWith('subscribe');
-      return confirms ? null : 'push';
-    }
-    // RESP2 only: in RESP3 messages come as pushes, and an array is a reply like any other.
-    if (!this.state.resp3 && subscribed(this.state) && reply.type === RESP_TYPES.ARRAY && PUBSUB_MESSAGES.has(reply.head[0]?.toLowerCase() ?? '')) {
-      return 'message';
-    }
-    // After MONITOR's own +OK, everything the server sends is MONITOR output, except the
-    // answer to a QUIT or RESET that ends it.
-    if (this.state.monitoring && (front === undefined || !answersInMonitorMode(front.info.name))) return 'monitor';
-    if (front !== undefined) return null;
+    const sent = serverSentKind(reply, front, this.state);
+    if (sent !== null) return sent === 'reply' ? null : sent;
     if (this.rejectedLines > 0 && reply.error !== null && reply.error.startsWith('ERR Protocol error')) {
       this.rejectedLines--;
       return 'rejected';
@@ -409,10 +400,3 @@ export class Session {
   }
 }
 
-function subscribed(s: ConnState): boolean {
-  return s.channels + s.patterns + s.shardChannels > 0;
-}
-
-function answersInMonitorMode(name: string): boolean {
-  return name === 'MONITOR' || name === 'QUIT' || name === 'RESET';
-}
