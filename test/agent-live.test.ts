@@ -61,8 +61,10 @@ describe.skipIf(skipReason !== null)('agent on a live interface', () => {
     // The same server serves the web view at / and its JSON.
     const page = await (await fetch(`http://127.0.0.1:${metricsPort}/`)).text();
     expect(page).toContain('<title>redis-tap</title>');
-    const json = (await (await fetch(`http://127.0.0.1:${metricsPort}/api/report`)).json()) as { totals: { commands: number } };
-    expect(json.totals.commands).toBe(5);
+    // The web view's report is remade once a second: it counts the last request within one.
+    const commands = async (): Promise<number> => ((await (await fetch(`http://127.0.0.1:${metricsPort}/api/report`)).json()) as { totals: { commands: number } }).totals.commands;
+    await waitFor('the web view to count the 5 commands', 5_000, async () => ((await commands()) === 5 ? true : undefined)).catch(() => undefined);
+    expect(await commands()).toBe(5);
     agent.child.kill('SIGINT');
     expect(await agent.exited).toBe(0);
     const reports = reportsIn(out);
