@@ -43,9 +43,6 @@ export function ipText(v6: boolean, w0: number, w1: number, w2: number, w3: numb
   return v6 ? formatIPv6(w0, w1, w2, w3) : formatIPv4(w3);
 }
 
-/** Closed connections whose client ISN is remembered, so a SYN, SYN-ACK or bare FIN captured after the close opens nothing. */
-export const RECENT_SYNS = 4096;
-
 /** How far before the first byte followed a SYN captured late may be and still be its SYN. */
 export const LATE_SYN_BYTES = 65536;
 

@@ -7,6 +7,7 @@ import { endpointText } from './addr.js';
 import { DECODE, TCP_FLAG, TcpSegment, decodeTcp } from './decode.js';
 import { DEFAULT_FLOW_LIMITS, type FlowLimits } from './limits.js';
 import { FlowEntry, ipText, LATE_SYN_BYTES, tupleHash } from './flow-entry.js';
+import { ClosedFlows } from './closed-flows.js';
 import { FlowIndex } from './flow-index.js';
 import { IdleSweep, idlestTenth } from './idle-sweep.js';
 import { seqDiff, type ReassemblyContext } from './reassembly.js';
@@ -26,7 +27,7 @@ export interface FlowTableOptions {
 export function emptyFlowStats(): FlowStats {
   return {
     packets: 0, nonTcpPackets: 0, otherPortPackets: 0, malformedPackets: 0, unknownLinkTypes: {},
-    ipFragments: 0, connections: 0, payloadBytes: 0, deliveredBytes: 0, duplicateBytes: 0,
+    ipFragments: 0, connections: 0, payloadBytes: 0, deliveredBytes: 0, duplicateBytes: 0, afterCloseBytes: 0,
     outOfOrderSegments: 0, gaps: 0, gapBytes: 0, evictedConnections: 0, expiredConnections: 0,
     tlsConnections: 0, tlsBytes: 0, clusterBusConnections: 0, clusterBusBytes: 0, refusedConnections: 0,
   };
@@ -38,6 +39,7 @@ export class FlowTable {
   private readonly watched = new Uint8Array(65536);
   /** Open connections by 4-tuple, and those closed lately. */
   private readonly conns = new FlowIndex();
+  private readonly closed = new ClosedFlows();
   private readonly seg = new TcpSegment();
   private readonly ctx: ReassemblyContext;
   private nextId = 1;
@@ -161,7 +163,7 @@ export class FlowTable {
   private lateSyn(hash: number, s: TcpSegment): boolean {
     if ((s.flags & TCP_FLAG.SYN) === 0) return false;
     const clientIsn = (s.flags & TCP_FLAG.ACK) !== 0 ? (s.ack - 1) >>> 0 : s.seq;
-    if (!this.conns.closedWithIsn(hash, clientIsn)) return false;
+    if (!this.closed.closedWithIsn(hash, clientIsn)) return false;
     this.stats.duplicateBytes += s.payloadLen;
     return true;
   }
@@ -171,8 +173,10 @@ export class FlowTable {
     const syn = (f & TCP_FLAG.SYN) !== 0;
     // Bare ACKs and RSTs of connections not followed start nothing. A FIN does (it may have been
     // captured ahead of the connection's last data), unless its connection has just closed.
-    if (!syn && s.wireLen === 0 && ((f & TCP_FLAG.FIN) === 0 || this.conns.closedLately(hash))) return null;
+    if (!syn && s.wireLen === 0 && ((f & TCP_FLAG.FIN) === 0 || this.closed.closedLately(hash))) return null;
     if ((f & TCP_FLAG.RST) !== 0) return null;
+    // Data of a connection that closed (a retransmission, bytes in flight at a RST) is its own.
+    if (!syn && this.closed.absorb(hash, s, this.stats)) return null;
     const srcIsClient = syn ? (f & TCP_FLAG.ACK) === 0 : this.sourceIsClient(s.srcPort, s.dstPort);
     const v6 = s.ipVersion === 6;
     const src = ipText(v6, s.s0, s.s1, s.s2, s.s3);
@@ -347,7 +351,7 @@ export class FlowTable {
     if ((flags & TCP_FLAG.RST) !== 0) {
       d.flushAll(tsUs);
       o.flushAll(tsUs);
-      return this.close(e, 'rst', tsUs);
+      return this.close(e, 'rst', tsUs, fromClient ? 1 : 2);
     }
     if ((flags & TCP_FLAG.FIN) !== 0) {
       d.fin((at + wireLen) >>> 0);
@@ -373,11 +377,13 @@ export class FlowTable {
     if (this.nowTs >= this.sweep.nextTs) this.sweepIdle();
   }
 
-  private close(e: FlowEntry, how: 'fin' | 'rst' | 'end', tsUs: number): void {
+  /** resetBy: see ClosedFlows.remember. */
+  private close(e: FlowEntry, how: 'fin' | 'rst' | 'end', tsUs: number, resetBy = 0): void {
     if (e.closed) return;
     // Packets still kept (behind a reset) are discarded by drain().
     e.closed = true;
     this.conns.remove(e);
+    this.closed.remember(e, how !== 'end', resetBy);
     this.openCount--;
     this.ctx.handler.onClose(e.conn, tsUs, how);
   }

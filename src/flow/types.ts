@@ -79,6 +79,11 @@ export interface FlowStats {
   deliveredBytes: number;
   /** Payload bytes seen twice (retransmissions, overlaps) and delivered once. */
   duplicateBytes: number;
+  /**
+   * Payload bytes captured after their connection closed that it had not carried (sent before
+   * the sender learned of the peer's RST): the peer discarded them; not decoded.
+   */
+  afterCloseBytes: number;
   /** Segments that arrived ahead of a hole and were held until it filled. */
   outOfOrderSegments: number;
   /** Holes that never filled, and the bytes they lost. */

@@ -230,6 +230,9 @@ export function buildReport(input: ReportInput): Report {
     warnings.push(`${flow.clusterBusConnections} Redis Cluster bus connections (${flow.clusterBusBytes} bytes) recognised and skipped`);
   }
   if (flow.gaps > 0) warnings.push(gapWarning(flow, analyzer, c.partialValues));
+  if (flow.afterCloseBytes > 0) {
+    warnings.push(`${flow.afterCloseBytes} bytes were sent on connections already reset (in flight when the reset came): the peer discarded them; not decoded`);
+  }
   const unparsed = analyzer.unparsedBytes;
   if (unparsed > 0) {
     const joined = st.replication.links > 0 ? '; a replication link joined during its RDB transfer skips the rest of the RDB' : '';
@@ -256,7 +259,7 @@ export function buildReport(input: ReportInput): Report {
       noreply: c.noreply, pushes: c.pushes, pubsubMessages: c.pubsubMessages, monitorLines: c.monitorLines,
       unexpectedReplies: c.unexpectedReplies, slowRequests: c.slowRequests, requestBytes: c.requestBytes, replyBytes: c.replyBytes,
       gaps: flow.gaps, gapBytes: flow.gapBytes, violations: c.violations, unparsedBytes: analyzer.unparsedBytes,
-      duplicateBytes: flow.duplicateBytes, outOfOrderSegments: flow.outOfOrderSegments, evictedConnections: flow.evictedConnections,
+      duplicateBytes: flow.duplicateBytes, afterCloseBytes: flow.afterCloseBytes, outOfOrderSegments: flow.outOfOrderSegments, evictedConnections: flow.evictedConnections,
       expiredConnections: flow.expiredConnections,
       nonTcpPackets: flow.nonTcpPackets, otherPortPackets: flow.otherPortPackets, malformedPackets: flow.malformedPackets,
       ipFragments: flow.ipFragments, backwardsPackets: input.backwardsPackets, maxBackwardsUs: input.maxBackwardsUs,

@@ -1,0 +1,91 @@
+/**
+ * Segments of a connection captured after it closed (an audit of real captures with TCP
+ * imperfections): they belong to it, they open nothing and are not decoded again.
+ */
+import { describe, expect, test } from 'vitest';
+import { F, tcpFrame, type Frame } from './helpers/frame-build.js';
+import { c, CLIENT, DATA, HS, pairs, s } from './helpers/tcp-conversation.js';
+import { runFrames } from './helpers/flow-recorder.js';
+
+/** PING / +PONG, then FIN both ways: the client's stream ends at 1006, the server's at 5007. */
+const PING = [...HS, c(10, 1000, 'PING\r\n'), s(11, 5000, '+PONG\r\n', DATA, 1006)];
+const FINS = [c(12, 1006, '', F.FIN | F.ACK, 5007), s(13, 5007, '', F.FIN | F.ACK, 1007), c(14, 1007, '', F.ACK, 5008)];
+
+/** A packet of another client: capture time passes (an idle sweep runs). */
+const other = (tsUs: number): Frame => tcpFrame({ ...CLIENT, sport: 40001, seq: tsUs, ack: 1, flags: DATA, payload: 'PING\r\n' }, tsUs);
+
+describe('data of a connection that closed', () => {
+  test.each([
+    {
+      name: 'the request retransmitted after FIN both ways is a duplicate',
+      frames: [...PING, ...FINS, c(1_000, 1000, 'PING\r\n', DATA, 5008)],
+      connections: 1, duplicateBytes: 6, afterCloseBytes: 0,
+    },
+    {
+      name: 'the reply retransmitted after FIN both ways is a duplicate',
+      frames: [...PING, ...FINS, s(1_000, 5000, '+PONG\r\n', DATA, 1007)],
+      connections: 1, duplicateBytes: 7, afterCloseBytes: 0,
+    },
+    {
+      name: 'a retransmission overlapping the end of the stream (FIN with its last data)',
+      frames: [...PING, ...FINS, c(1_000, 1000, 'PING\r\n', DATA | F.FIN, 5008)],
+      connections: 1, duplicateBytes: 6, afterCloseBytes: 0,
+    },
+    {
+      name: 'requests the client sent after the server reset: counted apart, not decoded',
+      frames: [...PING, s(12, 5007, '', F.RST | F.ACK, 1006), c(20, 1006, 'PING\r\n'), s(21, 5007, '', F.RST), c(22, 1012, 'PING\r\n')],
+      connections: 1, duplicateBytes: 0, afterCloseBytes: 12,
+    },
+    {
+      name: 'reply bytes in flight when the client reset: counted apart',
+      frames: [...PING, c(12, 1006, '', F.RST | F.ACK, 5007), s(20, 5007, '+X\r\n', DATA, 1006)],
+      connections: 1, duplicateBytes: 0, afterCloseBytes: 4,
+    },
+    {
+      name: 'partly old, partly new bytes after a reset: each counted as what it is',
+      frames: [...PING, s(12, 5007, '', F.RST | F.ACK, 1006), c(20, 1003, 'G\r\nPING\r\n')],
+      connections: 1, duplicateBytes: 3, afterCloseBytes: 6,
+    },
+  ])('$name', ({ frames, connections, duplicateBytes, afterCloseBytes }) => {
+    const { rec, table } = runFrames(frames);
+    expect(table.stats.connections).toBe(connections);
+    expect(rec.streams.get(1)).toEqual({ c: 'PING\r\n', s: '+PONG\r\n' });
+    expect(table.stats.duplicateBytes).toBe(duplicateBytes);
+    expect(table.stats.afterCloseBytes).toBe(afterCloseBytes);
+    expect(pairs(frames)).toEqual(['PING -> ok']);
+  });
+
+  test.each([
+    {
+      name: 'a new connection on the same 4-tuple, its SYN not captured, far from the old stream',
+      frames: [...PING, ...FINS, c(1_000, 900_000, 'ECHO\r\n', DATA, 700_000)],
+      second: { c: 'ECHO\r\n', s: '' },
+    },
+    {
+      name: 'a new connection before the old stream in sequence space',
+      frames: [...PING, ...FINS, c(1_000, 500, 'ECHO\r\n', DATA, 700_000)],
+      second: { c: 'ECHO\r\n', s: '' },
+    },
+    {
+      name: 'new bytes from the side that reset: its RST did not end the connection',
+      frames: [...PING, s(12, 5007, '', F.RST | F.ACK, 1006), s(20, 5007, '+X\r\n', DATA, 1006)],
+      second: { c: '', s: '+X\r\n' },
+    },
+    {
+      name: 'new bytes right at the end of a stream closed by FINs (no data follows a FIN)',
+      frames: [...PING, ...FINS, c(1_000, 1006, 'ECHO\r\n', DATA, 5008)],
+      second: { c: 'ECHO\r\n', s: '' },
+    },
+    {
+      name: 'a new connection after a close the capture did not see (its end unknown)',
+      frames: [...PING, ...[2, 3, 4, 5].map((sec) => other(sec * 1_000_000)), c(5_000_001, 1006, 'ECHO\r\n')],
+      second: { c: 'ECHO\r\n', s: '' },
+    },
+  ])('opens: $name', ({ frames, second }) => {
+    const { rec, table } = runFrames(frames as Frame[], [6379], { idleTimeoutUs: 1_000_000 });
+    const last = rec.conns.length; // the idle case has another client's connection in between
+    expect(table.stats.connections).toBe(last === 3 ? 3 : 2);
+    expect(rec.streams.get(last)).toEqual(second);
+    expect(table.stats.afterCloseBytes).toBe(0);
+  });
+});
