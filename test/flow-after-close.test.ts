@@ -89,3 +89,23 @@ describe('data of a connection that closed', () => {
     expect(table.stats.afterCloseBytes).toBe(0);
   });
 });
+
+describe('a RST out of the window', () => {
+  const GET = '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n';
+  const REQ = [...HS, c(10, 1000, GET)];
+  const REPLY = s(12, 5000, '$1\r\nv\r\n', DATA, 1000 + GET.length);
+  test.each([
+    { name: 'client RST 2^31 off, ignored', rst: c(11, (1000 + GET.length + 2 ** 31) >>> 0, '', F.RST), ignored: 1, outcome: 'ok' },
+    { name: 'server RST 2^31 off (no byte of it seen yet: its place from the client ACK), ignored', rst: s(11, 5000 + 2 ** 31, '', F.RST), ignored: 1, outcome: 'ok' },
+    { name: 'client RST 2^30 + 1 behind, ignored', rst: c(11, (1000 + GET.length - 2 ** 30 - 1) >>> 0, '', F.RST), ignored: 1, outcome: 'ok' },
+    { name: 'client RST at its next byte closes', rst: c(11, 1000 + GET.length, '', F.RST), ignored: 0, outcome: 'unanswered' },
+    { name: 'client RST a window ahead (bytes before it lost) closes', rst: c(11, 1000 + GET.length + 65536, '', F.RST), ignored: 0, outcome: 'unanswered' },
+  ])('$name', ({ rst, ignored, outcome }) => {
+    const frames = [...REQ, rst, REPLY];
+    const { rec, table } = runFrames(frames);
+    expect(table.stats.ignoredResets).toBe(ignored);
+    expect(table.stats.connections).toBe(1);
+    expect(rec.plain().filter((e) => e.startsWith('close'))).toEqual([ignored === 1 ? 'close 1 end' : 'close 1 rst']);
+    expect(pairs(frames)).toEqual([`GET k -> ${outcome}`]);
+  });
+});

@@ -28,7 +28,7 @@ export function emptyFlowStats(): FlowStats {
   return {
     packets: 0, nonTcpPackets: 0, otherPortPackets: 0, malformedPackets: 0, unknownLinkTypes: {},
     ipFragments: 0, connections: 0, payloadBytes: 0, deliveredBytes: 0, duplicateBytes: 0, afterCloseBytes: 0,
-    outOfOrderSegments: 0, gaps: 0, gapBytes: 0, evictedConnections: 0, expiredConnections: 0,
+    outOfOrderSegments: 0, gaps: 0, gapBytes: 0, evictedConnections: 0, expiredConnections: 0, ignoredResets: 0,
     tlsConnections: 0, tlsBytes: 0, clusterBusConnections: 0, clusterBusBytes: 0, refusedConnections: 0,
   };
 }
@@ -328,6 +328,11 @@ export class FlowTable {
     const d = fromClient ? e.toServer : e.toClient;
     const o = fromClient ? e.toClient : e.toServer;
     const { flags, seq, ack, wireLen } = s;
+    // A RST out of the window: the receiver ignores it, and so does the segment.
+    if ((flags & TCP_FLAG.RST) !== 0 && !d.resetInWindow(seq)) {
+      this.stats.ignoredResets++;
+      return;
+    }
     if ((flags & TCP_FLAG.ACK) !== 0) {
       d.noteAck(ack);
       // Seen from its SYN, d's packets at its first byte acknowledge the peer's SYN: that fixes

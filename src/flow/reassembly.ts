@@ -20,6 +20,13 @@ export interface ReassemblyContext {
  */
 export const MAX_ACK_AHEAD = 2 ** 30;
 
+/**
+ * A RST further than this from where its sender's stream is (either way) is ignored, as Linux
+ * ignores a RST outside the receive window (RFC 5961 3.2): no window is larger than 2^30
+ * (RFC 7323 2.3), and a forged or stale RST is typically 2^31 off.
+ */
+export const RST_WINDOW = 2 ** 30;
+
 interface HeldSegment {
   seq: number;
   /** The captured bytes (a copy). */
@@ -97,6 +104,17 @@ export class StreamDirection {
       this.ackSent = ack;
       this.ackValid = true;
     }
+  }
+
+  /**
+   * Whether a RST of this direction at seq is within RST_WINDOW of where its next byte is
+   * (from its own bytes, or the peer's ACKs); true when neither is known.
+   */
+  resetInWindow(seq: number): boolean {
+    const ref = this.started ? this.nextSeq : this.peer.ackValid ? this.peer.ackSent : -1;
+    if (ref === -1) return true;
+    const d = seqDiff(seq, ref);
+    return d >= -RST_WINDOW && d <= RST_WINDOW;
   }
 
   /** Payload b[off, off+have) at seq; the segment covers wireLen bytes of sequence space. */

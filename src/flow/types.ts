@@ -89,6 +89,8 @@ export interface FlowStats {
   /** Holes that never filled, and the bytes they lost. */
   gaps: number;
   gapBytes: number;
+  /** RSTs whose sequence number was out of the window (./reassembly.ts RST_WINDOW): ignored, as the receiver does. */
+  ignoredResets: number;
   /** Connections closed early because more than maxOpenConnections were open. */
   evictedConnections: number;
   /** Connections closed after idleTimeoutUs of capture time without a packet (their FIN or RST was not captured). */
