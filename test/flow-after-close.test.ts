@@ -109,3 +109,38 @@ describe('a RST out of the window', () => {
     expect(pairs(frames)).toEqual([`GET k -> ${outcome}`]);
   });
 });
+
+describe('a FIN not captured is no lost byte', () => {
+  test.each([
+    {
+      name: "client FIN lost, the server's FIN acknowledges it",
+      frames: [...PING, s(13, 5007, '', F.FIN | F.ACK, 1007), c(14, 1007, '', F.ACK, 5008)],
+      gapBytes: 0, close: 'close 1 fin',
+    },
+    {
+      name: 'client FIN lost, acknowledged by a bare ACK before the server FIN',
+      frames: [...PING, s(13, 5007, '', F.ACK, 1007), s(14, 5007, '', F.FIN | F.ACK, 1007), c(15, 1007, '', F.ACK, 5008)],
+      gapBytes: 0, close: 'close 1 fin',
+    },
+    {
+      name: "server FIN lost, the client's last ACK acknowledges it",
+      frames: [...PING, c(12, 1006, '', F.FIN | F.ACK, 5007), c(14, 1007, '', F.ACK, 5008)],
+      gapBytes: 0, close: 'close 1 fin',
+    },
+    {
+      name: 'one byte lost mid-connection is still a gap',
+      frames: [...PING, s(13, 5007, '+OK\r\n', DATA, 1007)],
+      gapBytes: 1, close: 'close 1 end',
+    },
+    {
+      name: 'one byte lost, then the peer closes: a gap, its FIN at the byte after',
+      frames: [...PING, c(12, 1007, '', F.FIN | F.ACK, 5007), s(13, 5007, '', F.FIN | F.ACK, 1008), c(14, 1008, '', F.ACK, 5008)],
+      gapBytes: 1, close: 'close 1 fin',
+    },
+  ])('$name', ({ frames, gapBytes, close }) => {
+    const { rec, table } = runFrames(frames);
+    expect(table.stats.gapBytes).toBe(gapBytes);
+    expect(table.stats.gaps).toBe(gapBytes === 0 ? 0 : 1);
+    expect(rec.plain().filter((e) => e.startsWith('close'))).toEqual([close]);
+  });
+});

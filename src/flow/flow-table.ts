@@ -220,8 +220,14 @@ export class FlowTable {
   private applyOrKeep(e: FlowEntry, fromClient: boolean, s: SegmentView, tsUs: number): void {
     const d = fromClient ? e.toServer : e.toClient;
     const o = fromClient ? e.toClient : e.toServer;
+    const finOfO = (s.flags & TCP_FLAG.ACK) !== 0 && !e.joining && o.finNotCaptured(s.ack, (s.flags & TCP_FLAG.FIN) !== 0);
     if (e.wait === null) {
-      if (!e.joining && isReady(d, o, s, fromClient, null)) return this.apply(e, fromClient, s, tsUs);
+      if (!e.joining && isReady(d, o, s, fromClient, null)) {
+        this.apply(e, fromClient, s, tsUs);
+        // The last ACK acknowledged a FIN not captured: nothing else will close the connection.
+        if (finOfO && !e.closed && e.wait === null && d.done && o.done) this.close(e, 'fin', tsUs);
+        return;
+      }
       e.wait = new Wait(tsUs);
       this.deadlines.push(tsUs + this.ctx.limits.reorderWindowUs, { e, w: e.wait });
     }
@@ -291,6 +297,7 @@ export class FlowTable {
       return true;
     }
     if ((k.flags & TCP_FLAG.ACK) !== 0 && (k.flags & TCP_FLAG.SYN) === 0) {
+      if (o.finNotCaptured(k.ack, (k.flags & TCP_FLAG.FIN) !== 0)) return true;
       if (!o.seen && !o.silent) {
         o.silent = true;
         return true;

@@ -165,6 +165,18 @@ export class StreamDirection {
     }
   }
 
+  /**
+   * The peer, closing (its FIN seen, or in the packet at hand), acknowledges one past the end of
+   * this stream: that is this direction's FIN, not captured, and its sequence slot is no byte.
+   * It is taken as seen (true), so no 1-byte gap is declared for it.
+   */
+  finNotCaptured(ack: number, peerCloses: boolean): boolean {
+    if (this.finSeen || !this.started || this.held !== null || !(peerCloses || this.peer.finSeen)) return false;
+    if (seqDiff(ack, this.nextSeq) !== 1) return false;
+    this.fin(this.nextSeq);
+    return true;
+  }
+
   /** Whether bytes before this direction's FIN have not arrived (within a believable distance). */
   missingBeforeFin(): boolean {
     const d = seqDiff(this.finSeq, this.nextSeq);
