@@ -144,3 +144,24 @@ describe('a FIN not captured is no lost byte', () => {
     expect(rec.plain().filter((e) => e.startsWith('close'))).toEqual([close]);
   });
 });
+
+describe('outOfOrderSegments counts segments that overtook one that then arrived', () => {
+  test.each([
+    { name: 'two swapped segments', frames: [...HS, c(10, 1000, 'aaa'), c(11, 1006, 'ccc'), c(12, 1003, 'bbb')], ooo: 1, gaps: 0 },
+    { name: 'two segments ahead of a late one', frames: [...HS, c(10, 1003, 'bbb'), c(11, 1006, 'ccc'), c(12, 1000, 'aaa')], ooo: 2, gaps: 0 },
+    { name: 'one lost segment, three after it: none out of order', frames: [...HS, c(10, 1000, 'aaa'), c(11, 1006, 'ccc'), c(12, 1009, 'ddd'), c(13, 1012, 'eee')], ooo: 0, gaps: 1 },
+    {
+      name: 'one lost, the next a duplicate of a held one: none out of order',
+      frames: [...HS, c(10, 1000, 'aaa'), c(11, 1006, 'ccc'), c(12, 1006, 'ccc'), s(13, 5000, '+OK\r\n', DATA, 1009)], ooo: 0, gaps: 1,
+    },
+    {
+      name: 'a hole declared a gap after a wait, a later hole filled late',
+      frames: [...HS, c(10, 1000, 'aaa'), c(11, 1006, 'ccc'), s(12, 5000, '+OK\r\n', DATA, 1009),
+        c(200_000, 1009, '', F.ACK, 5005), c(200_001, 1012, 'eee', DATA, 5005), c(200_002, 1009, 'ddd', DATA, 5005)], ooo: 1, gaps: 1,
+    },
+  ])('$name', ({ frames, ooo, gaps }) => {
+    const { table } = runFrames(frames);
+    expect(table.stats.outOfOrderSegments).toBe(ooo);
+    expect(table.stats.gaps).toBe(gaps);
+  });
+});

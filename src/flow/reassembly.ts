@@ -140,7 +140,7 @@ export class StreamDirection {
     }
     if (skip > 0) stats.duplicateBytes += Math.min(skip, have);
     this.deliver(b, off, have, wireLen, skip, tsUs);
-    if (this.held !== null) this.drain();
+    if (this.held !== null) this.drain(true);
   }
 
   /**
@@ -196,7 +196,7 @@ export class StreamDirection {
 
   /** Delivers held bytes the stream has reached (see declareLost). */
   deliverHeld(): void {
-    if (this.held !== null) this.drain();
+    if (this.held !== null) this.drain(false);
   }
 
   private byteEnd(to: number): number {
@@ -228,7 +228,7 @@ export class StreamDirection {
       this.nextSeq = to;
       this.gap(missing, tsUs);
     }
-    if (this.held !== null) this.drain(before);
+    if (this.held !== null) this.drain(false, before);
   }
 
   /** Delivers bytes [skip, wireLen) of a segment; the part past `have` was not captured. */
@@ -262,15 +262,18 @@ export class StreamDirection {
     const bytes = copyBytes(b, off, have);
     held.splice(i, 0, { seq, bytes, len: wireLen, tsUs });
     this.heldBytes += have;
-    stats.outOfOrderSegments++;
     const limits = this.ctx.limits;
     while (this.held !== null && (this.held.length > limits.maxHeldSegments || this.heldBytes > limits.maxHeldBytesPerDirection)) {
       this.skipHole(this.held[0]!.seq, tsUs);
     }
   }
 
-  /** Delivers held segments that the stream has reached. */
-  private drain(before?: number): void {
+  /**
+   * Delivers held segments that the stream has reached. `filled`: a segment that arrived late
+   * filled the hole before them, so they came out of order (counted); after a hole declared a
+   * gap they did not: the segment before them was never captured.
+   */
+  private drain(filled: boolean, before?: number): void {
     const held = this.held!;
     const stats = this.ctx.stats;
     let i = 0;
@@ -285,6 +288,7 @@ export class StreamDirection {
         continue;
       }
       if (skip > 0) stats.duplicateBytes += Math.min(skip, s.bytes.length);
+      if (filled) stats.outOfOrderSegments++;
       this.deliver(s.bytes, 0, s.bytes.length, s.len, skip, s.tsUs);
     }
     if (i === held.length) {

@@ -84,7 +84,11 @@ export interface FlowStats {
    * the sender learned of the peer's RST): the peer discarded them; not decoded.
    */
   afterCloseBytes: number;
-  /** Segments that arrived ahead of a hole and were held until it filled. */
+  /**
+   * Segments that arrived ahead of a hole and were held until a late segment filled it (a hole
+   * declared a gap does not make the segments after it out of order: the one before them was
+   * never captured).
+   */
   outOfOrderSegments: number;
   /** Holes that never filled, and the bytes they lost. */
   gaps: number;
