@@ -2,7 +2,13 @@
  * Segments of a connection captured after it closed (an audit of real captures with TCP
  * imperfections): they belong to it, they open nothing and are not decoded again.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { analyzeFile } from '../src/engine/analyze-file.js';
+import { analyzerOptions } from '../src/engine/options.js';
+import { buildPcap } from './helpers/pcap-build.js';
 import { F, tcpFrame, type Frame } from './helpers/frame-build.js';
 import { c, CLIENT, DATA, HS, pairs, s } from './helpers/tcp-conversation.js';
 import { runFrames } from './helpers/flow-recorder.js';
@@ -163,5 +169,33 @@ describe('outOfOrderSegments counts segments that overtook one that then arrived
     const { table } = runFrames(frames);
     expect(table.stats.outOfOrderSegments).toBe(ooo);
     expect(table.stats.gaps).toBe(gaps);
+  });
+});
+
+describe('bytes captured after their hole was declared a gap are late, not never captured', () => {
+  const GET = '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n';
+  const L = GET.length;
+  // The reply (acknowledging the request) is captured first; the request 200 ms later, past the
+  // 100 ms reorder window, which a packet at 150 ms ends.
+  const AHEAD = [...HS, s(20, 5000, '$1\r\nv\r\n', DATA, 1000 + L), c(150_000, 1000 + L, '', F.ACK, 5007)];
+  test.each([
+    { name: 'the request captured late', late: [c(200_000, 1000, GET)], lateBytes: L, duplicateBytes: 0 },
+    { name: 'the request captured late, twice', late: [c(200_000, 1000, GET), c(200_001, 1000, GET)], lateBytes: L, duplicateBytes: L },
+    { name: 'its second half captured late', late: [c(200_000, 1000 + 10, GET.slice(10))], lateBytes: L - 10, duplicateBytes: 0 },
+    { name: 'the reply retransmitted (its direction had no gap) is a duplicate', late: [s(200_000, 5000, '$1\r\n', DATA, 1000 + L)], lateBytes: 0, duplicateBytes: 4 },
+  ])('$name', ({ late, lateBytes, duplicateBytes }) => {
+    const { table } = runFrames([...AHEAD, ...late]);
+    expect(table.stats.gapBytes).toBe(L);
+    expect(table.stats.lateBytes).toBe(lateBytes);
+    expect(table.stats.duplicateBytes).toBe(duplicateBytes);
+  });
+
+  test('the warning says which gap bytes were captured late', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'late-bytes-')), 'late.pcap');
+    const frames = [...AHEAD, c(200_000, 1000, GET)];
+    writeFileSync(path, buildPcap({}, frames.map((f) => ({ sec: 1_800_000_000, frac: f.tsUs, data: f.data }))));
+    const r = analyzeFile({ path, ports: [6379], top: 10, analyzer: analyzerOptions({ slowMs: 10, maxKeys: 1000, top: 10 }) });
+    expect(r.totals['lateBytes']).toBe(L);
+    expect(r.warnings.find((w) => w.startsWith('1 gaps'))).toMatch(new RegExp(`^1 gaps \\(${L} bytes: 0 never captured, ${L} captured after`));
   });
 });

@@ -83,6 +83,9 @@ export class StreamDirection {
   seen = false;
   private held: HeldSegment[] | null = null;
   private heldBytes = 0;
+  /** The last hole declared a gap, [gapStart, gapEnd) (empty: none). */
+  private gapStart = 0;
+  private gapEnd = 0;
 
   constructor(
     private readonly ctx: ReassemblyContext,
@@ -134,13 +137,30 @@ export class StreamDirection {
     const rel = seqDiff(seq, this.nextSeq);
     if (rel > 0) return this.hold(seq, b, off, have, wireLen, tsUs);
     const skip = -rel;
-    if (skip >= wireLen) {
-      stats.duplicateBytes += have;
-      return;
-    }
-    if (skip > 0) stats.duplicateBytes += Math.min(skip, have);
+    if (skip >= wireLen) return this.behind(seq, have);
+    if (skip > 0) this.behind(seq, Math.min(skip, have));
     this.deliver(b, off, have, wireLen, skip, tsUs);
     if (this.held !== null) this.drain(true);
+  }
+
+  /**
+   * n captured bytes at seq that the stream has passed: duplicates, or, where they fall in the
+   * last hole declared a gap, bytes captured after their wait ended (lateBytes; each counted
+   * once: the hole shrinks from the end they fill).
+   */
+  private behind(seq: number, n: number): void {
+    const stats = this.ctx.stats;
+    let late = 0;
+    if (this.gapEnd !== this.gapStart) {
+      const end = (seq + n) >>> 0;
+      const from = seqDiff(seq, this.gapStart) > 0 ? seq : this.gapStart;
+      const to = seqDiff(end, this.gapEnd) < 0 ? end : this.gapEnd;
+      late = Math.max(0, seqDiff(to, from));
+      if (late > 0 && from === this.gapStart) this.gapStart = to;
+      else if (late > 0 && to === this.gapEnd) this.gapEnd = from;
+    }
+    stats.lateBytes += late;
+    stats.duplicateBytes += n - late;
   }
 
   /**
@@ -243,7 +263,10 @@ export class StreamDirection {
     if (lost > 0) this.gap(lost, tsUs);
   }
 
+  /** The bytes before nextSeq are lost (see behind() for when they turn up later). */
   private gap(missing: number, tsUs: number): void {
+    this.gapStart = (this.nextSeq - missing) >>> 0;
+    this.gapEnd = this.nextSeq;
     this.ctx.stats.gaps++;
     this.ctx.stats.gapBytes += missing;
     this.ctx.handler.onGap(this.conn, this.fromClient, missing, tsUs);

@@ -90,6 +90,11 @@ export interface FlowStats {
    * never captured).
    */
   outOfOrderSegments: number;
+  /**
+   * Payload bytes of a hole already declared a gap that were captured after all (later than
+   * the reorder wait allowed): in gapBytes too, but not "never captured"; not decoded.
+   */
+  lateBytes: number;
   /** Holes that never filled, and the bytes they lost. */
   gaps: number;
   gapBytes: number;

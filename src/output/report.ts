@@ -143,7 +143,10 @@ const MISLEADING_BACKWARDS_US = 10_000;
 
 /** What the gaps cost: only values' bytes where a hole fell inside a value of known length. */
 function gapWarning(flow: FlowStats, analyzer: ReportSource, partialValues: number): string {
-  const head = `${flow.gaps} gaps (${flow.gapBytes} bytes never captured)`;
+  const late = Math.min(flow.lateBytes, flow.gapBytes);
+  const head = late === 0
+    ? `${flow.gaps} gaps (${flow.gapBytes} bytes never captured)`
+    : `${flow.gaps} gaps (${flow.gapBytes} bytes: ${flow.gapBytes - late} never captured, ${late} captured after the reorder wait for them had ended, not decoded)`;
   const framing = flow.gaps - analyzer.valueGaps;
   const atFraming = `requests pending at ${framing === flow.gaps ? 'a gap' : `the other ${framing}`} are counted as unanswered`;
   if (analyzer.valueGaps === 0) return `${head}: ${atFraming}`;
@@ -259,7 +262,7 @@ export function buildReport(input: ReportInput): Report {
       noreply: c.noreply, pushes: c.pushes, pubsubMessages: c.pubsubMessages, monitorLines: c.monitorLines,
       unexpectedReplies: c.unexpectedReplies, slowRequests: c.slowRequests, requestBytes: c.requestBytes, replyBytes: c.replyBytes,
       gaps: flow.gaps, gapBytes: flow.gapBytes, violations: c.violations, unparsedBytes: analyzer.unparsedBytes,
-      duplicateBytes: flow.duplicateBytes, afterCloseBytes: flow.afterCloseBytes, outOfOrderSegments: flow.outOfOrderSegments, evictedConnections: flow.evictedConnections,
+      duplicateBytes: flow.duplicateBytes, afterCloseBytes: flow.afterCloseBytes, lateBytes: flow.lateBytes, outOfOrderSegments: flow.outOfOrderSegments, evictedConnections: flow.evictedConnections,
       expiredConnections: flow.expiredConnections, ignoredResets: flow.ignoredResets,
       nonTcpPackets: flow.nonTcpPackets, otherPortPackets: flow.otherPortPackets, malformedPackets: flow.malformedPackets,
       ipFragments: flow.ipFragments, backwardsPackets: input.backwardsPackets, maxBackwardsUs: input.maxBackwardsUs,
