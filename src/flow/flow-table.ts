@@ -3,16 +3,15 @@
  * client and server, feeds both directions' reassembly and reports opens, data, gaps and closes.
  */
 import type { Packet } from '../capture/packet.js';
-import { endpointText } from './addr.js';
 import { DECODE, TCP_FLAG, TcpSegment, decodeTcp } from './decode.js';
 import { DEFAULT_FLOW_LIMITS, type FlowLimits } from './limits.js';
-import { FlowEntry, ipText, LATE_SYN_BYTES, tupleHash } from './flow-entry.js';
+import { FlowEntry, LATE_SYN_BYTES, newEntry, tupleHash } from './flow-entry.js';
 import { ClosedFlows } from './closed-flows.js';
 import { FlowIndex } from './flow-index.js';
 import { IdleSweep, idlestTenth } from './idle-sweep.js';
 import { seqDiff, type ReassemblyContext } from './reassembly.js';
 import { dataSeq, isReady, Wait, WaitQueue, type KeptPacket, type SegmentView } from './reorder.js';
-import { CONN_KIND, type FlowHandler, type FlowStats, type TcpConn } from './types.js';
+import type { FlowHandler, FlowStats } from './types.js';
 
 export type { FlowLimits } from './limits.js';
 
@@ -178,33 +177,12 @@ export class FlowTable {
     // Data of a connection that closed (a retransmission, bytes in flight at a RST) is its own.
     if (!syn && this.closed.absorb(hash, s, this.stats)) return null;
     const srcIsClient = syn ? (f & TCP_FLAG.ACK) === 0 : this.sourceIsClient(s.srcPort, s.dstPort);
-    const v6 = s.ipVersion === 6;
-    const src = ipText(v6, s.s0, s.s1, s.s2, s.s3);
-    const dst = ipText(v6, s.d0, s.d1, s.d2, s.d3);
-    const [clientIp, clientPort, serverIp, serverPort] = srcIsClient
-      ? [src, s.srcPort, dst, s.dstPort]
-      : [dst, s.dstPort, src, s.srcPort];
-    const conn: TcpConn = {
-      id: this.nextId++,
-      clientIp, clientPort, serverIp, serverPort,
-      client: endpointText(clientIp, clientPort, v6),
-      server: endpointText(serverIp, serverPort, v6),
-      // A SYN-ACK fixes the client's start too (its ack is the client's ISN + 1): a capture that
-      // has it before the client's SYN (reordered) or without it still saw the stream begin.
-      midstream: !syn,
-      firstTsUs: tsUs,
-      kind: CONN_KIND.UNKNOWN,
-      accepted: false,
-      handlerState: null,
-    };
-    const e = srcIsClient
-      ? new FlowEntry(hash, conn, v6, s.s0, s.s1, s.s2, s.s3, s.srcPort, s.d0, s.d1, s.d2, s.d3, s.dstPort, this.ctx)
-      : new FlowEntry(hash, conn, v6, s.d0, s.d1, s.d2, s.d3, s.dstPort, s.s0, s.s1, s.s2, s.s3, s.srcPort, this.ctx);
+    const e = newEntry(hash, s, srcIsClient, this.nextId++, tsUs, this.ctx);
     e.joining = !syn;
     this.conns.add(e, srcIsClient);
     this.stats.connections++;
     this.openCount++;
-    this.ctx.handler.onOpen(conn, tsUs);
+    this.ctx.handler.onOpen(e.conn, tsUs);
     return e;
   }
 
