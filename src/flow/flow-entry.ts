@@ -1,9 +1,9 @@
 /** One followed connection's record in the flow table, and how connections are named and hashed. */
-import { formatIPv4, formatIPv6 } from './addr.js';
-import type { TcpSegment } from './decode.js';
+import { endpointText, formatIPv4, formatIPv6 } from './addr.js';
+import { TCP_FLAG, type TcpSegment } from './decode.js';
 import { StreamDirection, type ReassemblyContext } from './reassembly.js';
 import type { Wait } from './reorder.js';
-import type { TcpConn } from './types.js';
+import { CONN_KIND, type TcpConn } from './types.js';
 
 /** One followed connection: its endpoints as numbers (for matching) and its two directions. */
 export class FlowEntry {
@@ -39,12 +39,36 @@ export class FlowEntry {
   }
 }
 
+/** The entry of a connection first seen with segment s (from its client if srcIsClient). */
+export function newEntry(hash: number, s: TcpSegment, srcIsClient: boolean, id: number, tsUs: number, ctx: ReassemblyContext): FlowEntry {
+  const v6 = s.ipVersion === 6;
+  const syn = (s.flags & TCP_FLAG.SYN) !== 0;
+  const src = ipText(v6, s.s0, s.s1, s.s2, s.s3);
+  const dst = ipText(v6, s.d0, s.d1, s.d2, s.d3);
+  const [clientIp, clientPort, serverIp, serverPort] = srcIsClient
+    ? [src, s.srcPort, dst, s.dstPort]
+    : [dst, s.dstPort, src, s.srcPort];
+  const conn: TcpConn = {
+    id,
+    clientIp, clientPort, serverIp, serverPort,
+    client: endpointText(clientIp, clientPort, v6),
+    server: endpointText(serverIp, serverPort, v6),
+    // A SYN-ACK fixes the client's start too (its ack is the client's ISN + 1): a capture that
+    // has it before the client's SYN (reordered) or without it still saw the stream begin.
+    midstream: !syn,
+    firstTsUs: tsUs,
+    kind: CONN_KIND.UNKNOWN,
+    accepted: false,
+    handlerState: null,
+  };
+  return srcIsClient
+    ? new FlowEntry(hash, conn, v6, s.s0, s.s1, s.s2, s.s3, s.srcPort, s.d0, s.d1, s.d2, s.d3, s.dstPort, ctx)
+    : new FlowEntry(hash, conn, v6, s.d0, s.d1, s.d2, s.d3, s.dstPort, s.s0, s.s1, s.s2, s.s3, s.srcPort, ctx);
+}
+
 export function ipText(v6: boolean, w0: number, w1: number, w2: number, w3: number): string {
   return v6 ? formatIPv6(w0, w1, w2, w3) : formatIPv4(w3);
 }
-
-/** Closed connections whose client ISN is remembered, so a SYN, SYN-ACK or bare FIN captured after the close opens nothing. */
-export const RECENT_SYNS = 4096;
 
 /** How far before the first byte followed a SYN captured late may be and still be its SYN. */
 export const LATE_SYN_BYTES = 65536;

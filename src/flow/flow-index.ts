@@ -1,18 +1,13 @@
 /** Which followed connection a packet belongs to, and which way it goes. */
 import type { TcpSegment } from './decode.js';
-import { RECENT_SYNS, type FlowEntry } from './flow-entry.js';
+import type { FlowEntry } from './flow-entry.js';
 
-/**
- * The open connections by their 4-tuple, and the 4-tuples of those closed lately with their
- * client ISNs, so that a packet captured after its connection closed opens nothing new.
- */
+/** The open connections by their 4-tuple (those closed lately: ./closed-flows.ts). */
 export class FlowIndex {
   /** Set by find() and add(): whether the packet at hand goes from client to server. */
   fromClient = false;
   /** Connections by a direction-independent hash of their 4-tuple; collisions chain via `next`. */
   private readonly byHash = new Map<number, FlowEntry>();
-  /** Client ISNs (-1: not seen) of connections closed lately, by 4-tuple hash (at most RECENT_SYNS). */
-  private readonly recentSyns = new Map<number, number>();
 
   /** The open connection of segment s, whose 4-tuple hashes to `hash`, or null. */
   find(hash: number, s: TcpSegment): FlowEntry | null {
@@ -40,22 +35,9 @@ export class FlowIndex {
     this.fromClient = fromClient;
   }
 
-  /** e closed: it leaves the index and its 4-tuple and client ISN are remembered a while. */
+  /** e closed: it leaves the index. */
   remove(e: FlowEntry): void {
     this.unlink(e);
-    if (this.recentSyns.size >= RECENT_SYNS) this.recentSyns.delete(this.recentSyns.keys().next().value!);
-    this.recentSyns.set(e.hash, e.toServer.synSeq);
-  }
-
-  /** Did a connection whose 4-tuple hashes to `hash` close lately? */
-  closedLately(hash: number): boolean {
-    return this.recentSyns.has(hash);
-  }
-
-  /** Did one close lately whose client's SYN had sequence number isn? */
-  closedWithIsn(hash: number, isn: number): boolean {
-    const seen = this.recentSyns.get(hash);
-    return seen !== undefined && seen !== -1 && seen === isn;
   }
 
   /** Every open connection, in the order they were first seen. */

@@ -3,15 +3,15 @@
  * client and server, feeds both directions' reassembly and reports opens, data, gaps and closes.
  */
 import type { Packet } from '../capture/packet.js';
-import { endpointText } from './addr.js';
 import { DECODE, TCP_FLAG, TcpSegment, decodeTcp } from './decode.js';
 import { DEFAULT_FLOW_LIMITS, type FlowLimits } from './limits.js';
-import { FlowEntry, ipText, LATE_SYN_BYTES, tupleHash } from './flow-entry.js';
+import { FlowEntry, LATE_SYN_BYTES, newEntry, tupleHash } from './flow-entry.js';
+import { ClosedFlows } from './closed-flows.js';
 import { FlowIndex } from './flow-index.js';
 import { IdleSweep, idlestTenth } from './idle-sweep.js';
 import { seqDiff, type ReassemblyContext } from './reassembly.js';
 import { dataSeq, isReady, Wait, WaitQueue, type KeptPacket, type SegmentView } from './reorder.js';
-import { CONN_KIND, type FlowHandler, type FlowStats, type TcpConn } from './types.js';
+import type { FlowHandler, FlowStats } from './types.js';
 
 export type { FlowLimits } from './limits.js';
 
@@ -26,8 +26,8 @@ export interface FlowTableOptions {
 export function emptyFlowStats(): FlowStats {
   return {
     packets: 0, nonTcpPackets: 0, otherPortPackets: 0, malformedPackets: 0, unknownLinkTypes: {},
-    ipFragments: 0, connections: 0, payloadBytes: 0, deliveredBytes: 0, duplicateBytes: 0,
-    outOfOrderSegments: 0, gaps: 0, gapBytes: 0, evictedConnections: 0, expiredConnections: 0,
+    ipFragments: 0, connections: 0, payloadBytes: 0, deliveredBytes: 0, duplicateBytes: 0, afterCloseBytes: 0, lateBytes: 0,
+    outOfOrderSegments: 0, gaps: 0, gapBytes: 0, evictedConnections: 0, expiredConnections: 0, ignoredResets: 0,
     tlsConnections: 0, tlsBytes: 0, clusterBusConnections: 0, clusterBusBytes: 0, refusedConnections: 0,
   };
 }
@@ -38,6 +38,7 @@ export class FlowTable {
   private readonly watched = new Uint8Array(65536);
   /** Open connections by 4-tuple, and those closed lately. */
   private readonly conns = new FlowIndex();
+  private readonly closed = new ClosedFlows();
   private readonly seg = new TcpSegment();
   private readonly ctx: ReassemblyContext;
   private nextId = 1;
@@ -161,7 +162,7 @@ export class FlowTable {
   private lateSyn(hash: number, s: TcpSegment): boolean {
     if ((s.flags & TCP_FLAG.SYN) === 0) return false;
     const clientIsn = (s.flags & TCP_FLAG.ACK) !== 0 ? (s.ack - 1) >>> 0 : s.seq;
-    if (!this.conns.closedWithIsn(hash, clientIsn)) return false;
+    if (!this.closed.closedWithIsn(hash, clientIsn)) return false;
     this.stats.duplicateBytes += s.payloadLen;
     return true;
   }
@@ -171,36 +172,17 @@ export class FlowTable {
     const syn = (f & TCP_FLAG.SYN) !== 0;
     // Bare ACKs and RSTs of connections not followed start nothing. A FIN does (it may have been
     // captured ahead of the connection's last data), unless its connection has just closed.
-    if (!syn && s.wireLen === 0 && ((f & TCP_FLAG.FIN) === 0 || this.conns.closedLately(hash))) return null;
+    if (!syn && s.wireLen === 0 && ((f & TCP_FLAG.FIN) === 0 || this.closed.closedLately(hash))) return null;
     if ((f & TCP_FLAG.RST) !== 0) return null;
+    // Data of a connection that closed (a retransmission, bytes in flight at a RST) is its own.
+    if (!syn && this.closed.absorb(hash, s, this.stats)) return null;
     const srcIsClient = syn ? (f & TCP_FLAG.ACK) === 0 : this.sourceIsClient(s.srcPort, s.dstPort);
-    const v6 = s.ipVersion === 6;
-    const src = ipText(v6, s.s0, s.s1, s.s2, s.s3);
-    const dst = ipText(v6, s.d0, s.d1, s.d2, s.d3);
-    const [clientIp, clientPort, serverIp, serverPort] = srcIsClient
-      ? [src, s.srcPort, dst, s.dstPort]
-      : [dst, s.dstPort, src, s.srcPort];
-    const conn: TcpConn = {
-      id: this.nextId++,
-      clientIp, clientPort, serverIp, serverPort,
-      client: endpointText(clientIp, clientPort, v6),
-      server: endpointText(serverIp, serverPort, v6),
-      // A SYN-ACK fixes the client's start too (its ack is the client's ISN + 1): a capture that
-      // has it before the client's SYN (reordered) or without it still saw the stream begin.
-      midstream: !syn,
-      firstTsUs: tsUs,
-      kind: CONN_KIND.UNKNOWN,
-      accepted: false,
-      handlerState: null,
-    };
-    const e = srcIsClient
-      ? new FlowEntry(hash, conn, v6, s.s0, s.s1, s.s2, s.s3, s.srcPort, s.d0, s.d1, s.d2, s.d3, s.dstPort, this.ctx)
-      : new FlowEntry(hash, conn, v6, s.d0, s.d1, s.d2, s.d3, s.dstPort, s.s0, s.s1, s.s2, s.s3, s.srcPort, this.ctx);
+    const e = newEntry(hash, s, srcIsClient, this.nextId++, tsUs, this.ctx);
     e.joining = !syn;
     this.conns.add(e, srcIsClient);
     this.stats.connections++;
     this.openCount++;
-    this.ctx.handler.onOpen(conn, tsUs);
+    this.ctx.handler.onOpen(e.conn, tsUs);
     return e;
   }
 
@@ -216,8 +198,14 @@ export class FlowTable {
   private applyOrKeep(e: FlowEntry, fromClient: boolean, s: SegmentView, tsUs: number): void {
     const d = fromClient ? e.toServer : e.toClient;
     const o = fromClient ? e.toClient : e.toServer;
+    const finOfO = (s.flags & TCP_FLAG.ACK) !== 0 && !e.joining && o.finNotCaptured(s.ack, (s.flags & TCP_FLAG.FIN) !== 0);
     if (e.wait === null) {
-      if (!e.joining && isReady(d, o, s, fromClient, null)) return this.apply(e, fromClient, s, tsUs);
+      if (!e.joining && isReady(d, o, s, fromClient, null)) {
+        this.apply(e, fromClient, s, tsUs);
+        // The last ACK acknowledged a FIN not captured: nothing else will close the connection.
+        if (finOfO && !e.closed && e.wait === null && d.done && o.done) this.close(e, 'fin', tsUs);
+        return;
+      }
       e.wait = new Wait(tsUs);
       this.deadlines.push(tsUs + this.ctx.limits.reorderWindowUs, { e, w: e.wait });
     }
@@ -287,6 +275,7 @@ export class FlowTable {
       return true;
     }
     if ((k.flags & TCP_FLAG.ACK) !== 0 && (k.flags & TCP_FLAG.SYN) === 0) {
+      if (o.finNotCaptured(k.ack, (k.flags & TCP_FLAG.FIN) !== 0)) return true;
       if (!o.seen && !o.silent) {
         o.silent = true;
         return true;
@@ -324,6 +313,11 @@ export class FlowTable {
     const d = fromClient ? e.toServer : e.toClient;
     const o = fromClient ? e.toClient : e.toServer;
     const { flags, seq, ack, wireLen } = s;
+    // A RST out of the window: the receiver ignores it, and so does the segment.
+    if ((flags & TCP_FLAG.RST) !== 0 && !d.resetInWindow(seq)) {
+      this.stats.ignoredResets++;
+      return;
+    }
     if ((flags & TCP_FLAG.ACK) !== 0) {
       d.noteAck(ack);
       // Seen from its SYN, d's packets at its first byte acknowledge the peer's SYN: that fixes
@@ -347,7 +341,7 @@ export class FlowTable {
     if ((flags & TCP_FLAG.RST) !== 0) {
       d.flushAll(tsUs);
       o.flushAll(tsUs);
-      return this.close(e, 'rst', tsUs);
+      return this.close(e, 'rst', tsUs, fromClient ? 1 : 2);
     }
     if ((flags & TCP_FLAG.FIN) !== 0) {
       d.fin((at + wireLen) >>> 0);
@@ -373,11 +367,13 @@ export class FlowTable {
     if (this.nowTs >= this.sweep.nextTs) this.sweepIdle();
   }
 
-  private close(e: FlowEntry, how: 'fin' | 'rst' | 'end', tsUs: number): void {
+  /** resetBy: see ClosedFlows.remember. */
+  private close(e: FlowEntry, how: 'fin' | 'rst' | 'end', tsUs: number, resetBy = 0): void {
     if (e.closed) return;
     // Packets still kept (behind a reset) are discarded by drain().
     e.closed = true;
     this.conns.remove(e);
+    this.closed.remember(e, how !== 'end', resetBy);
     this.openCount--;
     this.ctx.handler.onClose(e.conn, tsUs, how);
   }

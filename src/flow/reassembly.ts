@@ -20,6 +20,13 @@ export interface ReassemblyContext {
  */
 export const MAX_ACK_AHEAD = 2 ** 30;
 
+/**
+ * A RST further than this from where its sender's stream is (either way) is ignored, as Linux
+ * ignores a RST outside the receive window (RFC 5961 3.2): no window is larger than 2^30
+ * (RFC 7323 2.3), and a forged or stale RST is typically 2^31 off.
+ */
+export const RST_WINDOW = 2 ** 30;
+
 interface HeldSegment {
   seq: number;
   /** The captured bytes (a copy). */
@@ -76,6 +83,9 @@ export class StreamDirection {
   seen = false;
   private held: HeldSegment[] | null = null;
   private heldBytes = 0;
+  /** The last hole declared a gap, [gapStart, gapEnd) (empty: none). */
+  private gapStart = 0;
+  private gapEnd = 0;
 
   constructor(
     private readonly ctx: ReassemblyContext,
@@ -99,6 +109,17 @@ export class StreamDirection {
     }
   }
 
+  /**
+   * Whether a RST of this direction at seq is within RST_WINDOW of where its next byte is
+   * (from its own bytes, or the peer's ACKs); true when neither is known.
+   */
+  resetInWindow(seq: number): boolean {
+    const ref = this.started ? this.nextSeq : this.peer.ackValid ? this.peer.ackSent : -1;
+    if (ref === -1) return true;
+    const d = seqDiff(seq, ref);
+    return d >= -RST_WINDOW && d <= RST_WINDOW;
+  }
+
   /** Payload b[off, off+have) at seq; the segment covers wireLen bytes of sequence space. */
   segment(seq: number, b: Uint8Array, off: number, have: number, wireLen: number, tsUs: number): void {
     const stats = this.ctx.stats;
@@ -116,13 +137,30 @@ export class StreamDirection {
     const rel = seqDiff(seq, this.nextSeq);
     if (rel > 0) return this.hold(seq, b, off, have, wireLen, tsUs);
     const skip = -rel;
-    if (skip >= wireLen) {
-      stats.duplicateBytes += have;
-      return;
-    }
-    if (skip > 0) stats.duplicateBytes += Math.min(skip, have);
+    if (skip >= wireLen) return this.behind(seq, have);
+    if (skip > 0) this.behind(seq, Math.min(skip, have));
     this.deliver(b, off, have, wireLen, skip, tsUs);
-    if (this.held !== null) this.drain();
+    if (this.held !== null) this.drain(true);
+  }
+
+  /**
+   * n captured bytes at seq that the stream has passed: duplicates, or, where they fall in the
+   * last hole declared a gap, bytes captured after their wait ended (lateBytes; each counted
+   * once: the hole shrinks from the end they fill).
+   */
+  private behind(seq: number, n: number): void {
+    const stats = this.ctx.stats;
+    let late = 0;
+    if (this.gapEnd !== this.gapStart) {
+      const end = (seq + n) >>> 0;
+      const from = seqDiff(seq, this.gapStart) > 0 ? seq : this.gapStart;
+      const to = seqDiff(end, this.gapEnd) < 0 ? end : this.gapEnd;
+      late = Math.max(0, seqDiff(to, from));
+      if (late > 0 && from === this.gapStart) this.gapStart = to;
+      else if (late > 0 && to === this.gapEnd) this.gapEnd = from;
+    }
+    stats.lateBytes += late;
+    stats.duplicateBytes += n - late;
   }
 
   /**
@@ -147,6 +185,18 @@ export class StreamDirection {
     }
   }
 
+  /**
+   * The peer, closing (its FIN seen, or in the packet at hand), acknowledges one past the end of
+   * this stream: that is this direction's FIN, not captured, and its sequence slot is no byte.
+   * It is taken as seen (true), so no 1-byte gap is declared for it.
+   */
+  finNotCaptured(ack: number, peerCloses: boolean): boolean {
+    if (this.finSeen || !this.started || this.held !== null || !(peerCloses || this.peer.finSeen)) return false;
+    if (seqDiff(ack, this.nextSeq) !== 1) return false;
+    this.fin(this.nextSeq);
+    return true;
+  }
+
   /** Whether bytes before this direction's FIN have not arrived (within a believable distance). */
   missingBeforeFin(): boolean {
     const d = seqDiff(this.finSeq, this.nextSeq);
@@ -166,7 +216,7 @@ export class StreamDirection {
 
   /** Delivers held bytes the stream has reached (see declareLost). */
   deliverHeld(): void {
-    if (this.held !== null) this.drain();
+    if (this.held !== null) this.drain(false);
   }
 
   private byteEnd(to: number): number {
@@ -198,7 +248,7 @@ export class StreamDirection {
       this.nextSeq = to;
       this.gap(missing, tsUs);
     }
-    if (this.held !== null) this.drain(before);
+    if (this.held !== null) this.drain(false, before);
   }
 
   /** Delivers bytes [skip, wireLen) of a segment; the part past `have` was not captured. */
@@ -213,7 +263,10 @@ export class StreamDirection {
     if (lost > 0) this.gap(lost, tsUs);
   }
 
+  /** The bytes before nextSeq are lost (see behind() for when they turn up later). */
   private gap(missing: number, tsUs: number): void {
+    this.gapStart = (this.nextSeq - missing) >>> 0;
+    this.gapEnd = this.nextSeq;
     this.ctx.stats.gaps++;
     this.ctx.stats.gapBytes += missing;
     this.ctx.handler.onGap(this.conn, this.fromClient, missing, tsUs);
@@ -232,15 +285,18 @@ export class StreamDirection {
     const bytes = copyBytes(b, off, have);
     held.splice(i, 0, { seq, bytes, len: wireLen, tsUs });
     this.heldBytes += have;
-    stats.outOfOrderSegments++;
     const limits = this.ctx.limits;
     while (this.held !== null && (this.held.length > limits.maxHeldSegments || this.heldBytes > limits.maxHeldBytesPerDirection)) {
       this.skipHole(this.held[0]!.seq, tsUs);
     }
   }
 
-  /** Delivers held segments that the stream has reached. */
-  private drain(before?: number): void {
+  /**
+   * Delivers held segments that the stream has reached. `filled`: a segment that arrived late
+   * filled the hole before them, so they came out of order (counted); after a hole declared a
+   * gap they did not: the segment before them was never captured.
+   */
+  private drain(filled: boolean, before?: number): void {
     const held = this.held!;
     const stats = this.ctx.stats;
     let i = 0;
@@ -255,6 +311,7 @@ export class StreamDirection {
         continue;
       }
       if (skip > 0) stats.duplicateBytes += Math.min(skip, s.bytes.length);
+      if (filled) stats.outOfOrderSegments++;
       this.deliver(s.bytes, 0, s.bytes.length, s.len, skip, s.tsUs);
     }
     if (i === held.length) {

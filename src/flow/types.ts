@@ -79,11 +79,27 @@ export interface FlowStats {
   deliveredBytes: number;
   /** Payload bytes seen twice (retransmissions, overlaps) and delivered once. */
   duplicateBytes: number;
-  /** Segments that arrived ahead of a hole and were held until it filled. */
+  /**
+   * Payload bytes captured after their connection closed that it had not carried (sent before
+   * the sender learned of the peer's RST): the peer discarded them; not decoded.
+   */
+  afterCloseBytes: number;
+  /**
+   * Segments that arrived ahead of a hole and were held until a late segment filled it (a hole
+   * declared a gap does not make the segments after it out of order: the one before them was
+   * never captured).
+   */
   outOfOrderSegments: number;
+  /**
+   * Payload bytes of a hole already declared a gap that were captured after all (later than
+   * the reorder wait allowed): in gapBytes too, but not "never captured"; not decoded.
+   */
+  lateBytes: number;
   /** Holes that never filled, and the bytes they lost. */
   gaps: number;
   gapBytes: number;
+  /** RSTs whose sequence number was out of the window (./reassembly.ts RST_WINDOW): ignored, as the receiver does. */
+  ignoredResets: number;
   /** Connections closed early because more than maxOpenConnections were open. */
   evictedConnections: number;
   /** Connections closed after idleTimeoutUs of capture time without a packet (their FIN or RST was not captured). */

@@ -146,7 +146,10 @@ const MISLEADING_BACKWARDS_US = 10_000;
 function gapWarning(flow: FlowStats, analyzer: ReportSource, partialValues: number, snapped: number): string {
   // A snap length (tcpdump -s) cuts every longer packet: name it, it is the likely cause.
   const cut = snapped > 0 ? `; ${snapped} packets were cut by the capture's snap length` : '';
-  const head = `${flow.gaps} gaps (${flow.gapBytes} bytes never captured${cut})`;
+  const late = Math.min(flow.lateBytes, flow.gapBytes);
+  const head = late === 0
+    ? `${flow.gaps} gaps (${flow.gapBytes} bytes never captured${cut})`
+    : `${flow.gaps} gaps (${flow.gapBytes} bytes: ${flow.gapBytes - late} never captured, ${late} captured after the reorder wait for them had ended, not decoded${cut})`;
   const framing = flow.gaps - analyzer.valueGaps;
   const atFraming = `requests pending at ${framing === flow.gaps ? 'a gap' : `the other ${framing}`} are counted as unanswered (at a gap in the requests, once those sent before it are answered)`;
   if (analyzer.valueGaps === 0) return `${head}: ${atFraming}`;
@@ -246,6 +249,9 @@ export function buildReport(input: ReportInput): Report {
     warnings.push(`${flow.clusterBusConnections} Redis Cluster bus connections (${flow.clusterBusBytes} bytes) recognised and skipped`);
   }
   if (flow.gaps > 0) warnings.push(gapWarning(flow, analyzer, c.partialValues, capture.snappedPackets));
+  if (flow.afterCloseBytes > 0) {
+    warnings.push(`${flow.afterCloseBytes} bytes were sent on connections already reset (in flight when the reset came): the peer discarded them; not decoded`);
+  }
   const unparsed = analyzer.unparsedBytes;
   if (unparsed > 0) {
     const joined = st.replication.links > 0 ? '; a replication link joined during its RDB transfer skips the rest of the RDB' : '';
@@ -272,8 +278,8 @@ export function buildReport(input: ReportInput): Report {
       noreply: c.noreply, pushes: c.pushes, pubsubMessages: c.pubsubMessages, monitorLines: c.monitorLines,
       unexpectedReplies: c.unexpectedReplies, slowRequests: c.slowRequests, requestBytes: c.requestBytes, replyBytes: c.replyBytes,
       gaps: flow.gaps, gapBytes: flow.gapBytes, violations: c.violations, unparsedBytes: analyzer.unparsedBytes,
-      duplicateBytes: flow.duplicateBytes, outOfOrderSegments: flow.outOfOrderSegments, evictedConnections: flow.evictedConnections,
-      expiredConnections: flow.expiredConnections,
+      duplicateBytes: flow.duplicateBytes, afterCloseBytes: flow.afterCloseBytes, lateBytes: flow.lateBytes, outOfOrderSegments: flow.outOfOrderSegments, evictedConnections: flow.evictedConnections,
+      expiredConnections: flow.expiredConnections, ignoredResets: flow.ignoredResets,
       nonTcpPackets: flow.nonTcpPackets, otherPortPackets: flow.otherPortPackets, malformedPackets: flow.malformedPackets,
       ipFragments: flow.ipFragments, backwardsPackets: input.backwardsPackets, maxBackwardsUs: input.maxBackwardsUs,
       tlsConnections: flow.tlsConnections, tlsBytes: flow.tlsBytes, clusterBusConnections: flow.clusterBusConnections, clusterBusBytes: flow.clusterBusBytes,
