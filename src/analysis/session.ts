@@ -373,7 +373,11 @@ export class Session {
   /** Why a reply answers no request, or null when it pairs with the oldest pending one. */
   private unpairedKind(reply: ReplyFrame): UnpairedKind | null {
     const front = this.pending.peek();
-    const sent = serverSentKind(reply, front, this.state);
+    const s = this.state;
+    // Most replies come on a plain connection: a reply not a push answers the oldest request.
+    const plain = reply.type !== RESP_TYPES.PUSH && !s.monitoring && s.channels + s.patterns + s.shardChannels === 0;
+    if (plain && front !== undefined) return null;
+    const sent = plain ? null : serverSentKind(reply, front, s);
     if (sent !== null) return sent === 'reply' ? null : sent;
     if (this.rejectedLines > 0 && reply.error !== null && reply.error.startsWith('ERR Protocol error')) {
       this.rejectedLines--;
