@@ -77,6 +77,13 @@ const NILS = '$-1\r\n$-1\r\n$-1\r\n';
 
 describe('(un)subscribe: one reply per channel only when the server runs it', () => {
   pairs([
+    ['r-pubsub-under-reply-off: confirmations are pushed under CLIENT REPLY OFF, and pairing goes on',
+      [['C', cmd('CLIENT', 'REPLY', 'OFF') + cmd('SUBSCRIBE', 'a1', 'b1') + cmd('UNSUBSCRIBE') + cmd('CLIENT', 'REPLY', 'ON') + cmd('GET', 'k1') + cmd('PING')],
+        ['S', arr('subscribe', 'a1', 1) + arr('subscribe', 'b1', 2) + arr('unsubscribe', 'a1', 1) + arr('unsubscribe', 'b1', 0) + '+OK\r\n$-1\r\n+PONG\r\n']],
+      ['CLIENT REPLY:noreply', 'SUBSCRIBE:ok', 'UNSUBSCRIBE:ok', 'CLIENT REPLY:ok', 'GET:ok', 'PING:ok'], []],
+    ['r-pubsub-under-reply-off: a SUBSCRIBE after CLIENT REPLY SKIP is confirmed, and uses the skip up',
+      [['C', cmd('CLIENT', 'REPLY', 'SKIP') + cmd('SUBSCRIBE', 'a2') + cmd('PING', 'x')], ['S', arr('subscribe', 'a2', 1) + arr('pong', 'x')]],
+      ['CLIENT REPLY:noreply', 'SUBSCRIBE:ok', 'PING:ok'], []],
     ['r-subscribe-error: SUBSCRIBE of 3 channels refused with one NOPERM',
       [['C', cmd('SUBSCRIBE', 'no1', 'no2', 'no3') + GETS], ['S', '-NOPERM this user has no permissions\r\n' + NILS], ['C', cmd('SET', 'b:4', 'x')], ['S', '+OK\r\n']],
       ['SUBSCRIBE:error(NOPERM)', 'GET:ok', 'GET:ok', 'GET:ok', 'SET:ok'], []],

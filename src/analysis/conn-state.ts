@@ -96,11 +96,13 @@ export function expectedReplies(s: ConnState, info: CommandInfo, frame: RequestF
   }
   // RESET ends OFF before it answers, but not the skip of the command it is (clearClientConnectionState).
   if (info.name === 'RESET') return s.skipNext ? 0 : 1;
+  // (Un)subscribe confirmations are pushed (CLIENT_PUSHING): Redis 7 sends them under CLIENT
+  // REPLY OFF and SKIP too (a skip is used up by the command all the same).
+  if (SUBSCRIBE.has(info.name)) return Math.max(1, frame.argc - 1);
+  if (UNSUBSCRIBE.has(info.name)) return frame.argc > 1 ? frame.argc - 1 : UNTIL_NONE_LEFT;
   if (s.replyOff || s.skipNext) return 0;
   // Redis ignores a MONITOR on a connection that already is one, without an answer.
   if (info.name === 'MONITOR' && s.monitoring) return 0;
-  if (SUBSCRIBE.has(info.name)) return Math.max(1, frame.argc - 1);
-  if (UNSUBSCRIBE.has(info.name)) return frame.argc > 1 ? frame.argc - 1 : UNTIL_NONE_LEFT;
   if (info.name === 'EXEC') return 1 + execExtraReplies(s);
   return 1;
 }
