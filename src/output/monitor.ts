@@ -52,9 +52,23 @@ export interface LineSink {
 }
 
 /**
+ * A connection's requests in the order they were decoded, each with its line once complete: a
+ * request that gets no reply (CLIENT REPLY OFF or SKIP) completes at once, and waits here for
+ * the requests before it.
+ */
+/** Lines written before a connection's queue drops them. */
+const COMPACT_AFTER = 1024;
+
+class InOrder {
+  readonly reqs: Array<TrackedRequest | null> = [];
+  readonly lines: Array<string | null> = [];
+  head = 0;
+}
+
+/**
  * Streams MONITOR lines. Without replies a line is written as soon as the request is decoded;
- * with replies, when its reply (or its loss) is known, so lines stay in request order per
- * connection.
+ * with replies, when its reply (or its loss) is known, and after the lines of the requests
+ * decoded before it, so lines stay in request order per connection.
  */
 export function monitorListener(sink: LineSink, withReplies: boolean, onLine?: () => void): AnalysisListener {
   if (!withReplies) {
@@ -65,10 +79,34 @@ export function monitorListener(sink: LineSink, withReplies: boolean, onLine?: (
       },
     };
   }
+  const byConn = new Map<number, InOrder>();
+  const write = (line: string): void => {
+    sink.write(line);
+    onLine?.();
+  };
   return {
+    request(r) {
+      let q = byConn.get(r.conn.id);
+      if (q === undefined) byConn.set(r.conn.id, (q = new InOrder()));
+      q.reqs.push(r);
+      q.lines.push(null);
+    },
     complete(r) {
-      sink.write(monitorLine(r) + replySuffix(r) + '\n');
-      onLine?.();
+      const line = monitorLine(r) + replySuffix(r) + '\n';
+      const q = byConn.get(r.conn.id);
+      // Requests are pooled: until it completes, the object is this request's alone.
+      const at = q === undefined ? -1 : q.reqs.indexOf(r, q.head);
+      if (q === undefined || at < 0) return write(line);
+      q.reqs[at] = null;
+      q.lines[at] = line;
+      while (q.head < q.lines.length && q.lines[q.head] !== null) write(q.lines[q.head++]!);
+      if (q.head === q.lines.length) byConn.delete(r.conn.id);
+      else if (q.head >= COMPACT_AFTER) {
+        // A connection that always has requests pending: drop the lines written.
+        q.reqs.splice(0, q.head);
+        q.lines.splice(0, q.head);
+        q.head = 0;
+      }
     },
   };
 }
