@@ -1,8 +1,8 @@
 /**
  * A connection joined mid-stream, before its client said anything: what the server sends is
- * kept until it shows what the connection is. A replication link joined mid-stream shows it by
- * the master's bytes alone (PSYNC's answer, or a run of propagated commands), not only at the
- * replica's next REPLCONF ACK: a busy master sends more than the bound between two ACKs.
+ * kept until it shows what the connection is: the replica's next REPLCONF ACK, a client's
+ * request, or PSYNC's answer in the master's first bytes. Past the bound the newest bytes are
+ * kept: a busy master sends more than the bound between two ACKs.
  */
 import { describe, expect, test } from 'vitest';
 import { EARLY, EarlyBytes, MAX_EARLY_BYTES } from '../src/analysis/early-bytes.js';
@@ -31,7 +31,8 @@ describe('EarlyBytes: what the bytes so far are', () => {
     ['+CONTINUE with a replid, one byte at a time', [...'+CONTINUE 8de0\r\n'], EARLY.PSYNC],
     ['+CONT then something else', [...'+CONTEXT\r\n'], EARLY.KEPT],
     ['a FULLRESYNC after other bytes is no link start', ['$1\r\nx\r\n', '+FULLRESYNC 0123 5\r\n'], EARLY.KEPT],
-    ['a megabyte of propagated writes', chunks(sets(300)), EARLY.STREAM],
+    // A client's value can hold command text: commands alone make no link.
+    ['a megabyte of propagated writes', chunks(sets(300)), EARLY.KEPT],
     ['a megabyte of array replies', chunks(lrange(300)), EARLY.KEPT],
     ['a megabyte of binary (an RDB)', chunks('\x00R\x01*'.repeat(300_000)), EARLY.KEPT],
   ])('%s', (_name, parts, decided) => {
@@ -60,9 +61,24 @@ describe('a replication link joined mid-stream, from the master bytes alone', ()
     return { links: rep.links, rdb: [rep.rdbTransfers, rep.rdbBytes], commands: Object.fromEntries(rep.commands.map((x) => [x.name, x.count])), unparsed: a.unparsedBytes, clientCommands: a.stats.counters.commands };
   };
 
-  test('a busy master: more than the bound of writes before the first ACK, none lost', () => {
-    const a = analyze([[...chunks(sets(1500)).map((p) => ['S', p] as ['S', string]), ['C', cmd('REPLCONF', 'ACK', '1')], ['S', sets(2, 1500)]]], { midstream: true });
-    expect(summary(a)).toEqual({ links: 1, rdb: [0, 0], commands: { SET: 1502 }, unparsed: 0, clientCommands: 0 });
+  test('a busy master: more than the bound of writes before the first ACK: the newest reach the link, the oldest are unparsed', () => {
+    const parts = chunks(sets(1500));
+    // What the bound keeps: the newest chunks within MAX_EARLY_BYTES (one more would pass it).
+    let kept = 0;
+    let first = parts.length;
+    while (first > 0 && kept + parts[first - 1]!.length <= MAX_EARLY_BYTES) kept += parts[--first]!.length;
+    const held = parts.slice(first).join('');
+    // The link resyncs at the first whole command of what was kept.
+    const whole = held.slice(held.indexOf('*3\r\n$3\r\nSET'));
+    const a = analyze([[...parts.map((p) => ['S', p] as ['S', string]), ['C', cmd('REPLCONF', 'ACK', '1')], ['S', sets(2, 1500)]]], { midstream: true });
+    const total = parts.join('').length;
+    expect(summary(a)).toEqual({ links: 1, rdb: [0, 0], commands: { SET: whole.split('*3\r\n$3\r\nSET').length - 1 + 2 }, unparsed: total - whole.length, clientCommands: 0 });
+  });
+
+  test('a client whose value holds command text is no link: its requests are counted', () => {
+    const value = sets(400); // 1.6 MB of RESP SET commands, as a GET reply's tail
+    const a = analyze([[...chunks(value).map((p) => ['S', p] as ['S', string]), ['C', cmd('GET', 'x') + cmd('INCR', 'n')], ['S', '$-1\r\n:1\r\n']]], { midstream: true });
+    expect(summary(a)).toEqual({ links: 0, rdb: [0, 0], commands: {}, unparsed: value.length, clientCommands: 2 });
   });
 
   test.each([false, true])('joined between PSYNC and its answer: the whole diskless RDB and the stream after it (byte by byte: %s)', (bytes) => {

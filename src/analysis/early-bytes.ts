@@ -5,14 +5,13 @@
  * that is commands, not replies to discard; on any other connection the bytes are discarded
  * then, as before.
  *
- * A busy master sends more than the bound between two ACKs, so the bytes themselves are read
- * too: the answer to a PSYNC sent before the capture (`+FULLRESYNC`, `+CONTINUE`), or a run of
- * propagated commands, make the connection a replication link at once. Past the bound the
- * oldest bytes give way to the newest (counted in `evicted`): a link joined inside a long RDB
- * transfer keeps the commands sent after it for its first ACK.
+ * The answer to a PSYNC sent before the capture (`+FULLRESYNC`, `+CONTINUE`) makes the connection
+ * a replication link at once. Past the bound the oldest bytes give way to the newest (counted in
+ * `evicted`): a link joined inside a long RDB transfer, or one whose master sends more than the
+ * bound between two ACKs, keeps the newest for its first ACK. Commands alone do not make a
+ * link: a client's value can hold RESP command text (a capture joined inside such a GET reply
+ * reads exactly like a master's stream), and taking it for one loses the client's requests.
  */
-import { RequestDecoder } from '../resp/request-decoder.js';
-import { commandInfo } from './command-info.js';
 
 /** Bytes kept per connection, and over all connections at once. */
 export const MAX_EARLY_BYTES = 4 * 1024 * 1024;
@@ -26,20 +25,7 @@ export const EARLY = {
   FULL: 1,
   /** The answer to a PSYNC: a replication link, from its answer on. */
   PSYNC: 2,
-  /** Propagated commands: a replication link's command stream. */
-  STREAM: 3,
 } as const;
-
-/** Commands in a row, all of them ones a master propagates, that make the bytes a command stream. */
-const STREAM_PROOF = 8;
-/**
- * Held bytes between two looks for a command stream, and the newest bytes each look decodes:
- * a quarter of what arrives, and room for STREAM_PROOF writes of 32 KB.
- */
-const LOOK_EVERY = 1024 * 1024;
-const LOOK_BYTES = 256 * 1024;
-/** What a master propagates besides write commands. */
-const PROPAGATED = new Set(['PING', 'SELECT', 'MULTI', 'EXEC', 'REPLCONF', 'PUBLISH', 'SPUBLISH', 'EVAL', 'EVALSHA', 'FCALL', 'SCRIPT', 'FUNCTION']);
 
 const LF = 0x0a; // the master's keepalive while it prepares an RDB
 /** How PSYNC's answer begins (replication.c: `+FULLRESYNC <replid> <offset>`, `+CONTINUE [<replid>]`). */
@@ -51,7 +37,6 @@ let heldTotal = 0;
 export class EarlyBytes {
   private readonly chunks: Array<{ data: Buffer; tsUs: number }> = [];
   private held = 0;
-  private nextLook = LOOK_EVERY;
   /** Bytes given way to newer ones (unparsed). */
   evicted = 0;
   /** The first bytes after keepalive newlines, while they may still begin PSYNC's answer; null once decided. */
@@ -78,18 +63,8 @@ export class EarlyBytes {
       this.held -= old.data.length;
       heldTotal -= old.data.length;
       this.evicted += old.data.length;
-      this.nextLook -= old.data.length;
     }
-    if (this.held < this.nextLook) return EARLY.KEPT;
-    this.nextLook = this.held + LOOK_EVERY;
-    return commandStream(this.newest(LOOK_BYTES)) ? EARLY.STREAM : EARLY.KEPT;
-  }
-
-  /** The newest chunks holding at least n bytes (or all of them), oldest first. */
-  private newest(n: number): Buffer[] {
-    let i = this.chunks.length;
-    for (let got = 0; i > 0 && got < n; ) got += this.chunks[--i]!.data.length;
-    return this.chunks.slice(i).map((c) => c.data);
+    return EARLY.KEPT;
   }
 
   /** Hands every kept chunk over, in order, and forgets them. */
@@ -98,20 +73,4 @@ export class EarlyBytes {
     this.held = 0;
     for (const c of this.chunks.splice(0)) to(c.data, 0, c.data.length, c.tsUs);
   }
-}
-
-/** Whether the chunks, from their first command boundary, are STREAM_PROOF commands a master propagates. */
-function commandStream(chunks: readonly Uint8Array[]): boolean {
-  let commands = 0;
-  let other = false;
-  const dec = new RequestDecoder((f) => {
-    const info = commandInfo(f.args);
-    if (info.spec !== null && (info.spec.flags.includes('write') || PROPAGATED.has(info.name))) commands++;
-    else other = true;
-  }, () => {
-    other = true;
-  }, {});
-  dec.resync();
-  for (const d of chunks) dec.push(d, 0, d.length, 0);
-  return !other && commands >= STREAM_PROOF;
 }

@@ -118,7 +118,7 @@ export class Session {
     if (this.early !== null) {
       const kept = this.early.keep(buf, off, len, tsUs);
       if (kept === EARLY.KEPT) return;
-      if (kept !== EARLY.FULL) return this.joinedLink(kept === EARLY.PSYNC ? 'psync' : 'stream');
+      if (kept === EARLY.PSYNC) return this.joinedLink('psync');
       this.dropEarly();
     }
     if (this.replySync === 'waitChunk') {
