@@ -59,3 +59,25 @@ describe('a 4-tuple reused after a connection joined mid-stream', () => {
     expect(rec.streams.get(1)).toEqual(WHOLE);
   });
 });
+
+describe('connections on one 4-tuple without their handshakes, within one reorder window', () => {
+  test.each([
+    // Each new connection's bytes lie a few KB past the one before (as Linux picks ISNs for a reused 4-tuple).
+    { name: 'each closed by a client RST', close: 'rst' as const, ahead: 3_983 },
+    { name: 'each closed by FINs', close: 'fin' as const, ahead: 3_983 },
+    { name: 'each closed by a client RST, 100 MB apart', close: 'rst' as const, ahead: 100_000_000 },
+  ])('$name: each its own connection', ({ close, ahead }) => {
+    const frames = [0, 1, 2, 3].flatMap((i) => conn(i * 100, 1000 + i * ahead, 5000 + i * (ahead + 940), { syn: i === 0, close }));
+    const { rec, table } = runFrames(frames);
+    expect(table.stats.connections).toBe(4);
+    expect([...rec.streams.values()]).toEqual([WHOLE, WHOLE, WHOLE, WHOLE]);
+    expect(table.stats.duplicateBytes).toBe(0);
+    expect(pairs(frames)).toEqual(['PING -> ok', 'PING -> ok', 'PING -> ok', 'PING -> ok']);
+  });
+
+  test('reply bytes in flight when the client reset stay the reset connection\'s', () => {
+    const frames = [...conn(0, 1000, 5000, { syn: false, close: 'rst' }), s(50, 5000 + REP.length, '+X\r\n', DATA, 1000 + REQ.length)];
+    const { table } = runFrames(frames);
+    expect(table.stats.connections).toBe(1);
+  });
+});

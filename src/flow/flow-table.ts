@@ -78,6 +78,13 @@ export class FlowTable {
     let e = this.conns.find(hash, seg);
     const clientSyn = (seg.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
     if (p.tsUs > this.nowTs) this.nowTs = p.tsUs;
+    // Joining, its packets kept: bytes past a RST or FIN kept from the same side are of a later
+    // connection on the 4-tuple (handshake not captured). The joined one ends first, or both
+    // would be lost behind its close.
+    if (e !== null && e.joining && seg.wireLen > 0 && e.wait !== null && e.wait.closedBefore(this.conns.fromClient, seg.seq)) {
+      this.end(e, p.tsUs, true);
+      e = null;
+    }
     if (e !== null && clientSyn && this.isNewConnection(e, seg)) {
       this.end(e, p.tsUs, true);
       e = null;
