@@ -78,6 +78,13 @@ export class FlowTable {
     let e = this.conns.find(hash, seg);
     const clientSyn = (seg.flags & (TCP_FLAG.SYN | TCP_FLAG.ACK)) === TCP_FLAG.SYN;
     if (p.tsUs > this.nowTs) this.nowTs = p.tsUs;
+    // Joining, its packets kept: bytes past a RST or FIN kept from the same side are of a later
+    // connection on the 4-tuple (handshake not captured). The joined one ends first, or both
+    // would be lost behind its close.
+    if (e !== null && e.joining && seg.wireLen > 0 && e.wait !== null && e.wait.closedBefore(this.conns.fromClient, seg.seq)) {
+      this.end(e, p.tsUs, true);
+      e = null;
+    }
     if (e !== null && clientSyn && this.isNewConnection(e, seg)) {
       this.end(e, p.tsUs, true);
       e = null;
@@ -148,14 +155,15 @@ export class FlowTable {
     if (e.toServer.synSeq === s.seq) return false;
     if (e.toServer.finSeen || e.toClient.finSeen) return true;
     // Followed from its data, then its SYN (captured late): the same connection, if the SYN
-    // comes just before where the stream was joined.
+    // comes just before where the stream was joined. Still joining (its packets kept, the start
+    // not decided), the first client byte kept stands for it: a SYN for a reused 4-tuple lies
+    // past the old connection's bytes, and taking it as theirs would lose both connections.
     const d = e.toServer;
-    if (d.synSeq === -1 && !d.started) return false;
-    if (d.synSeq === -1) {
-      const ahead = seqDiff(d.startSeq, (s.seq + 1) >>> 0);
-      return ahead < 0 || ahead > LATE_SYN_BYTES;
-    }
-    return d.synSeq !== s.seq;
+    if (d.synSeq !== -1) return d.synSeq !== s.seq;
+    const first = d.started ? d.startSeq : e.wait === null ? -1 : e.wait.lowestSeq(true);
+    if (first === -1) return false;
+    const ahead = seqDiff(first, (s.seq + 1) >>> 0);
+    return ahead < 0 || ahead > LATE_SYN_BYTES;
   }
 
   /** The SYN, or a SYN-ACK answering it, of a connection already closed: captured late, not a new one. */

@@ -31,7 +31,7 @@ export interface KeptPacket extends SegmentView {
   tsUs: number;
 }
 
-const { FIN, SYN, ACK } = TCP_FLAG;
+const { FIN, SYN, RST, ACK } = TCP_FLAG;
 
 /** Whether sequence number a is after b, and not absurdly far. */
 function seqAfter(a: number, b: number): boolean {
@@ -77,6 +77,20 @@ export class Wait {
   /** Whether a kept ACK packet of one direction acknowledges less than ack. */
   lowerAck(fromClient: boolean, ack: number): boolean {
     for (const k of this.kept) if (k.fromClient === fromClient && (k.flags & ACK) !== 0 && seqDiff(k.ack, ack) < 0) return true;
+    return false;
+  }
+
+  /**
+   * Whether a kept RST or FIN of one direction ends it at or before seq (within a window): that
+   * side sends nothing more on this connection, so its bytes at seq are a later connection's.
+   */
+  closedBefore(fromClient: boolean, seq: number): boolean {
+    for (const k of this.kept) {
+      if (k.fromClient !== fromClient || (k.flags & (RST | FIN)) === 0) continue;
+      const end = (k.flags & RST) !== 0 ? k.seq : (dataSeq(k) + k.wireLen) >>> 0;
+      const d = seqDiff(seq, end);
+      if (d >= 0 && d <= MAX_ACK_AHEAD) return true;
+    }
     return false;
   }
 
