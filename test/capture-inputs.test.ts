@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { captureCopies } from './helpers/capture-copies.js';
 import { CaptureSet, mergeStats, rotatedSiblings } from '../src/capture/capture-set.js';
 import { emptyCaptureStats } from '../src/capture/packet.js';
 import { isoTimeUs } from '../src/cli/args.js';
@@ -145,26 +146,9 @@ describe('--since / --until times', () => {
 describe('stopping a plain file early (Ctrl-C)', () => {
   test('the read gives way to the event loop: an abort during it stops it, and the report says where', async () => {
     // demo.pcap (2 s of traffic) 25 times over, each copy 10 s after the one before: 100 MB,
-    // which a plain file's reader reads synchronously. Each copy's clients use other ports: the
-    // same connection again, sequence numbers and all, would be the retransmission of a closed
-    // one, which opens nothing.
-    const demo = readFileSync(DEMO);
-    const records = demo.subarray(24);
-    const copies: Buffer[] = [demo.subarray(0, 24)];
-    for (let c = 0; c < 25; c++) {
-      const copy = Buffer.from(records);
-      for (let off = 0; off + 16 <= copy.length; off += 16 + copy.readUInt32LE(off + 8)) {
-        copy.writeUInt32LE(copy.readUInt32LE(off) + c * 10, off);
-        // Ethernet (14 bytes), IPv4 with its header length, then TCP's two ports.
-        const ip = off + 16 + 14;
-        if (copy.readUInt16BE(off + 16 + 12) !== 0x0800 || copy[ip + 9] !== 6) continue;
-        const tcp = ip + (copy[ip]! & 0x0f) * 4;
-        for (const at of [tcp, tcp + 2]) if (copy.readUInt16BE(at) !== 6379) copy.writeUInt16BE(copy.readUInt16BE(at) ^ c, at);
-      }
-      copies.push(copy);
-    }
+    // which a plain file's reader reads synchronously.
     const big = join(dir, 'big.pcap');
-    writeFileSync(big, Buffer.concat(copies));
+    writeFileSync(big, captureCopies(readFileSync(DEMO), 25));
     // As a signal comes: from the event loop, here 20 ms after reading began.
     const stop = new AbortController();
     let armed = false;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { captureCopies } from './helpers/capture-copies.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = `${ROOT}bin/redis-tap.js`;
@@ -30,15 +31,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeAll(() => {
   // demo.pcap (2 s of traffic, 300 connections' worth over the copies) 25 times over, each copy
   // 10 s after the one before: 100 MB, long enough to be stopped midway.
-  const demo = readFileSync(`${ROOT}captures/demo.pcap`);
-  const records = demo.subarray(PCAP_HEADER_BYTES);
-  const copies: Buffer[] = [demo.subarray(0, PCAP_HEADER_BYTES)];
-  for (let c = 0; c < 25; c++) {
-    const copy = Buffer.from(records);
-    for (let off = 0; off + RECORD_HEADER_BYTES <= copy.length; off += RECORD_HEADER_BYTES + copy.readUInt32LE(off + 8)) copy.writeUInt32LE(copy.readUInt32LE(off) + c * 10, off);
-    copies.push(copy);
-  }
-  const bytes = Buffer.concat(copies);
+  const bytes = captureCopies(readFileSync(`${ROOT}captures/demo.pcap`), 25);
   writeFileSync(big, bytes);
   writeFileSync(bigGz, gzipSync(bytes, { level: 1 }));
   recordEnds = [];
