@@ -116,6 +116,11 @@ function ownBytes(argLens: readonly number[], p: number): number {
   return (argLens[p] ?? 0) + (argLens[p + 1] ?? 0);
 }
 
+/** Whether argument p names a key known by its name: kept, and not cut by a gap (a snap length). */
+function nameKnown(f: TrackedRequest['frame'], p: number): boolean {
+  return p < f.args.length && !(f.missingBytes > 0 && f.args[p]!.length < f.argLens[p]!);
+}
+
 /** Every aggregator, fed completed requests; all bounded in memory. */
 export class Stats {
   counters = zeroCounters();
@@ -289,11 +294,9 @@ export class Stats {
     let shared = r.frame.wireBytes + r.replyBytes;
     if (paired) for (let i = 0; i < nKeys; i++) shared -= ownBytes(argLens, pos[i]!);
     const per = nKeys === 0 ? 0 : Math.round(Math.max(0, shared) / nKeys);
-    const partial = r.frame.missingBytes > 0;
     for (let i = 0; i < nKeys; i++) {
       const p = pos[i]!;
-      // Past the arguments kept, or a name a gap cut (a snap length): the key is not known.
-      if (p >= args.length || (partial && args[p]!.length < argLens[p]!)) {
+      if (!nameKnown(r.frame, p)) {
         this.counters.unnamedKeys++;
         continue;
       }
@@ -310,11 +313,13 @@ export class Stats {
     const sent = at === 0 ? 0 : argLens[at]!;
     const returned = r.reply === null ? 0 : replyValueBytes(r.reply);
     // Most requests move small values: build nothing unless one could make the list.
-    if (!this.bigValues.wants(sent) && !this.bigValues.wants(returned)) return;
     const big = this.bigValues;
+    const bigSent = big.wants(sent);
+    const bigReturned = big.wants(returned);
+    if (!bigSent && !bigReturned) return;
     const { name } = r.info;
-    if (big.wants(sent)) big.add(this.valueKey(r, nKeys, paired ? at - 1 : -1), sent, 'request', name, r.frame.endTsUs, r.conn.client);
-    if (big.wants(returned)) big.add(this.valueKey(r, nKeys, -1), returned, 'reply', name, r.frame.endTsUs, r.conn.client);
+    if (bigSent) big.add(this.valueKey(r, nKeys, paired ? at - 1 : -1), sent, 'request', name, r.frame.endTsUs, r.conn.client);
+    if (bigReturned) big.add(this.valueKey(r, nKeys, -1), returned, 'reply', name, r.frame.endTsUs, r.conn.client);
   }
 
   /**
@@ -325,19 +330,15 @@ export class Stats {
     if (nKeys === 0) return '';
     const p = nKeys === 1 ? this.keyPos[0]! : owner;
     if (p < 0) return severalKeys(r.info.name, nKeys);
-    const { args, argLens } = r.frame;
-    // As for hot keys: a name past the arguments kept, or one a gap cut, is not known.
-    return p >= args.length || (r.frame.missingBytes > 0 && args[p]!.length < argLens[p]!) ? '' : args[p]!;
+    return nameKnown(r.frame, p) ? r.frame.args[p]! : '';
   }
 
   /** Shard channels are no hot keys, but each lands on its hash slot's node as a key does. */
   private channelSlots(r: TrackedRequest): void {
-    const { args, argLens, argc } = r.frame;
-    const n = requestChannels(r.info, args, argc, this.keyPos);
+    const n = requestChannels(r.info, r.frame.args, r.frame.argc, this.keyPos);
     for (let i = 0; i < n; i++) {
       const p = this.keyPos[i]!;
-      // A name not kept, or cut by a gap, has no known slot.
-      if (p < args.length && !(r.frame.missingBytes > 0 && args[p]!.length < argLens[p]!)) this.slots.add(args[p]!);
+      if (nameKnown(r.frame, p)) this.slots.add(r.frame.args[p]!);
     }
   }
 
