@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { INLINE_BYTES, KeyTable } from '../src/analysis/key-table.js';
+import { KEY_RECORD, KeyTable } from '../src/analysis/key-table.js';
+
+const { INLINE_BYTES } = KEY_RECORD;
 import { TopKeys, type KeyCount } from '../src/analysis/top-keys.js';
 
 // TOPKEYS_PROP_RUNS=2000 for a longer local soak.

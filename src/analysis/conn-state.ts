@@ -1,8 +1,12 @@
-import { RESP_TYPES } from '../resp/constants.js';
+import * as constantsMod from '../resp/constants.js';
 import type { ReplyFrame, RequestFrame } from '../resp/types.js';
 import type { CommandInfo } from './command-info.js';
 import type { TrackedRequest } from './tracked-request.js';
-import { execRan } from './transaction.js';
+import * as transactionMod from './transaction.js';
+
+// Imports as module-private consts, which V8 folds into the code (README, "Design notes").
+const { RESP_TYPES } = constantsMod;
+const { execRan } = transactionMod;
 
 /** What a connection's earlier commands changed about how later ones are answered. */
 export interface ConnState {

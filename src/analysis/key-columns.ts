@@ -3,7 +3,9 @@
  * keys' UTF-16 code units end to end (key i ends at ends[i]), and count, bytes and error of key
  * i at nums[3i ..]. Strings are made once on the other side, by one decode and a slice per key.
  */
-import { F64_PER_REC, F_COUNT, type KeyTable } from './key-table.js';
+import { KEY_RECORD, type KeyTable } from './key-table.js';
+
+const { F64_PER_REC, F_COUNT } = KEY_RECORD;
 
 export interface KeyColumns {
   codes: Uint16Array;

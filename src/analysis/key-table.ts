@@ -14,17 +14,20 @@
  *   members of the probe run back into the hole, so no tombstones build up under eviction.
  */
 
-import { prepareKey, prepareKeyCodes } from './key-hash.js';
+import * as keyHashMod from './key-hash.js';
+
+// Imports as module-private consts, which V8 folds into the code (README, "Design notes").
+const { prepareKey, prepareKeyCodes } = keyHashMod;
 
 /** Record layout, in units of each view over the record buffer. */
 const REC_BYTES = 64;
-export const F64_PER_REC = REC_BYTES / 8;
-export const I32_PER_REC = REC_BYTES / 4;
-export const F_COUNT = 0;
-export const F_BYTES = 1;
-export const F_ERROR = 2;
+const F64_PER_REC = REC_BYTES / 8;
+const I32_PER_REC = REC_BYTES / 4;
+const F_COUNT = 0;
+const F_BYTES = 1;
+const F_ERROR = 2;
 /** The key's hash: a fixed function of its bytes (no seed), so it also orders ties the same in every run. */
-export const I_HASH = 6;
+const I_HASH = 6;
 /** 1: key compared as a string; 2 + n: key is the n latin1 chars packed from I_INLINE on. */
 const I_KIND = 7;
 /** 0: no tag; t > 0: interned tag t - 1; -1: the tag is in `overflow`. */
@@ -32,15 +35,22 @@ const I_TAG = 8;
 const I_INLINE = 9;
 const INLINE_WORDS = I32_PER_REC - I_INLINE;
 /** Keys up to this many latin1 chars are compared without touching their string. */
-export const INLINE_BYTES = INLINE_WORDS * 4;
+const INLINE_BYTES = INLINE_WORDS * 4;
 
 const ID_BITS = 24;
 const ID_MASK = (1 << ID_BITS) - 1;
 /** Ids fit the index's 24 bits, stored as id + 1. */
-export const MAX_KEYS = ID_MASK - 1;
+const MAX_KEYS = ID_MASK - 1;
 const MIN_RECORDS = 64;
 /** Distinct tags interned; more (a prefix per key, say) go to a Map by id. */
 const MAX_TAGS = 1 << 16;
+
+/**
+ * The record layout, for the modules that read records (./top-keys.ts, ./key-entry.ts): one
+ * object, as the consts are private (V8 folds a module's own consts into its code; an
+ * exported one is loaded from its cell at every use, here several times a key).
+ */
+export const KEY_RECORD = { F64_PER_REC, I32_PER_REC, F_COUNT, F_BYTES, F_ERROR, I_HASH, INLINE_BYTES, MAX_KEYS } as const;
 
 export class KeyTable {
   /** count, bytes, error of record id: f64[id * F64_PER_REC + F_*]. */

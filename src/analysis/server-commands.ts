@@ -10,10 +10,11 @@ import type { TrackedRequest } from './tracked-request.js';
  * Upper bounds (µs, inclusive: Prometheus's `le`) of the latency buckets, 25 µs to 10 s; one
  * more bucket counts what is slower.
  */
-export const DURATION_BOUNDS_US = [
+const BOUNDS_US = [
   25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000,
 ] as const;
-const N_BUCKETS = DURATION_BOUNDS_US.length + 1;
+export const DURATION_BOUNDS_US = BOUNDS_US;
+const N_BUCKETS = BOUNDS_US.length + 1;
 
 export const MAX_SERVERS = 64;
 export const MAX_NAMES = 256;
@@ -28,7 +29,7 @@ export interface ServerCommandRow {
   errors: number;
   requestBytes: number;
   replyBytes: number;
-  /** Timed requests (answered: ok or error) per bucket of DURATION_BOUNDS_US, not cumulative; the last is slower than 10 s. */
+  /** Timed requests (answered: ok or error) per bucket of BOUNDS_US, not cumulative; the last is slower than 10 s. */
   buckets: Float64Array;
   /** Sum of their latencies, µs. */
   sumUs: number;
@@ -41,7 +42,7 @@ function newRow(server: string, cmd: string): ServerCommandRow {
 /** Index of the bucket of a latency: the first bound it does not exceed. */
 export function bucketOf(us: number): number {
   let i = 0;
-  while (i < DURATION_BOUNDS_US.length && us > DURATION_BOUNDS_US[i]!) i++;
+  while (i < BOUNDS_US.length && us > BOUNDS_US[i]!) i++;
   return i;
 }
 

@@ -4,10 +4,13 @@
  * where the server's values start: checked at the start of a chunk of server bytes, as the
  * server writes each one whole.
  */
-import { RESP_TYPES } from '../resp/constants.js';
+import * as constantsMod from '../resp/constants.js';
 import type { ReplyFrame } from '../resp/types.js';
 import type { ConnState } from './conn-state.js';
 import type { TrackedRequest } from './tracked-request.js';
+
+// Imports as module-private consts, which V8 folds into the code (README, "Design notes").
+const { RESP_TYPES } = constantsMod;
 
 const PUBSUB_MESSAGES = new Set(['message', 'pmessage', 'smessage']);
 

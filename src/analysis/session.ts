@@ -1,17 +1,30 @@
 import type { TcpConn } from '../flow/types.js';
 import { ReplyDecoder, RequestDecoder } from '../resp/index.js';
-import { RESP_TYPES } from '../resp/constants.js';
+import * as constantsMod from '../resp/constants.js';
 import type { ReplyFrame, RequestFrame, RespLimits, Violation } from '../resp/types.js';
-import { commandInfo, redactSecrets } from './command-info.js';
+import * as commandInfoMod from './command-info.js';
 import { PendingQueue } from './pending-queue.js';
-import { awaitsMore, continuesReplies, expectedReplies, applyRequestState, applyReplyState, type ConnState, newConnState } from './conn-state.js';
-import { EARLY, EarlyBytes } from './early-bytes.js';
-import { selfNamed } from './self-named.js';
-import { execRan, trackTransaction } from './transaction.js';
-import { serverSentKind, startsMonitorLine, startsPubSubMessage } from './server-lines.js';
+import type { ConnState } from './conn-state.js';
+import * as connStateMod from './conn-state.js';
+import { EarlyBytes } from './early-bytes.js';
+import * as earlyBytesMod from './early-bytes.js';
+import * as selfNamedMod from './self-named.js';
+import * as transactionMod from './transaction.js';
+import * as serverLinesMod from './server-lines.js';
 import { ReplicationLink } from './replication-link.js';
-import { releaseRequest, SessionPools, trackRequest } from './session-pools.js';
+import { SessionPools } from './session-pools.js';
+import * as sessionPoolsMod from './session-pools.js';
 import type { PooledRequest, TrackedRequest } from './tracked-request.js';
+
+// Imports as module-private consts, which V8 folds into the code (README, "Design notes").
+const { RESP_TYPES } = constantsMod;
+const { commandInfo, redactSecrets } = commandInfoMod;
+const { awaitsMore, continuesReplies, expectedReplies, applyRequestState, applyReplyState, newConnState } = connStateMod;
+const { EARLY } = earlyBytesMod;
+const { selfNamed } = selfNamedMod;
+const { execRan, trackTransaction } = transactionMod;
+const { serverSentKind, startsMonitorLine, startsPubSubMessage } = serverLinesMod;
+const { releaseRequest, trackRequest } = sessionPoolsMod;
 
 export { SessionPools } from './session-pools.js';
 

@@ -2,10 +2,15 @@
  * Classic libpcap files. Spec: https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcap/
  * File header (24 bytes), then records of a 16-byte header and the captured bytes.
  */
-import { u32be, u32le } from './byte-order.js';
-import { addWarning, MAX_PACKET_BYTES, type FormatStepper, type StepContext } from './stepper.js';
+import * as byteOrderMod from './byte-order.js';
+import type { FormatStepper, StepContext } from './stepper.js';
+import * as stepperMod from './stepper.js';
 
-export const PCAP = {
+// Imports as module-private consts, which V8 folds into the code (README, "Design notes").
+const { u32be, u32le } = byteOrderMod;
+const { addWarning, MAX_PACKET_BYTES } = stepperMod;
+
+const FMT = {
   /** Magic as read in the writer's byte order: microsecond timestamps. */
   MAGIC_US: 0xa1b2c3d4,
   /** Nanosecond timestamps. */
@@ -17,6 +22,7 @@ export const PCAP = {
   LINKTYPE_MASK: 0xffff,
   RECORD_HEADER_BYTES: 16,
 } as const;
+export const PCAP = FMT;
 
 /** Largest original length a record header may claim (a 16 MiB frame is no real frame). */
 const MAX_ORIG_BYTES = 16 * 1024 * 1024;
@@ -34,7 +40,7 @@ const enum State {
 }
 
 export class PcapStepper implements FormatStepper {
-  need: number = PCAP.FILE_HEADER_BYTES;
+  need: number = FMT.FILE_HEADER_BYTES;
   private state = State.FileHeader;
   private le = true;
   /** Divisor turning the sub-second field into microseconds (1 for us, 1000 for ns). */
@@ -59,24 +65,24 @@ export class PcapStepper implements FormatStepper {
       } while (this.switched);
       return used;
     }
-    if (end - off < PCAP.FILE_HEADER_BYTES) {
-      this.need = PCAP.FILE_HEADER_BYTES;
+    if (end - off < FMT.FILE_HEADER_BYTES) {
+      this.need = FMT.FILE_HEADER_BYTES;
       return 0;
     }
     this.fileHeader(b, off);
-    return PCAP.FILE_HEADER_BYTES;
+    return FMT.FILE_HEADER_BYTES;
   }
 
   private fileHeader(b: Uint8Array, off: number): void {
     const be = u32be(b, off);
-    this.le = be !== PCAP.MAGIC_US && be !== PCAP.MAGIC_NS;
+    this.le = be !== FMT.MAGIC_US && be !== FMT.MAGIC_NS;
     const magic = this.le ? u32le(b, off) : be;
-    this.fracDiv = magic === PCAP.MAGIC_NS ? 1000 : 1;
-    const lt = this.le ? u32le(b, off + PCAP.LINKTYPE_OFFSET) : u32be(b, off + PCAP.LINKTYPE_OFFSET);
-    this.linkType = lt & PCAP.LINKTYPE_MASK;
-    this.ctx.stats.format = magic === PCAP.MAGIC_NS ? 'pcap-ns' : 'pcap';
+    this.fracDiv = magic === FMT.MAGIC_NS ? 1000 : 1;
+    const lt = this.le ? u32le(b, off + FMT.LINKTYPE_OFFSET) : u32be(b, off + FMT.LINKTYPE_OFFSET);
+    this.linkType = lt & FMT.LINKTYPE_MASK;
+    this.ctx.stats.format = magic === FMT.MAGIC_NS ? 'pcap-ns' : 'pcap';
     this.state = State.Records;
-    this.need = PCAP.RECORD_HEADER_BYTES;
+    this.need = FMT.RECORD_HEADER_BYTES;
   }
 
   /** The hot loop: every whole record in b[off, end) is delivered without copying. */
@@ -91,8 +97,8 @@ export class PcapStepper implements FormatStepper {
     p.linkType = this.linkType;
     for (;;) {
       const avail = end - off;
-      if (avail < PCAP.RECORD_HEADER_BYTES) {
-        this.need = PCAP.RECORD_HEADER_BYTES;
+      if (avail < FMT.RECORD_HEADER_BYTES) {
+        this.need = FMT.RECORD_HEADER_BYTES;
         break;
       }
       const sec = le ? u32le(b, off) : u32be(b, off);
@@ -107,14 +113,14 @@ export class PcapStepper implements FormatStepper {
         this.damageAt = ctx.base + off;
         return off - start;
       }
-      const recLen = PCAP.RECORD_HEADER_BYTES + capLen;
+      const recLen = FMT.RECORD_HEADER_BYTES + capLen;
       if (avail < recLen) {
         this.need = recLen;
         break;
       }
       this.lastSec = sec;
       p.tsUs = sec * 1e6 + (fracDiv === 1 ? frac : frac / fracDiv);
-      p.offset = off + PCAP.RECORD_HEADER_BYTES;
+      p.offset = off + FMT.RECORD_HEADER_BYTES;
       p.capLen = capLen;
       p.origLen = origLen;
       stats.packets++;
@@ -135,12 +141,12 @@ export class PcapStepper implements FormatStepper {
     const origLen = le ? u32le(b, o + 12) : u32be(b, o + 12);
     if (capLen > MAX_PACKET_BYTES || capLen > origLen || origLen > MAX_ORIG_BYTES || frac >= 1e6 * this.fracDiv) return -1;
     if (this.lastSec >= 0 && Math.abs(sec - this.lastSec) > MAX_BACKWARDS_SEC) return -1;
-    return PCAP.RECORD_HEADER_BYTES + capLen;
+    return FMT.RECORD_HEADER_BYTES + capLen;
   }
 
   /** Skips to the next offset holding a plausible header followed by another. */
   private resync(b: Uint8Array, off: number, end: number): number {
-    const H = PCAP.RECORD_HEADER_BYTES;
+    const H = FMT.RECORD_HEADER_BYTES;
     let o = off;
     for (; o + H <= end; o++) {
       const len = this.plausible(b, o);

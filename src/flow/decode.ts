@@ -2,20 +2,25 @@
  * IPv4 (RFC 791), IPv6 (RFC 8200) and TCP (RFC 9293) headers, decoded into one reused
  * TcpSegment so the hot path allocates nothing.
  */
-import { u16be, u32be } from '../capture/byte-order.js';
+import * as byteOrderMod from '../capture/byte-order.js';
 import type { Packet } from '../capture/packet.js';
-import { findIp, LINK } from './link.js';
+import * as linkMod from './link.js';
 
-export const TCP_FLAG = {
+// Imports as module-private consts, which V8 folds into the code (README, "Design notes").
+const { u16be, u32be } = byteOrderMod;
+const { findIp, LINK } = linkMod;
+
+const FLAG = {
   FIN: 0x01,
   SYN: 0x02,
   RST: 0x04,
   PSH: 0x08,
   ACK: 0x10,
 } as const;
+export const TCP_FLAG = FLAG;
 
 /** IP protocol / IPv6 next-header numbers. */
-export const IP_PROTO = {
+const PROTO = {
   HOP_BY_HOP: 0,
   TCP: 6,
   ROUTING: 43,
@@ -23,15 +28,17 @@ export const IP_PROTO = {
   AH: 51,
   DEST_OPTS: 60,
 } as const;
+export const IP_PROTO = PROTO;
 
 /** decodeTcp() results. */
-export const DECODE = {
+const RESULT = {
   TCP: 0,
   NOT_TCP: 1,
   MALFORMED: 2,
   FRAGMENT: 3,
   UNKNOWN_LINK: 4,
 } as const;
+export const DECODE = RESULT;
 
 const IPV4_MIN_HEADER = 20;
 const IPV6_HEADER = 40;
@@ -74,23 +81,23 @@ export function decodeTcp(p: Packet, seg: TcpSegment): number {
   const b = p.data;
   const end = p.offset + p.capLen;
   const ip = findIp(b, p.offset, end, p.linkType);
-  if (ip < 0) return ip === LINK.UNKNOWN ? DECODE.UNKNOWN_LINK : ip === LINK.SHORT ? DECODE.MALFORMED : DECODE.NOT_TCP;
-  if (ip >= end) return DECODE.MALFORMED;
+  if (ip < 0) return ip === LINK.UNKNOWN ? RESULT.UNKNOWN_LINK : ip === LINK.SHORT ? RESULT.MALFORMED : RESULT.NOT_TCP;
+  if (ip >= end) return RESULT.MALFORMED;
   seg.data = b;
   const version = b[ip]! >> 4;
   if (version === 4) return ipv4(b, ip, end, seg);
   if (version === 6) return ipv6(b, ip, end, seg);
-  return DECODE.NOT_TCP;
+  return RESULT.NOT_TCP;
 }
 
 function ipv4(b: Uint8Array, ip: number, end: number, seg: TcpSegment): number {
-  if (end - ip < IPV4_MIN_HEADER) return DECODE.MALFORMED;
+  if (end - ip < IPV4_MIN_HEADER) return RESULT.MALFORMED;
   const ihl = (b[ip]! & 0x0f) * 4;
   const total = u16be(b, ip + 2);
-  if (ihl < IPV4_MIN_HEADER || end - ip < ihl || (total !== 0 && total < ihl)) return DECODE.MALFORMED;
-  const isTcp = b[ip + 9] === IP_PROTO.TCP;
-  if ((u16be(b, ip + 6) & IPV4_MF_OR_OFFSET) !== 0) return isTcp ? DECODE.FRAGMENT : DECODE.NOT_TCP;
-  if (!isTcp) return DECODE.NOT_TCP;
+  if (ihl < IPV4_MIN_HEADER || end - ip < ihl || (total !== 0 && total < ihl)) return RESULT.MALFORMED;
+  const isTcp = b[ip + 9] === PROTO.TCP;
+  if ((u16be(b, ip + 6) & IPV4_MF_OR_OFFSET) !== 0) return isTcp ? RESULT.FRAGMENT : RESULT.NOT_TCP;
+  if (!isTcp) return RESULT.NOT_TCP;
   if (seg.ipVersion !== 4) {
     // Zero from an IPv6 packet before; an IPv4 one leaves them so.
     seg.ipVersion = 4;
@@ -104,27 +111,27 @@ function ipv4(b: Uint8Array, ip: number, end: number, seg: TcpSegment): number {
 }
 
 function ipv6(b: Uint8Array, ip: number, end: number, seg: TcpSegment): number {
-  if (end - ip < IPV6_HEADER) return DECODE.MALFORMED;
+  if (end - ip < IPV6_HEADER) return RESULT.MALFORMED;
   const payloadLen = u16be(b, ip + 4);
   let next = b[ip + 6]!;
   let at = ip + IPV6_HEADER;
-  for (let n = 0; next !== IP_PROTO.TCP; n++) {
-    if (n === MAX_EXTENSION_HEADERS) return DECODE.MALFORMED;
-    if (next === IP_PROTO.HOP_BY_HOP || next === IP_PROTO.ROUTING || next === IP_PROTO.DEST_OPTS) {
-      if (end - at < 8) return DECODE.MALFORMED;
+  for (let n = 0; next !== PROTO.TCP; n++) {
+    if (n === MAX_EXTENSION_HEADERS) return RESULT.MALFORMED;
+    if (next === PROTO.HOP_BY_HOP || next === PROTO.ROUTING || next === PROTO.DEST_OPTS) {
+      if (end - at < 8) return RESULT.MALFORMED;
       next = b[at]!;
       at += (b[at + 1]! + 1) * 8;
-    } else if (next === IP_PROTO.AH) {
-      if (end - at < 8) return DECODE.MALFORMED;
+    } else if (next === PROTO.AH) {
+      if (end - at < 8) return RESULT.MALFORMED;
       next = b[at]!;
       at += (b[at + 1]! + 2) * 4;
-    } else if (next === IP_PROTO.FRAGMENT) {
-      if (end - at < 8) return DECODE.MALFORMED;
+    } else if (next === PROTO.FRAGMENT) {
+      if (end - at < 8) return RESULT.MALFORMED;
       const field = u16be(b, at + 2);
-      if ((field & IPV6_OFFSET_MASK) !== 0 || (field & IPV6_MORE_FRAGMENTS) !== 0) return DECODE.FRAGMENT;
+      if ((field & IPV6_OFFSET_MASK) !== 0 || (field & IPV6_MORE_FRAGMENTS) !== 0) return RESULT.FRAGMENT;
       next = b[at]!;
       at += 8;
-    } else return DECODE.NOT_TCP;
+    } else return RESULT.NOT_TCP;
   }
   seg.ipVersion = 6;
   seg.s0 = u32be(b, ip + 8);
@@ -137,15 +144,15 @@ function ipv6(b: Uint8Array, ip: number, end: number, seg: TcpSegment): number {
   seg.d3 = u32be(b, ip + 36);
   // Payload length 0 means a jumbogram (or offload): use what was captured.
   const wireEnd = payloadLen === 0 ? end : ip + IPV6_HEADER + payloadLen;
-  if (wireEnd < at) return DECODE.MALFORMED;
+  if (wireEnd < at) return RESULT.MALFORMED;
   return tcp(b, at, wireEnd, end, seg);
 }
 
 /** TCP header at `at`; the IP payload ends at wireEnd on the wire and at `end` in the capture. */
 function tcp(b: Uint8Array, at: number, wireEnd: number, end: number, seg: TcpSegment): number {
-  if (end - at < TCP_MIN_HEADER) return DECODE.MALFORMED;
+  if (end - at < TCP_MIN_HEADER) return RESULT.MALFORMED;
   const hdr = (b[at + 12]! >> 4) * 4;
-  if (hdr < TCP_MIN_HEADER || end - at < hdr || wireEnd - at < hdr) return DECODE.MALFORMED;
+  if (hdr < TCP_MIN_HEADER || end - at < hdr || wireEnd - at < hdr) return RESULT.MALFORMED;
   seg.srcPort = u16be(b, at);
   seg.dstPort = u16be(b, at + 2);
   seg.seq = u32be(b, at + 4);
@@ -157,5 +164,5 @@ function tcp(b: Uint8Array, at: number, wireEnd: number, end: number, seg: TcpSe
   seg.wireLen = wireLen;
   // Ethernet pads short frames: bytes past the IP length are not payload.
   seg.payloadLen = wireEnd <= end ? wireLen : end - payloadOff;
-  return DECODE.TCP;
+  return RESULT.TCP;
 }

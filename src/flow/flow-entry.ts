@@ -1,9 +1,16 @@
 /** One followed connection's record in the flow table, and how connections are named and hashed. */
-import { endpointText, formatIPv4, formatIPv6 } from './addr.js';
-import { TCP_FLAG, type TcpSegment } from './decode.js';
+import * as addrMod from './addr.js';
+import type { TcpSegment } from './decode.js';
+import * as decodeMod from './decode.js';
 import { StreamDirection, type ReassemblyContext } from './reassembly.js';
 import type { Wait } from './reorder.js';
-import { CONN_KIND, type TcpConn } from './types.js';
+import type { TcpConn } from './types.js';
+import * as typesMod from './types.js';
+
+// Imports as module-private consts, which V8 folds into the code (README, "Design notes").
+const { endpointText, formatIPv4, formatIPv6 } = addrMod;
+const { TCP_FLAG } = decodeMod;
+const { CONN_KIND } = typesMod;
 
 /** One followed connection: its endpoints as numbers (for matching) and its two directions. */
 export class FlowEntry {

@@ -2,9 +2,12 @@
  * Link-layer headers down to the IP header. Link types: https://www.tcpdump.org/linktypes.html
  * Ethertypes: IEEE 802 numbers; VLAN tags per IEEE 802.1Q / 802.1ad.
  */
-import { u16be } from '../capture/byte-order.js';
+import * as byteOrderMod from '../capture/byte-order.js';
 
-export const LINKTYPE = {
+// Imports as module-private consts, which V8 folds into the code (README, "Design notes").
+const { u16be } = byteOrderMod;
+
+const LT = {
   /** BSD loopback: 4-byte address family in the capturing host's byte order. */
   NULL: 0,
   ETHERNET: 1,
@@ -22,8 +25,9 @@ export const LINKTYPE = {
   /** Linux cooked capture v2 (20-byte header, protocol at 0): `tcpdump -i any`. */
   LINUX_SLL2: 276,
 } as const;
+export const LINKTYPE = LT;
 
-export const ETHERTYPE = {
+const ET = {
   IPV4: 0x0800,
   IPV6: 0x86dd,
   /** 802.1Q customer tag. */
@@ -33,6 +37,7 @@ export const ETHERTYPE = {
   /** Pre-standard QinQ tag. */
   QINQ_OLD: 0x9100,
 } as const;
+export const ETHERTYPE = ET;
 
 /** Address families a NULL/LOOP header may carry. */
 const AF = {
@@ -51,7 +56,7 @@ const SLL2_HEADER_BYTES = 20;
 const NULL_HEADER_BYTES = 4;
 
 /** findIp() results below zero. */
-export const LINK = {
+const LINK_CODE = {
   /** A frame of a known link type that carries no IP (ARP, LLC, ...). */
   NOT_IP: -1,
   /** The link header is cut short. */
@@ -59,42 +64,43 @@ export const LINK = {
   /** The link type is not decoded. */
   UNKNOWN: -3,
 } as const;
+export const LINK = LINK_CODE;
 
-/** Offset of the IP header in b (frame spans b[off, end)), or a negative LINK code. */
+/** Offset of the IP header in b (frame spans b[off, end)), or a negative LINK_CODE code. */
 export function findIp(b: Uint8Array, off: number, end: number, linkType: number): number {
   switch (linkType) {
-    case LINKTYPE.ETHERNET:
-      if (end - off < ETHERNET_HEADER_BYTES) return LINK.SHORT;
+    case LT.ETHERNET:
+      if (end - off < ETHERNET_HEADER_BYTES) return LINK_CODE.SHORT;
       return ipAfter(b, u16be(b, off + 12), off + ETHERNET_HEADER_BYTES, end);
-    case LINKTYPE.LINUX_SLL2:
-      if (end - off < SLL2_HEADER_BYTES) return LINK.SHORT;
+    case LT.LINUX_SLL2:
+      if (end - off < SLL2_HEADER_BYTES) return LINK_CODE.SHORT;
       return ipAfter(b, u16be(b, off), off + SLL2_HEADER_BYTES, end);
-    case LINKTYPE.LINUX_SLL:
-      if (end - off < SLL_HEADER_BYTES) return LINK.SHORT;
+    case LT.LINUX_SLL:
+      if (end - off < SLL_HEADER_BYTES) return LINK_CODE.SHORT;
       return ipAfter(b, u16be(b, off + SLL_PROTOCOL_OFFSET), off + SLL_HEADER_BYTES, end);
-    case LINKTYPE.RAW:
-    case LINKTYPE.RAW_DLT12:
-    case LINKTYPE.RAW_DLT14:
-    case LINKTYPE.IPV4:
-    case LINKTYPE.IPV6:
+    case LT.RAW:
+    case LT.RAW_DLT12:
+    case LT.RAW_DLT14:
+    case LT.IPV4:
+    case LT.IPV6:
       return off;
-    case LINKTYPE.NULL:
-    case LINKTYPE.LOOP:
-      if (end - off < NULL_HEADER_BYTES) return LINK.SHORT;
-      return isIpFamily(b, off) ? off + NULL_HEADER_BYTES : LINK.NOT_IP;
+    case LT.NULL:
+    case LT.LOOP:
+      if (end - off < NULL_HEADER_BYTES) return LINK_CODE.SHORT;
+      return isIpFamily(b, off) ? off + NULL_HEADER_BYTES : LINK_CODE.NOT_IP;
     default:
-      return LINK.UNKNOWN;
+      return LINK_CODE.UNKNOWN;
   }
 }
 
 /** IP header offset after the ethertype `type` that ends at `at`, skipping stacked VLAN tags. */
 function ipAfter(b: Uint8Array, type: number, at: number, end: number): number {
-  while (type === ETHERTYPE.VLAN || type === ETHERTYPE.QINQ || type === ETHERTYPE.QINQ_OLD) {
-    if (end - at < VLAN_TAG_BYTES) return LINK.SHORT;
+  while (type === ET.VLAN || type === ET.QINQ || type === ET.QINQ_OLD) {
+    if (end - at < VLAN_TAG_BYTES) return LINK_CODE.SHORT;
     type = u16be(b, at + 2);
     at += VLAN_TAG_BYTES;
   }
-  return type === ETHERTYPE.IPV4 || type === ETHERTYPE.IPV6 ? at : LINK.NOT_IP;
+  return type === ET.IPV4 || type === ET.IPV6 ? at : LINK_CODE.NOT_IP;
 }
 
 /** NULL's family is in the writer's byte order and LOOP's in network order: accept both. */

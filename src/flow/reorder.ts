@@ -9,8 +9,13 @@
  * the connection ends: then what blocks the first kept packet is declared missing (a gap), and
  * so on until all are applied.
  */
-import { TCP_FLAG } from './decode.js';
-import { copyBytes, MAX_ACK_AHEAD, seqDiff, type StreamDirection } from './reassembly.js';
+import * as decodeMod from './decode.js';
+import type { StreamDirection } from './reassembly.js';
+import * as reassemblyMod from './reassembly.js';
+
+// Imports as module-private consts, which V8 folds into the code (README, "Design notes").
+const { TCP_FLAG } = decodeMod;
+const { copyBytes, MAX_ACK_AHEAD, seqDiff } = reassemblyMod;
 
 /** What the flow table applies of a TCP segment (a TcpSegment, or a kept copy). */
 export interface SegmentView {

@@ -1,5 +1,9 @@
-import { findByte } from './bytes.js';
-import { CR, DIGIT_0, DIGIT_9, LF, RESP_TYPES } from './constants.js';
+import * as bytesMod from './bytes.js';
+import * as constantsMod from './constants.js';
+
+// Imports as module-private consts, which V8 folds into the code (README, "Design notes").
+const { findByte } = bytesMod;
+const { CR, DIGIT_0, DIGIT_9, LF, RESP_TYPES } = constantsMod;
 
 const STAR = RESP_TYPES.ARRAY;
 const DOLLAR = RESP_TYPES.BLOB_STRING;

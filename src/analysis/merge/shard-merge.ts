@@ -6,10 +6,12 @@
  */
 import type { Stats, StatsOptions } from '../stats.js';
 import { keysOfColumns, type KeyColumns } from '../key-columns.js';
-import { MAX_KEYS } from '../key-table.js';
+import { KEY_RECORD } from '../key-table.js';
 import { TopKeys } from '../top-keys.js';
 import { mergeSummaries, topKeysOf, type KeySummary } from './key-summary.js';
 import { mergeStates, MERGE_KEYS, stateOf, statsOf, type StateLimits, type StatsState } from './stats-state.js';
+
+const { MAX_KEYS } = KEY_RECORD;
 
 /** What a shard hands over: every row, nothing folded; its hot keys and prefixes go as dumps. */
 export const SHARD_LIMITS: StateLimits = { keys: 0, otherKeys: Infinity, connections: Infinity, derivedSlots: false };
