@@ -250,6 +250,15 @@ describe('facts shards meet in another order than one thread (audit 2)', () => {
     expect(json.hotKeysByNode.map((n) => n.server)).toEqual(['10.0.0.9:7001', '10.0.0.9:7002', '10.0.0.9:7003']);
   });
 
+  test('subcommands met once each in another order on each shard: one order, by count then name', () => {
+    // A is seen first (shard 0 of 2), B second (shard 1); B's CLIENT KILL comes first: one thread
+    // meets KILL first, the merge SETNAME (shard 0's) first.
+    const a = new Conn(['10.0.0.1', 40001], SERVER).handshake(0).c(2_000, cmd('CLIENT', 'SETNAME', 'app')).s(2_100, '+OK\r\n');
+    const b = new Conn(['10.0.0.2', 40002], SERVER).handshake(10).c(1_000, cmd('CLIENT', 'KILL', '10.0.0.7:1')).s(1_100, '-ERR No such client\r\n');
+    const json = JSON.parse(sameText([capture('subcommand-ties.pcap', [a, b]), '-p', '6379'])) as { commands: Array<{ name: string; subcommands: Record<string, number> }> };
+    expect(Object.keys(json.commands.find((c) => c.name === 'CLIENT')!.subcommands)).toEqual(['KILL', 'SETNAME']);
+  });
+
   test('a TLS port tells which ports an IP serves, as a RESP one does', () => {
     // 10.0.0.9 serves TLS on 6380, met first; then a connection from 10.0.0.9 to another server's
     // 6379: one thread used to learn nothing of the TLS connection (the flow layer keeps it),

@@ -117,6 +117,11 @@ export interface ReportInput {
 }
 
 /** `totals.errorsByCode`, the one object among the totals' numbers. */
+/** Subcommands most first; equal counts by name, so the order does not depend on which was met first (threads). */
+function bySubCount(a: [string, number], b: [string, number]): number {
+  return b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+}
+
 export function errorsByCodeOf(r: Report): Record<string, number> {
   return (r.totals as unknown as { errorsByCode?: Record<string, number> }).errorsByCode ?? {};
 }
@@ -295,7 +300,7 @@ export function buildReport(input: ReportInput): Report {
     commands: st.commands.sorted().slice(0, Math.max(top, 1000)).map((e) => ({
       name: displayString(e.name), count: e.count, errors: e.errors, errorsByCode: e.errorCodes.snapshot(), unanswered: e.unanswered, blocking: e.blocking,
       requestBytes: e.requestBytes, replyBytes: e.replyBytes, perSec: perSec(e.count), share: c.commands === 0 ? 0 : e.count / c.commands,
-      subcommands: Object.fromEntries([...e.subs.entries()].sort((a, b) => b[1] - a[1]).map(([sub, n]) => [displayString(sub), n])), latencyUs: latency(e.latency),
+      subcommands: Object.fromEntries([...e.subs.entries()].sort(bySubCount).map(([sub, n]) => [displayString(sub), n])), latencyUs: latency(e.latency),
     })),
     hotKeys: st.keys.top(top, 'count').map(keyRow),
     hotKeysByBytes: st.keys.top(top, 'bytes').map(keyRow),
