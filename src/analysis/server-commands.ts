@@ -13,7 +13,7 @@ import type { TrackedRequest } from './tracked-request.js';
 const BOUNDS_US = [
   25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000,
 ] as const;
-export const DURATION_BOUNDS_US = BOUNDS_US;
+export const DURATION_BOUNDS_US = BOUNDS_US; // an alias: code here reads the module const (README, "Design notes")
 const N_BUCKETS = BOUNDS_US.length + 1;
 
 export const MAX_SERVERS = 64;

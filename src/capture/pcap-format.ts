@@ -22,7 +22,7 @@ const FMT = {
   LINKTYPE_MASK: 0xffff,
   RECORD_HEADER_BYTES: 16,
 } as const;
-export const PCAP = FMT;
+export const PCAP = FMT; // an alias: code here reads the module const (README, "Design notes")
 
 /** Largest original length a record header may claim (a 16 MiB frame is no real frame). */
 const MAX_ORIG_BYTES = 16 * 1024 * 1024;

@@ -17,7 +17,7 @@ const FLAG = {
   PSH: 0x08,
   ACK: 0x10,
 } as const;
-export const TCP_FLAG = FLAG;
+export const TCP_FLAG = FLAG; // an alias: code here reads the module const (README, "Design notes")
 
 /** IP protocol / IPv6 next-header numbers. */
 const PROTO = {
@@ -28,7 +28,7 @@ const PROTO = {
   AH: 51,
   DEST_OPTS: 60,
 } as const;
-export const IP_PROTO = PROTO;
+export const IP_PROTO = PROTO; // an alias: code here reads the module const (README, "Design notes")
 
 /** decodeTcp() results. */
 const RESULT = {
@@ -38,7 +38,7 @@ const RESULT = {
   FRAGMENT: 3,
   UNKNOWN_LINK: 4,
 } as const;
-export const DECODE = RESULT;
+export const DECODE = RESULT; // an alias: code here reads the module const (README, "Design notes")
 
 const IPV4_MIN_HEADER = 20;
 const IPV6_HEADER = 40;

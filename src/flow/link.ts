@@ -25,7 +25,7 @@ const LT = {
   /** Linux cooked capture v2 (20-byte header, protocol at 0): `tcpdump -i any`. */
   LINUX_SLL2: 276,
 } as const;
-export const LINKTYPE = LT;
+export const LINKTYPE = LT; // an alias: code here reads the module const (README, "Design notes")
 
 const ET = {
   IPV4: 0x0800,
@@ -37,7 +37,7 @@ const ET = {
   /** Pre-standard QinQ tag. */
   QINQ_OLD: 0x9100,
 } as const;
-export const ETHERTYPE = ET;
+export const ETHERTYPE = ET; // an alias: code here reads the module const (README, "Design notes")
 
 /** Address families a NULL/LOOP header may carry. */
 const AF = {
@@ -64,7 +64,7 @@ const LINK_CODE = {
   /** The link type is not decoded. */
   UNKNOWN: -3,
 } as const;
-export const LINK = LINK_CODE;
+export const LINK = LINK_CODE; // an alias: code here reads the module const (README, "Design notes")
 
 /** Offset of the IP header in b (frame spans b[off, end)), or a negative LINK_CODE code. */
 export function findIp(b: Uint8Array, off: number, end: number, linkType: number): number {
