@@ -110,7 +110,8 @@ describe.skipIf(skipReason !== null)('live command', () => {
 
   test('--duration is a window of capture time: frames after it are not analysed, however late the reader', async () => {
     const { child, exited } = runTap(['live', '-i', 'lo', '-p', String(redis.port), '--json', '--duration', '2']);
-    await sleep(1000);
+    // Open and idle: a fixed sleep lost the whole batch when a busy host slowed the start.
+    await untilCapturing(child.pid!);
     await sets(redis.port, 100, 'inside');
     // Stopped past the window's end: on waking, the ring holds frames from after it, and the
     // reader's drain timer comes due before the duration timer does.

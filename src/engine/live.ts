@@ -170,6 +170,9 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
     },
     onPacket,
   );
+  // Capture time starts now: read before the priority drops, as an idle reader on a busy host
+  // may not run again for seconds, while the kernel captures all the same.
+  const openedTsUs = Date.now() * 1000;
   if (job.writePath !== undefined) {
     try {
       writer = PcapWriter.open(job.writePath, capture.linkType, capture.snaplen);
@@ -199,9 +202,10 @@ export async function runLive(job: LiveJob): Promise<LiveRun> {
   };
   const timers: NodeJS.Timeout[] = [];
   if (job.durationSec !== undefined) {
-    // The window is the duration from now in capture time, however late the timer fires.
-    windowEndTsUs = Date.now() * 1000 + job.durationSec * 1e6;
-    timers.push(setTimeout(() => stopAt(windowEndTsUs), job.durationSec * 1000));
+    // The window is the duration from the capture's opening in capture time, however late
+    // this code or the timer runs.
+    windowEndTsUs = openedTsUs + job.durationSec * 1e6;
+    timers.push(setTimeout(() => stopAt(windowEndTsUs), Math.max(0, (windowEndTsUs / 1000) - Date.now())));
   }
   if (job.onInterval && job.intervalSec !== undefined) timers.push(setInterval(() => cutInterval(), job.intervalSec * 1000));
   const done = ended.then(async () => {
