@@ -8,6 +8,9 @@
 //   e.g. node bench/layers.mjs /work/main/bench/out/pipelined.pcap 7460
 // env:  STAGES='read flow resp pair full -keys ...'   a subset (full is needed for the marginals)
 //       TAP_DIR=DIR   measure the build in DIR/dist instead of this checkout's (another worktree)
+//       CLOCK=instr      instructions instead of time: each stage's process runs under cachegrind
+//                        (valgrind --tool=cachegrind; Node's start and the JIT's compiling included,
+//                        so use a slice of 50k+ packets and RUNS=1: the count repeats within ~2%)
 //       CLOCK=cpu|wall   what a run's time is (default cpu: the process's user+system time, GC
 //                        helper threads included; on a shared 2-core machine it barely moves
 //                        when a neighbour runs, wall time does). Both are listed per run.
@@ -166,13 +169,28 @@ async function child(stage, file, port) {
 
 // ---------------------------------------------------------------- parent: rounds and the table
 
+/** Flags that make V8 compile on the main thread, so cachegrind counts the same work each run. */
+const VALGRIND = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--no-concurrent-recompilation', '--no-concurrent-sparkplug'];
+
 function runStage(stage, file, port) {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--stage', stage, file, String(port)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const args = [fileURLToPath(import.meta.url), '--stage', stage, file, String(port)];
+  const instr = CLOCK === 'instr';
+  const r = instr
+    ? spawnSync('valgrind', [...VALGRIND, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 })
+    : spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) {
     process.stderr.write(r.stderr);
     throw new Error(`stage ${stage} failed (exit ${r.status})`);
   }
-  return JSON.parse(r.stdout.trim().split('\n').pop());
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  if (instr) {
+    // The whole process's instructions: the report's share is not told apart.
+    const m = /I\s+refs:\s+([\d,]+)/.exec(r.stderr);
+    if (m === null) throw new Error(`stage ${stage}: no instruction count from valgrind`);
+    out.ns.instr = Number(m[1].replaceAll(',', ''));
+    out.reportNs = null;
+  }
+  return out;
 }
 
 /** Puts the file in the page cache, so the first stage of round 1 does not pay the disk. */
@@ -195,7 +213,7 @@ const signed = (x) => (x >= 0 ? '+' : '') + x.toFixed(1);
 const CLOCK = process.env.CLOCK ?? 'cpu';
 
 async function parent(file, port, runs) {
-  if (CLOCK !== 'cpu' && CLOCK !== 'wall') throw new Error(`CLOCK is cpu or wall, not '${CLOCK}'`);
+  if (CLOCK !== 'cpu' && CLOCK !== 'wall' && CLOCK !== 'instr') throw new Error(`CLOCK is cpu, wall or instr, not '${CLOCK}'`);
   const all = [...LAYERS, ...AGGREGATES].map(([s]) => s);
   const stages = process.env.STAGES ? process.env.STAGES.split(/\s+/).filter(Boolean) : all;
   for (const s of stages) if (!all.includes(s)) throw new Error(`unknown stage '${s}'; known: ${all.join(' ')}`);
@@ -224,9 +242,10 @@ async function parent(file, port, runs) {
   const row = (label, xs, extra = '') => `| ${label} | ${f1(per(best(xs)))} | ${f1(per(median(xs)))} | ${extra} |`;
 
   console.log(`${file}, port ${port}: ${packets.toLocaleString('en-US')} packets, ${commands?.toLocaleString('en-US') ?? '?'} commands; ` +
-    `${runs} runs per stage, ${CLOCK} ns per command (best, median); node ${process.version}, build ${DIST}`);
+    `${runs} runs per stage, ${CLOCK === 'instr' ? 'instructions' : `${CLOCK} ns`} per command (best, median); node ${process.version}, build ${DIST}`);
   console.log('');
-  console.log('| stage | best ns/cmd | median ns/cmd | layer adds (median) |');
+  const unit = CLOCK === 'instr' ? 'instr/cmd' : 'ns/cmd';
+  console.log(`| stage | best ${unit} | median ${unit} | layer adds (median) |`);
   console.log('|---|---:|---:|---:|');
   let prev = null;
   for (const [s, label] of LAYERS) {
@@ -256,7 +275,7 @@ async function parent(file, port, runs) {
   if (fr) console.log(`checks: (c) framed ${fr.requests} requests, ${fr.replies} replies, ${fr.violations} violations` + (commands !== null && last.full ? `; (e) counted ${commands} commands` : ''));
   if (last.full) console.log(`checks: (e) unanswered ${last.full.check.unanswered}, gaps ${last.full.check.gaps}, violations ${last.full.check.violations}, JSON ${last.full.check.jsonBytes} bytes`);
   const list = (o) => Object.entries(o).map(([s, xs]) => `${s} ${xs.map((x) => Math.round(x / 1e6)).join('/')}`).join('; ');
-  console.log(`${CLOCK} ms per run: ${list(ns)}`);
+  console.log(`${CLOCK === 'instr' ? 'M instructions' : `${CLOCK} ms`} per run: ${list(ns)}`);
   if (CLOCK !== 'wall') console.log(`wall ms per run: ${list(wall)}`);
 }
 
