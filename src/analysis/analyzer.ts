@@ -342,7 +342,6 @@ export class Analyzer implements FlowHandler {
     for (const who of [ctx.peers.connection.who, ctx.intervalPeers?.connection.who]) if (who != null) who[field] = value;
   }
 
-  /** Feeds the whole-run and the interval aggregates; an exception is counted, not thrown. */
   /**
    * A replica's request on its link: counted apart from client commands, but an error that
    * answers it (PSYNC's -NOMASTERLINK) is an error of the server, as INFO errorstats counts it.
@@ -360,6 +359,7 @@ export class Analyzer implements FlowHandler {
     });
   }
 
+  /** Feeds the whole-run and the interval aggregates; an exception is counted, not thrown. */
   private toStats(fn: (st: Stats) => void): void {
     try {
       fn(this.stats);

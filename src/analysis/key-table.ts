@@ -80,6 +80,8 @@ export class KeyTable {
   hash = 0;
   kind = 0;
   private readonly words = new Int32Array(INLINE_WORDS);
+  /** After findCodes: the key as insert() and reuse() take it ('' when held inline). */
+  codesKey = '';
   /** keyOf's scratch: an inline key's chars. */
   private readonly codes = new Uint16Array(INLINE_BYTES);
   /**
@@ -128,8 +130,6 @@ export class KeyTable {
     return this.probe(this.codesKey, this.hash, this.kind, this.words, 0);
   }
 
-  /** After findCodes: the key as insert() and reuse() take it ('' when held inline). */
-  codesKey = '';
 
   /**
    * find() for keys[0..n) at once, into ids[0..n) (a miss is any negative number; insert()

@@ -14,7 +14,8 @@ const { RESP_TYPES } = constantsMod;
 
 const PUBSUB_MESSAGES = new Set(['message', 'pmessage', 'smessage']);
 
-function subscribed(s: ConnState): boolean {
+/** Whether the connection is subscribed to anything (channels, patterns, shard channels). */
+export function subscribed(s: ConnState): boolean {
   return s.channels + s.patterns + s.shardChannels > 0;
 }
 

@@ -23,7 +23,7 @@ const { awaitsMore, continuesReplies, expectedReplies, applyRequestState, applyR
 const { EARLY } = earlyBytesMod;
 const { selfNamed } = selfNamedMod;
 const { execRan, trackTransaction } = transactionMod;
-const { serverSentKind, startsMonitorLine, startsPubSubMessage } = serverLinesMod;
+const { serverSentKind, startsMonitorLine, startsPubSubMessage, subscribed } = serverLinesMod;
 const { releaseRequest, trackRequest } = sessionPoolsMod;
 
 export { SessionPools } from './session-pools.js';
@@ -388,7 +388,7 @@ export class Session {
     const front = this.pending.peek();
     const s = this.state;
     // Most replies come on a plain connection: a reply not a push answers the oldest request.
-    const plain = reply.type !== RESP_TYPES.PUSH && !s.monitoring && s.channels + s.patterns + s.shardChannels === 0;
+    const plain = reply.type !== RESP_TYPES.PUSH && !s.monitoring && !subscribed(s);
     if (plain && front !== undefined) return null;
     const sent = plain ? null : serverSentKind(reply, front, s);
     if (sent !== null) return sent === 'reply' ? null : sent;

@@ -51,14 +51,14 @@ export interface LineSink {
   write(line: string): void;
 }
 
+/** Lines written before a connection's queue drops them. */
+const COMPACT_AFTER = 1024;
+
 /**
  * A connection's requests in the order they were decoded, each with its line once complete: a
  * request that gets no reply (CLIENT REPLY OFF or SKIP) completes at once, and waits here for
  * the requests before it.
  */
-/** Lines written before a connection's queue drops them. */
-const COMPACT_AFTER = 1024;
-
 class InOrder {
   readonly reqs: Array<TrackedRequest | null> = [];
   readonly lines: Array<string | null> = [];

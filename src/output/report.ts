@@ -116,12 +116,12 @@ export interface ReportInput {
   maxBackwardsUs: number;
 }
 
-/** `totals.errorsByCode`, the one object among the totals' numbers. */
 /** Subcommands most first; equal counts by name, so the order does not depend on which was met first (threads). */
 function bySubCount(a: [string, number], b: [string, number]): number {
   return b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 }
 
+/** `totals.errorsByCode`, the one object among the totals' numbers. */
 export function errorsByCodeOf(r: Report): Record<string, number> {
   return (r.totals as unknown as { errorsByCode?: Record<string, number> }).errorsByCode ?? {};
 }

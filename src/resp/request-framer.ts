@@ -80,7 +80,6 @@ export abstract class RequestFramer {
   protected readonly line: LineBuffer;
   protected readonly scanner: BoundaryScanner;
 
-
   constructor(
     private readonly onRequest: (f: RequestFrame) => void,
     private readonly onViolation: (v: Violation) => void,
