@@ -26,8 +26,9 @@ export type ToShard =
   | { type: 'finish'; atTsUs: number | null }
   /**
    * Files, Ctrl-C: every shard ends at the same packet. Stop reading and say where ('paused');
-   * then read on to the first chunk boundary at or past `records` and say where again, as often
-   * as the reader asks; 'end': end there and report what was read.
+   * then read on to the first chunk boundary at or past `records` (Infinity: to the end, when
+   * another shard had read it all) and say where again, as often as the reader asks; 'end':
+   * end there and report what was read.
    */
   | { type: 'stop'; why: string }
   | { type: 'stopAt'; records: number }

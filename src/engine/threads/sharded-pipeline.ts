@@ -229,9 +229,12 @@ export class ShardedPipeline {
       // None behind: agreed. Asked to read on to the same point twice: they are at the end of a file that shrank.
       if (behind.length === 0 || to === asked) break;
       asked = to;
+      // A shard furthest ahead that has ended read the whole capture before the stop: the
+      // others read to its end too (there, not just to its last packet, and nothing was cut).
+      const whole = at.some((n, k) => n === to && this.done(k));
       for (const k of behind) {
         this.at[k] = null;
-        this.tell(k, to);
+        this.tell(k, whole ? Infinity : to);
       }
     }
     if (this.at.some((n) => n !== this.at[0])) this.unevenStop = [...(this.at as number[])];
