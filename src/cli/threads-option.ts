@@ -2,9 +2,8 @@ import { availableParallelism } from 'node:os';
 import { statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserError } from '../errors.js';
+import { MAX_THREADS } from '../engine/threads/shard-threads.js';
 
-/** More shards than this cost more in copies and merging than they give on any machine we know. */
-export const MAX_THREADS = 64;
 /** Default analysis threads: one per core, at most this many. */
 const DEFAULT_MAX_THREADS = 8;
 /**

@@ -21,8 +21,9 @@ export interface ShardSpec {
 }
 
 export type ToShard =
+  /** The first message: the shard's work (its worker may have been started before it was known). */
+  | { type: 'start'; spec: ShardSpec }
   | { type: 'batch'; buf: ArrayBuffer; len: number }
-  | { type: 'snapshot' }
   | { type: 'finish'; atTsUs: number | null }
   /**
    * Files, Ctrl-C: every shard ends at the same packet. Stop reading and say where ('paused');
@@ -49,5 +50,5 @@ export type FromShard =
   | { type: 'lines'; lines: string; bytesRead: number; totalBytes: number; packets: number }
   /** Files, stopped: the capture's records this shard has read, at a chunk boundary. */
   | { type: 'paused'; records: number }
-  | { type: 'result'; result: ShardResult; final: boolean; lines?: string; file?: FileSide }
+  | { type: 'result'; result: ShardResult; lines?: string; file?: FileSide }
   | { type: 'error'; message: string; user: boolean };

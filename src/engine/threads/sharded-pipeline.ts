@@ -8,7 +8,7 @@
  * At the end the shards' aggregates merge (src/analysis/merge/shard-merge.ts) into the report
  * one thread builds.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { AnalyzerOptions } from '../../analysis/analyzer.js';
 import { AppNamer } from '../../analysis/apps/app-namer.js';
 import type { CaptureStats, Packet } from '../../capture/packet.js';
@@ -23,6 +23,7 @@ import type { FileSide, FromShard, ShardSpec, ToShard } from './shard-protocol.j
 import type { ShardResult } from './shard-result.js';
 import * as shardResultMod from './shard-result.js';
 import { OtherServers, ShardRouter } from './shard-router.js';
+import { takeShardThread } from './shard-threads.js';
 import * as shardRouterMod from './shard-router.js';
 
 // Imports as module-private consts, which V8 folds into the code (README, "Design notes").
@@ -44,15 +45,6 @@ const PAUSE_IN_FLIGHT = 8;
  * 64 batches shed 41% of its frames), so the bound is the ring's size, 128 MB per shard.
  */
 const MAX_IN_FLIGHT_LIVE = 512;
-
-/**
- * A shard's young generation. V8's default (48 MB) costs each thread ~30 MB more resident; less
- * than 12 MB costs CPU where pipelines keep thousands of requests pending (they outlive
- * scavenges and fill the old space): 10 M distinct keys in batches of 1000 took 20.3-22.4 s of
- * CPU at 12 MB, 34.5-34.8 s at 6 MB; at 12 MB the pipelined bench capture peaks at 170 MB, at 6
- * MB 155 MB.
- */
-const YOUNG_GENERATION_MB = 12;
 
 export interface ShardedJob {
   threads: number;
@@ -79,7 +71,7 @@ export class ShardedPipeline {
   private readonly writers: BatchWriter[] = [];
   private readonly spare: ArrayBuffer[][] = [];
   private readonly inFlight: number[] = [];
-  /** Resolved when shard k hands a batch back (pace), says where it stopped, or its result (finish/snapshot). */
+  /** Resolved when shard k hands a batch back (pace), says where it stopped, or its result. */
   private readonly wake: Array<Array<() => void>> = [];
   private readonly results: Array<ShardResult | null> = [];
   private failure: Error | null = null;
@@ -164,7 +156,8 @@ export class ShardedPipeline {
 
   private start(spec: ShardSpec): Worker {
     const k = spec.shard;
-    const w = new Worker(new URL('./shard-worker.js', import.meta.url), { workerData: spec, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+    const w = takeShardThread();
+    w.postMessage({ type: 'start', spec } satisfies ToShard);
     w.on('message', (m: FromShard) => this.onMessage(k, m));
     w.on('error', (e) => this.fail(e));
     w.on('exit', (code) => {
@@ -357,10 +350,8 @@ export class ShardedPipeline {
       if (m.file !== undefined && k === 0) this.fileSide = m.file;
       if (m.file !== undefined) this.at[k] = m.file.capture.packets;
       // Its heap goes now rather than after the slowest shard: it held a copy of all it sent.
-      if (m.final) {
-        this.ended.add(k);
-        void this.workers[k]?.terminate();
-      }
+      this.ended.add(k);
+      void this.workers[k]?.terminate();
     }
     this.wakeUp(k);
   }
