@@ -7,7 +7,7 @@ import type { FormatStepper, StepContext } from './stepper.js';
 import * as stepperMod from './stepper.js';
 
 // Imports as module-private consts, which V8 folds into the code (README, "Design notes").
-const { u32be, u32le } = byteOrderMod;
+const { u32be, u32le, viewOf } = byteOrderMod;
 const { addWarning, MAX_PACKET_BYTES } = stepperMod;
 
 const FMT = {
@@ -93,6 +93,7 @@ export class PcapStepper implements FormatStepper {
     const p = ctx.packet;
     const le = this.le;
     const fracDiv = this.fracDiv;
+    const v = viewOf(b);
     p.data = b;
     p.linkType = this.linkType;
     for (;;) {
@@ -101,10 +102,10 @@ export class PcapStepper implements FormatStepper {
         this.need = FMT.RECORD_HEADER_BYTES;
         break;
       }
-      const sec = le ? u32le(b, off) : u32be(b, off);
-      const frac = le ? u32le(b, off + 4) : u32be(b, off + 4);
-      const capLen = le ? u32le(b, off + 8) : u32be(b, off + 8);
-      const origLen = le ? u32le(b, off + 12) : u32be(b, off + 12);
+      const sec = v.getUint32(off, le);
+      const frac = v.getUint32(off + 4, le);
+      const capLen = v.getUint32(off + 8, le);
+      const origLen = v.getUint32(off + 12, le);
       // A header no writer produces (a length field off by a few bytes shifts every later
       // header): resynchronise on the next plausible one rather than read garbage as frames.
       if (capLen > MAX_PACKET_BYTES || capLen > origLen || frac >= 1e6 * fracDiv || this.lastSec - sec > MAX_BACKWARDS_SEC) {

@@ -7,7 +7,7 @@ import type { Packet } from '../capture/packet.js';
 import * as linkMod from './link.js';
 
 // Imports as module-private consts, which V8 folds into the code (README, "Design notes").
-const { u16be, u32be } = byteOrderMod;
+const { viewOf } = byteOrderMod;
 const { findIp, LINK } = linkMod;
 
 const FLAG = {
@@ -79,24 +79,25 @@ export class TcpSegment {
 /** Decodes p into seg; returns a DECODE value (seg is meaningful only for DECODE.TCP). */
 export function decodeTcp(p: Packet, seg: TcpSegment): number {
   const b = p.data;
-  const end = p.offset + p.capLen;
+  // Within the array whatever the packet claims: the header reads below would throw past it.
+  const end = Math.min(p.offset + p.capLen, b.length);
   const ip = findIp(b, p.offset, end, p.linkType);
   if (ip < 0) return ip === LINK.UNKNOWN ? RESULT.UNKNOWN_LINK : ip === LINK.SHORT ? RESULT.MALFORMED : RESULT.NOT_TCP;
   if (ip >= end) return RESULT.MALFORMED;
   seg.data = b;
   const version = b[ip]! >> 4;
-  if (version === 4) return ipv4(b, ip, end, seg);
-  if (version === 6) return ipv6(b, ip, end, seg);
+  if (version === 4) return ipv4(b, viewOf(b), ip, end, seg);
+  if (version === 6) return ipv6(b, viewOf(b), ip, end, seg);
   return RESULT.NOT_TCP;
 }
 
-function ipv4(b: Uint8Array, ip: number, end: number, seg: TcpSegment): number {
+function ipv4(b: Uint8Array, v: DataView<ArrayBufferLike>, ip: number, end: number, seg: TcpSegment): number {
   if (end - ip < IPV4_MIN_HEADER) return RESULT.MALFORMED;
   const ihl = (b[ip]! & 0x0f) * 4;
-  const total = u16be(b, ip + 2);
+  const total = v.getUint16(ip + 2);
   if (ihl < IPV4_MIN_HEADER || end - ip < ihl || (total !== 0 && total < ihl)) return RESULT.MALFORMED;
   const isTcp = b[ip + 9] === PROTO.TCP;
-  if ((u16be(b, ip + 6) & IPV4_MF_OR_OFFSET) !== 0) return isTcp ? RESULT.FRAGMENT : RESULT.NOT_TCP;
+  if ((v.getUint16(ip + 6) & IPV4_MF_OR_OFFSET) !== 0) return isTcp ? RESULT.FRAGMENT : RESULT.NOT_TCP;
   if (!isTcp) return RESULT.NOT_TCP;
   if (seg.ipVersion !== 4) {
     // Zero from an IPv6 packet before; an IPv4 one leaves them so.
@@ -104,15 +105,15 @@ function ipv4(b: Uint8Array, ip: number, end: number, seg: TcpSegment): number {
     seg.s0 = seg.s1 = seg.s2 = 0;
     seg.d0 = seg.d1 = seg.d2 = 0;
   }
-  seg.s3 = u32be(b, ip + 12);
-  seg.d3 = u32be(b, ip + 16);
+  seg.s3 = v.getUint32(ip + 12);
+  seg.d3 = v.getUint32(ip + 16);
   // A total length of 0 is what TCP segmentation offload leaves: the frame's length is the truth.
-  return tcp(b, ip + ihl, total === 0 ? end : ip + total, end, seg);
+  return tcp(b, v, ip + ihl, total === 0 ? end : ip + total, end, seg);
 }
 
-function ipv6(b: Uint8Array, ip: number, end: number, seg: TcpSegment): number {
+function ipv6(b: Uint8Array, v: DataView<ArrayBufferLike>, ip: number, end: number, seg: TcpSegment): number {
   if (end - ip < IPV6_HEADER) return RESULT.MALFORMED;
-  const payloadLen = u16be(b, ip + 4);
+  const payloadLen = v.getUint16(ip + 4);
   let next = b[ip + 6]!;
   let at = ip + IPV6_HEADER;
   for (let n = 0; next !== PROTO.TCP; n++) {
@@ -127,36 +128,36 @@ function ipv6(b: Uint8Array, ip: number, end: number, seg: TcpSegment): number {
       at += (b[at + 1]! + 2) * 4;
     } else if (next === PROTO.FRAGMENT) {
       if (end - at < 8) return RESULT.MALFORMED;
-      const field = u16be(b, at + 2);
+      const field = v.getUint16(at + 2);
       if ((field & IPV6_OFFSET_MASK) !== 0 || (field & IPV6_MORE_FRAGMENTS) !== 0) return RESULT.FRAGMENT;
       next = b[at]!;
       at += 8;
     } else return RESULT.NOT_TCP;
   }
   seg.ipVersion = 6;
-  seg.s0 = u32be(b, ip + 8);
-  seg.s1 = u32be(b, ip + 12);
-  seg.s2 = u32be(b, ip + 16);
-  seg.s3 = u32be(b, ip + 20);
-  seg.d0 = u32be(b, ip + 24);
-  seg.d1 = u32be(b, ip + 28);
-  seg.d2 = u32be(b, ip + 32);
-  seg.d3 = u32be(b, ip + 36);
+  seg.s0 = v.getUint32(ip + 8);
+  seg.s1 = v.getUint32(ip + 12);
+  seg.s2 = v.getUint32(ip + 16);
+  seg.s3 = v.getUint32(ip + 20);
+  seg.d0 = v.getUint32(ip + 24);
+  seg.d1 = v.getUint32(ip + 28);
+  seg.d2 = v.getUint32(ip + 32);
+  seg.d3 = v.getUint32(ip + 36);
   // Payload length 0 means a jumbogram (or offload): use what was captured.
   const wireEnd = payloadLen === 0 ? end : ip + IPV6_HEADER + payloadLen;
   if (wireEnd < at) return RESULT.MALFORMED;
-  return tcp(b, at, wireEnd, end, seg);
+  return tcp(b, v, at, wireEnd, end, seg);
 }
 
 /** TCP header at `at`; the IP payload ends at wireEnd on the wire and at `end` in the capture. */
-function tcp(b: Uint8Array, at: number, wireEnd: number, end: number, seg: TcpSegment): number {
+function tcp(b: Uint8Array, v: DataView<ArrayBufferLike>, at: number, wireEnd: number, end: number, seg: TcpSegment): number {
   if (end - at < TCP_MIN_HEADER) return RESULT.MALFORMED;
   const hdr = (b[at + 12]! >> 4) * 4;
   if (hdr < TCP_MIN_HEADER || end - at < hdr || wireEnd - at < hdr) return RESULT.MALFORMED;
-  seg.srcPort = u16be(b, at);
-  seg.dstPort = u16be(b, at + 2);
-  seg.seq = u32be(b, at + 4);
-  seg.ack = u32be(b, at + 8);
+  seg.srcPort = v.getUint16(at);
+  seg.dstPort = v.getUint16(at + 2);
+  seg.seq = v.getUint32(at + 4);
+  seg.ack = v.getUint32(at + 8);
   seg.flags = b[at + 13]!;
   const payloadOff = at + hdr;
   const wireLen = wireEnd - payloadOff;
