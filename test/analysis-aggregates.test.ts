@@ -101,6 +101,13 @@ describe('LargestN', () => {
     expect(l.sorted()).toEqual([999, 998, 997, 996, 995]);
     expect(l.seen).toBe(1000);
   });
+
+  test('of none keeps none, and still counts what it saw (monitor keeps no slow list)', () => {
+    const l = new LargestN<number>(0, (x) => x);
+    [3, 1, 2].forEach((v) => l.add(v));
+    expect(l.sorted()).toEqual([]);
+    expect(l.seen).toBe(3);
+  });
 });
 
 describe('BigValues', () => {

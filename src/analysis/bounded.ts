@@ -43,7 +43,7 @@ export class LargestN<T> {
   private cut(): void {
     this.items.sort(this.order);
     if (this.items.length > this.n) this.items.length = this.n;
-    if (this.items.length === this.n) this.floor = this.score(this.items[this.n - 1]!);
+    if (this.n > 0 && this.items.length === this.n) this.floor = this.score(this.items[this.n - 1]!);
   }
 }
 

@@ -158,6 +158,8 @@ export class Stats {
   private readonly keyPos: number[] = [];
   /** Scratch marks of key positions, reused so finding the biggest value stays O(argc). */
   private readonly isKey = new Uint8Array(65536);
+  /** No key or value is kept anywhere (monitor's analysis): requests' keys are not even found. */
+  private readonly countsOnly: boolean;
 
   constructor(readonly opts: StatsOptions) {
     this.keys = new TopKeys(opts.maxKeys);
@@ -168,6 +170,7 @@ export class Stats {
     this.replication = new ReplicationStats(opts.maxKeys);
     this.slotsCounted = opts.cluster === true;
     this.slow = new LargestN(opts.keepSlow, (s) => s.latencyUs, slower);
+    this.countsOnly = opts.maxKeys === 0 && opts.keepBig === 0 && opts.cluster !== true;
   }
 
   /** Key prefixes, counted as keys are: reading them counts the keys still queued first. */
@@ -293,6 +296,7 @@ export class Stats {
   }
 
   private addKeysAndValues(r: TrackedRequest): void {
+    if (this.countsOnly) return;
     const { args, argLens, argc } = r.frame;
     const pos = this.keyPos;
     if (this.opts.cluster === true && r.info.spec?.keys[0]?.notKey === true) this.channelSlots(r);

@@ -32,7 +32,8 @@ export function commandMonitor(program: Command): void {
     .action(async (opts: MonitorOpts) => {
       let haltRun = () => undefined as void;
       const out = new LineWriter(process.stdout, () => haltRun());
-      const analyzer = analyzerOptions({ slowMs: DEFAULTS.slowMs, maxKeys: 10_000, top: DEFAULTS.top, argPreviewBytes: opts.maxArgBytes });
+      // Lines and the closing counts only: no hot keys, big values or slow list to keep.
+      const analyzer = { ...analyzerOptions({ slowMs: DEFAULTS.slowMs, maxKeys: 0, top: DEFAULTS.top, argPreviewBytes: opts.maxArgBytes }), keepSlow: 0, keepBig: 0 };
       const withReplies = opts.withReplies === true;
       const listeners = [monitorListener(out, withReplies)];
       // With threads, each shard makes its connections' lines: in order per connection.
