@@ -31,7 +31,8 @@ export function commandMonitor(program: Command): void {
     .option('-r, --read <file>', 'read a capture file instead of an interface (as tcpdump -r): the same lines live monitor prints')
     .action(async (opts: MonitorOpts) => {
       let haltRun = () => undefined as void;
-      const out = new LineWriter(process.stdout, () => haltRun());
+      // A file's lines wait for a slow stdout (the reader waits with them): none is dropped.
+      const out = new LineWriter(process.stdout, () => haltRun(), opts.read !== undefined);
       // Lines and the closing counts only: no hot keys, big values or slow list to keep.
       const analyzer = { ...analyzerOptions({ slowMs: DEFAULTS.slowMs, maxKeys: 0, top: DEFAULTS.top, argPreviewBytes: opts.maxArgBytes }), keepSlow: 0, keepBig: 0 };
       const withReplies = opts.withReplies === true;
@@ -49,9 +50,10 @@ export function commandMonitor(program: Command): void {
         // Like analyze: '-' is stdin, gzip and zstd are read as they come.
         const threads = monitorThreads(opts.threads);
         const ports = opts.port ?? [DEFAULTS.port];
+        const pace = (): Promise<void> => out.room();
         report = await analyzeCapture(threads > 1
-          ? { inputs: [opts.read], ports, top: DEFAULTS.top, analyzer, threads, monitor }
-          : { inputs: [opts.read], ports, top: DEFAULTS.top, analyzer, listeners });
+          ? { inputs: [opts.read], ports, top: DEFAULTS.top, analyzer, threads, monitor, pace }
+          : { inputs: [opts.read], ports, top: DEFAULTS.top, analyzer, listeners, pace });
       } else if (threadsForLive(monitorThreads(opts.threads), opts.count === undefined ? null : '--count') > 1) {
         const { run, unhook } = await startStoppable(() => runLiveSharded({ ...captureJob(opts), top: DEFAULTS.top, analyzer, threads: monitorThreads(opts.threads), monitor }));
         haltRun = run.halt;

@@ -50,6 +50,8 @@ export interface CaptureAnalysis extends Omit<FileAnalysis, 'path'> {
   threads?: number;
   /** With threads: MONITOR lines made by the shards (the listeners of one thread cannot be shared). */
   monitor?: { withReplies: boolean; onLines: (text: string) => void };
+  /** Awaited after each read: the output's room (lines wait for a slow stdout, the reading with them). */
+  pace?: () => Promise<void>;
 }
 
 /** The inputs opened and checked, wired to a pipeline, not read yet. */
@@ -163,7 +165,7 @@ async function readOnTo(set: CaptureSet, agree: StopAgreement, pace?: () => Prom
 export async function analyzeCapture(job: CaptureAnalysis): Promise<Report> {
   if ((job.threads ?? 1) > 1) return refuseUnreadableSharded(job, await analyzeSharded(job));
   const cap = await openCapture(job);
-  await readInputs(job, cap.set, () => cap.pipe.flows.stats.packets);
+  await readInputs(job, cap.set, () => cap.pipe.flows.stats.packets, job.pace);
   cap.pipe.finish();
   refuseUnreadable(cap.set.name, cap.pipe.flows.stats);
   await job.beforeReport?.();

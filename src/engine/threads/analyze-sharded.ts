@@ -16,6 +16,7 @@ export async function analyzeSharded(job: CaptureAnalysis): Promise<Report> {
     analyzer: job.analyzer,
     ports: job.ports,
     ...(job.monitor === undefined ? {} : { monitor: { withReplies: job.monitor.withReplies }, onLines: job.monitor.onLines }),
+    ...(job.pace === undefined ? {} : { pace: job.pace }),
   };
   if (job.inputs.includes('-')) return fromReader(job, new ShardedPipeline(base));
   // Opened here first, so an input that cannot be read is named as one thread names it.

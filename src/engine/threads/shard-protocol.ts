@@ -33,7 +33,9 @@ export type ToShard =
    */
   | { type: 'stop'; why: string }
   | { type: 'stopAt'; records: number }
-  | { type: 'end' };
+  | { type: 'end' }
+  /** Files: the reader took a batch of this shard's MONITOR lines, and the output has room for more. */
+  | { type: 'linesTaken' };
 
 /** What a shard reading files knows of the whole capture (every shard reads every packet). */
 export interface FileSide {

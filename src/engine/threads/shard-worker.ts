@@ -19,6 +19,9 @@ const { readFileShard, shardPipeline } = fileShardMod;
 const { readBatch } = packetBatchMod;
 const { shardResult, transferables } = shardResultMod;
 
+/** Batches of MONITOR lines a shard reading files hands over before it waits for the reader to take them. */
+const MAX_UNTAKEN_LINES = 4;
+
 const port = parentPort!;
 const post = (m: FromShard, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
@@ -43,6 +46,9 @@ function run(spec: ShardSpec): void {
     toldWhere = null;
     resolve?.(records);
   };
+  /** Batches of lines handed over and not yet taken (files), and the read waiting for one to be. */
+  let untaken = 0;
+  let onTaken: (() => void) | null = null;
 
   port.on('message', (m: ToShard) => {
     switch (m.type) {
@@ -65,13 +71,23 @@ function run(spec: ShardSpec): void {
       case 'end':
         tell(null);
         break;
+      case 'linesTaken': {
+        untaken--;
+        const resolve = onTaken;
+        onTaken = null;
+        resolve?.();
+        break;
+      }
     }
   });
 
   /** Reads every file, keeping this shard's packets; the others only move the clock on. */
   async function readFiles(files: NonNullable<ShardSpec['files']>): Promise<void> {
     const file = await readFileShard(spec, files, pipe, stop.signal, async (set, packets) => {
+      if (lines.text !== '') untaken++;
       if (spec.shard === 0 || lines.text !== '') post({ type: 'lines', lines: lines.take(), bytesRead: set.bytesRead, totalBytes: set.totalBytes, packets });
+      // A slow stdout (monitor -r | ...): the lines wait in no queue of ours, the reading waits.
+      while (untaken > MAX_UNTAKEN_LINES) await new Promise<void>((resolve) => (onTaken = resolve));
     }, agree);
     const result = shardResult(pipe.analyzer, pipe.flows.stats);
     post({ type: 'result', result, lines: lines.take(), file }, transferables(result));

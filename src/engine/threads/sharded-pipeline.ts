@@ -61,6 +61,8 @@ export interface ShardedJob {
   live?: boolean;
   /** Files: how far the first shard has read. */
   onProgress?: (bytesRead: number, totalBytes: number, packets: number) => void;
+  /** The output's room, awaited after each read and before a shard may hand more lines over. */
+  pace?: () => Promise<void>;
 }
 
 export class ShardedPipeline {
@@ -172,6 +174,7 @@ export class ShardedPipeline {
       while (this.inFlight[k]! >= MAX_IN_FLIGHT && this.failure === null) await this.waitFor(k);
     }
     if (this.failure !== null) throw this.failure;
+    await this.job.pace?.();
   }
 
   /** Hands over every partial batch (a live capture's quiet moment). */
@@ -317,6 +320,7 @@ export class ShardedPipeline {
     try {
       this.fileSide = await readFileShard(this.spec, files, pipe, this.stopHere.signal, async (set, packets) => {
         if (lines.text !== '') onLines?.(lines.take());
+        await this.job.pace?.();
         this.job.onProgress?.(set.bytesRead, set.totalBytes, packets);
         await new Promise((resolve) => setImmediate(resolve));
         if (this.failure !== null) throw this.failure;
@@ -336,7 +340,13 @@ export class ShardedPipeline {
       this.spare[k]!.push(m.buf);
       if (m.lines !== '') this.job.onLines?.(m.lines);
     } else if (m.type === 'lines') {
-      if (m.lines !== '') this.job.onLines?.(m.lines);
+      if (m.lines !== '') {
+        this.job.onLines?.(m.lines);
+        // The shard waits for this before it hands over more than a few batches of lines.
+        const taken = (): void => this.workers[k]?.postMessage({ type: 'linesTaken' } satisfies ToShard);
+        if (this.job.pace === undefined) taken();
+        else void this.job.pace().then(taken);
+      }
       if (k === 0) this.job.onProgress?.(m.bytesRead, m.totalBytes, m.packets);
       return;
     } else if (m.type === 'paused') {
