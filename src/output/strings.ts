@@ -35,8 +35,19 @@ function reprByte(c: number): string {
   }
 }
 
+/** Whether sdscatrepr prints every byte of s as it is: printable ASCII but `"` and `\`. */
+function printsAsIs(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
 /** `"..."` with sdscatrepr escaping: exactly how MONITOR and redis-cli quote arguments. */
 export function reprQuoted(bytes: string): string {
+  // Most arguments need no escape: one string, not one concatenation per byte.
+  if (printsAsIs(bytes)) return '"' + bytes + '"';
   let out = '"';
   for (let i = 0; i < bytes.length; i++) out += reprByte(bytes.charCodeAt(i));
   return out + '"';
