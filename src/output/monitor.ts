@@ -17,10 +17,7 @@ const TYPE_NAMES: Record<number, string> = Object.fromEntries(
  * until it sends SELECT: shown as `?`.
  */
 export function monitorLine(r: TrackedRequest): string {
-  const ts = r.frame.endTsUs;
-  const sec = Math.floor(ts / 1e6);
-  const us = Math.floor(ts - sec * 1e6);
-  let line = sec + '.' + String(us).padStart(6, '0') + ' [' + (r.db === null ? '?' : r.db) + ' ' + r.conn.client + ']';
+  let line = linePrefix(r.frame.endTsUs, r.db, r.conn.client);
   const args = r.frame.args;
   const lens = r.frame.argLens;
   for (let i = 0; i < args.length; i++) {
@@ -30,6 +27,24 @@ export function monitorLine(r: TrackedRequest): string {
   }
   if (r.frame.argc > args.length) line += ` ...(${r.frame.argc - args.length} more arguments)`;
   return line;
+}
+
+/** The last line's prefix: the requests of one packet (a pipeline) share it. */
+let lastTsUs = -1;
+let lastDb: number | null = null;
+let lastClient = '';
+let lastPrefix = '';
+
+/** `1732237283.123456 [0 127.0.0.1:51514]` */
+function linePrefix(ts: number, db: number | null, client: string): string {
+  if (ts === lastTsUs && db === lastDb && client === lastClient) return lastPrefix;
+  const sec = Math.floor(ts / 1e6);
+  const us = Math.floor(ts - sec * 1e6);
+  lastTsUs = ts;
+  lastDb = db;
+  lastClient = client;
+  lastPrefix = sec + '.' + String(us).padStart(6, '0') + ' [' + (db === null ? '?' : db) + ' ' + client + ']';
+  return lastPrefix;
 }
 
 /** An error answering a redacted request keeps only its code: its text may quote a secret. */
