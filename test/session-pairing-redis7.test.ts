@@ -49,6 +49,7 @@ export function run(steps: Step[], split: boolean): Run {
     rdb: () => undefined,
     propagated: () => undefined,
     clientInfo: (_c: TcpConn, field: string, value: string) => names.push(`${field}=${value}`),
+    overflow: () => undefined,
   }, {}, 10_000);
   let ts = 1_000_000;
   for (const [dir, text] of steps) {
@@ -223,7 +224,7 @@ describe('on a MONITOR connection, a reply that is no MONITOR line answers the o
     const kinds: UnpairedKind[] = [];
     const s = new Session(conn(), {
       request: () => undefined, complete: (r) => done.push(`${r.info.name}:${r.outcome}`), unpaired: (_c, _r, k) => kinds.push(k), violation: () => undefined,
-      linkRequest: () => undefined, linkStart: () => undefined, rdb: () => undefined, propagated: () => undefined, clientInfo: () => undefined,
+      linkRequest: () => undefined, linkStart: () => undefined, rdb: () => undefined, propagated: () => undefined, clientInfo: () => undefined, overflow: () => undefined,
     }, { argPreviewBytes: preview }, 100);
     const feed = (c: boolean, t: string) => { const b = Buffer.from(t, 'latin1'); s.data(c, b, 0, b.length, 1); };
     feed(true, cmd('MONITOR'));
@@ -268,7 +269,7 @@ describe('a request pipelined behind a blocking one is timed from the end of its
     const out: Array<[string, number]> = [];
     const s = new Session(conn(), {
       request: () => undefined, complete: (r) => out.push([r.info.name, r.latencyUs]), unpaired: () => undefined, violation: () => undefined,
-      linkRequest: () => undefined, linkStart: () => undefined, rdb: () => undefined, propagated: () => undefined, clientInfo: () => undefined,
+      linkRequest: () => undefined, linkStart: () => undefined, rdb: () => undefined, propagated: () => undefined, clientInfo: () => undefined, overflow: () => undefined,
     }, {}, 100);
     for (const [ts, dir, text] of steps) {
       const b = Buffer.from(text, 'latin1');

@@ -108,26 +108,41 @@ describe('request/reply pairing', () => {
     expect(r.unpaired).toEqual(unpaired);
   });
 
-  test('past maxPending, everything pending is unanswered and pairing resyncs (no shifted replies)', () => {
+  /** A session keeping at most 3 pending requests; what completes, and the replies paired with none. */
+  function overLimit(requests: string, replies: string): { done: string[]; unpaired: UnpairedKind[]; overflows: number } {
     const done: string[] = [];
     const unpaired: UnpairedKind[] = [];
+    let overflows = 0;
     const s = new Session(conn(), {
       request: () => undefined,
       complete: (r) => done.push(`${r.info.name}:${r.outcome}`),
       unpaired: (_c, _r, kind) => unpaired.push(kind),
       violation: () => undefined,
-    }, {}, 3);
-    const b = Buffer.from(cmd('GET', 'a') + cmd('GET', 'b') + cmd('GET', 'c') + cmd('INCR', 'd'));
+      overflow: (_c, n) => (overflows += n),
+    } as never, {}, 3);
+    const b = Buffer.from(requests);
     s.data(true, b, 0, b.length, 1);
-    const r = Buffer.from('$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n-ERR not an integer\r\n');
+    const r = Buffer.from(replies);
     s.data(false, r, 0, r.length, 2);
     const next = Buffer.from(cmd('PING'));
     s.data(true, next, 0, next.length, 3);
     const pong = Buffer.from('+PONG\r\n');
     s.data(false, pong, 0, pong.length, 4);
     s.close();
-    expect(done).toEqual(['GET:unanswered', 'GET:unanswered', 'GET:unanswered', 'INCR:unanswered', 'PING:ok']);
-    expect(unpaired).toEqual([]);
+    return { done, unpaired, overflows };
+  }
+
+  test('past maxPending the oldest is given up and its reply skipped: the rest pair each with its own', () => {
+    const r = overLimit(cmd('GET', 'a') + cmd('GET', 'b') + cmd('GET', 'c') + cmd('INCR', 'd'), '$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n-ERR not an integer\r\n');
+    expect(r.done).toEqual(['GET:unanswered', 'GET:ok', 'GET:ok', 'INCR:error', 'PING:ok']);
+    expect(r.unpaired).toEqual(['overflow']);
+    expect(r.overflows).toBe(1);
+  });
+
+  test('past maxPending with an oldest request of several replies: everything pending is unanswered and pairing resyncs (no shifted replies)', () => {
+    const r = overLimit(cmd('SUBSCRIBE', 'x', 'y') + cmd('GET', 'b') + cmd('GET', 'c') + cmd('INCR', 'd'), '*3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:1\r\n');
+    expect(r.done).toEqual(['SUBSCRIBE:unanswered', 'GET:unanswered', 'GET:unanswered', 'INCR:unanswered', 'PING:ok']);
+    expect(r.overflows).toBe(4);
   });
 
   test('latency is first reply packet minus last request packet', () => {

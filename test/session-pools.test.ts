@@ -58,7 +58,7 @@ function run(conns: Exchange[][], batch: number, pools: SessionPools): string[] 
     complete: (r) => out.push('done ' + record(r)),
     unpaired: (c, reply, kind) => out.push(`unpaired ${c.id} ${kind} ${reply.type} ${reply.head.join(',')}`),
     violation: (c, fromClient, v) => out.push(`violation ${c.id} ${fromClient} ${v.reason}`),
-    linkRequest: () => undefined, linkStart: () => undefined, rdb: () => undefined, propagated: () => undefined, clientInfo: () => undefined,
+    linkRequest: () => undefined, linkStart: () => undefined, rdb: () => undefined, propagated: () => undefined, clientInfo: () => undefined, overflow: () => undefined,
   };
   const sessions = conns.map((_, i) => new Session(conn(i + 1), events, {}, 10_000, pools));
   let ts = 1_000_000;

@@ -151,6 +151,7 @@ export class Analyzer implements FlowHandler {
         if (f.missingBytes > 0) st.counters.partialValues++;
       }),
       clientInfo: (conn, field, value) => this.onClientInfo(conn, field, value),
+      overflow: (conn, requests) => this.onOverflow(conn, requests),
     };
   }
 
@@ -377,6 +378,16 @@ export class Analyzer implements FlowHandler {
     if (i < 0) return;
     this.violationSeq.splice(i, 0, seq);
     this.violationSeq.length = this.violations.length;
+  }
+
+  private onOverflow(conn: TcpConn, requests: number): void {
+    const ctx = conn.handlerState as ConnContext | null;
+    try {
+      (ctx?.stats ?? this.stats).counters.pendingOverflows += requests;
+      if (ctx?.stats !== this.backendStats && this.intervalStats !== null) this.intervalStats.counters.pendingOverflows += requests;
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   /** The violations kept that were met after the first `seen` (see violationsSeen). */

@@ -46,7 +46,19 @@ export interface SessionEvents {
   propagated(conn: TcpConn, f: RequestFrame): void;
   /** What a client said of itself and the server accepted: CLIENT SETNAME, HELLO ... SETNAME, CLIENT SETINFO. */
   clientInfo(conn: TcpConn, field: 'name' | 'lib' | 'libVer', value: string): void;
+  /**
+   * More requests awaited their replies than the session keeps (see DEFAULT_MAX_PENDING):
+   * `requests` were given up, counted unanswered.
+   */
+  overflow(conn: TcpConn, requests: number): void;
 }
+
+/**
+ * Requests a connection may have awaiting replies. A client library's pipeline sends all its
+ * commands before it reads a reply (redis-py, Jedis): tens of thousands are common, and each
+ * pending request costs a few hundred bytes (more with many or long arguments).
+ */
+export const DEFAULT_MAX_PENDING = 100_000;
 
 /** Requests only replicas send: never client commands. */
 const LINK_COMMANDS = new Set(['REPLCONF', 'PSYNC', 'SYNC']);
@@ -54,9 +66,10 @@ const LINK_COMMANDS = new Set(['REPLCONF', 'PSYNC', 'SYNC']);
 /**
  * push: RESP3 push; message: RESP2 pub/sub message; monitor: a MONITOR line; rejected: Redis's
  * `-ERR Protocol error` answering a line it could not parse (an error, but no command's);
- * unexpected: a reply with nothing pending.
+ * unexpected: a reply with nothing pending; overflow: the reply of a request given up past the
+ * pending limit.
  */
-export type UnpairedKind = 'push' | 'message' | 'monitor' | 'rejected' | 'unexpected';
+export type UnpairedKind = 'push' | 'message' | 'monitor' | 'rejected' | 'unexpected' | 'overflow';
 
 /**
  * Pairs one connection's requests with its replies: a FIFO of pending requests, each reply ends
@@ -83,6 +96,8 @@ export class Session {
   private evicted = 0;
   /** Replies are skipped until a request decoded after the last sync loss has been seen. */
   private replySync: 'synced' | 'waitRequest' | 'waitChunk' = 'synced';
+  /** Replies still to come for requests given up past the pending limit (see overflow()). */
+  private skipReplies = 0;
   /**
    * After a gap in the requests: the newest request sent before it. The replies up to its
    * answer are still the pending requests' (FIFO); those after it answer requests lost in the
@@ -209,6 +224,7 @@ export class Session {
   }
 
   private loseSync(requestSide: boolean): void {
+    this.skipReplies = 0;
     this.failPending();
     if (requestSide) {
       this.requests.resync();
@@ -265,7 +281,7 @@ export class Session {
     this.pending.push(r);
     // Past the limit nothing can be paired safely any more (dropping only the oldest would
     // shift every later reply by one): all pending become unanswered and replies resync.
-    if (this.pending.length > this.maxPending) this.loseSync(false);
+    if (this.pending.length > this.maxPending) this.overflow();
   }
 
   /**
@@ -340,8 +356,10 @@ export class Session {
 
   private onReply(reply: ReplyFrame): void {
     const kind = this.unpairedKind(reply);
-    if (kind !== null) {
-      this.events.unpaired(this.conn, reply, kind);
+    // The oldest requests were given up (overflow()): the first replies are theirs.
+    if (kind !== null || this.skipReplies > 0) {
+      if (kind === null) this.skipReplies--;
+      this.events.unpaired(this.conn, reply, kind ?? 'overflow');
       this.pools.replyFrames.give(reply, reply.head.length);
       return;
     }
@@ -366,6 +384,25 @@ export class Session {
     if (--r.expect > 0 && awaitsMore(this.state, r, reply, first)) return;
     if (r.info.blocking) this.blockedUntilUs = endTsUs;
     this.endFront(r, endTsUs);
+  }
+
+  /**
+   * More requests await their replies than the session keeps: the oldest is given up, counted
+   * unanswered, and its reply, the next to come, skipped. The rest stay paired each with its
+   * own. Where the next reply is not surely the oldest's (replies out of step since a gap, a
+   * request of several replies or of none), pairing starts again as after a loss.
+   */
+  private overflow(): void {
+    const r = this.pending.peek()!;
+    if (this.replySync !== 'synced' || this.beforeGap !== null || this.linkStart !== null || !r.info.plain || r.expect !== 1 || r.reply !== null) {
+      this.events.overflow(this.conn, this.pending.length);
+      return this.loseSync(false);
+    }
+    this.events.overflow(this.conn, 1);
+    this.pending.shift();
+    r.outcome = 'unanswered';
+    this.finish(r);
+    this.skipReplies++;
   }
 
   /** The oldest pending request is answered; false when the replies after it can't be paired. */

@@ -77,13 +77,15 @@ export interface Counters {
   replyBytes: number;
   /** Requests and replies counted whole although bytes inside their values were not captured. */
   partialValues: number;
+  /** Requests given up, counted unanswered, because their connection had more awaiting replies than it keeps. */
+  pendingOverflows: number;
 }
 
 function zeroCounters(): Counters {
   return {
     connections: 0, commands: 0, replies: 0, errors: 0, unanswered: 0, noreply: 0, pushes: 0,
     pubsubMessages: 0, monitorLines: 0, unexpectedReplies: 0, violations: 0, slowRequests: 0,
-    unnamedKeys: 0, requestBytes: 0, replyBytes: 0, partialValues: 0,
+    unnamedKeys: 0, requestBytes: 0, replyBytes: 0, partialValues: 0, pendingOverflows: 0,
   };
 }
 
@@ -242,6 +244,7 @@ export class Stats {
     if (kind === 'push') c.pushes++;
     else if (kind === 'message') c.pubsubMessages++;
     else if (kind === 'monitor') c.monitorLines++;
+    else if (kind === 'overflow') return; // its request was counted (unanswered): its bytes only
     else if (kind === 'rejected') {
       const code = errorCode(reply.error ?? '');
       c.errors++;

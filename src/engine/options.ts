@@ -1,4 +1,5 @@
 import type { AnalyzerOptions } from '../analysis/analyzer.js';
+import { DEFAULT_MAX_PENDING } from '../analysis/session.js';
 import { DEFAULT_LIMITS } from '../resp/types.js';
 
 /** Defaults for every limit of the analysis, named once. */
@@ -11,7 +12,7 @@ export const DEFAULTS = {
   keepSlow: 1000,
   keepBig: 100,
   /** Zeek's max_pending_commands. */
-  maxPending: 10_000,
+  maxPending: DEFAULT_MAX_PENDING,
 } as const;
 
 export interface AnalysisChoices {

@@ -7,6 +7,7 @@ import { appEntries } from '../analysis/apps/app-rows.js';
 import type { ReplicationSnapshot } from '../analysis/replication-stats.js';
 import type { Stats } from '../analysis/stats.js';
 import { skewOf, type PeerEntry, type Skew } from '../analysis/peer-stats.js';
+import { DEFAULT_MAX_PENDING } from '../analysis/session.js';
 import type { TimelineSeries } from '../analysis/timeline.js';
 import type { CaptureStats } from '../capture/packet.js';
 import type { FlowStats } from '../flow/types.js';
@@ -257,6 +258,9 @@ export function buildReport(input: ReportInput): Report {
   if (flow.afterCloseBytes > 0) {
     warnings.push(`${flow.afterCloseBytes} bytes were sent on connections already reset (in flight when the reset came): the peer discarded them; not decoded`);
   }
+  if (c.pendingOverflows > 0) {
+    warnings.push(`${c.pendingOverflows} requests were given up because their connection had more than ${DEFAULT_MAX_PENDING} awaiting replies (one pipeline that long): each counted unanswered, its reply not paired; the others were`);
+  }
   const unparsed = analyzer.unparsedBytes;
   if (unparsed > 0) {
     const joined = st.replication.links > 0 ? '; a replication link joined during its RDB transfer skips the rest of the RDB' : '';
@@ -295,6 +299,7 @@ export function buildReport(input: ReportInput): Report {
       // Error replies by code (the first word of the text), those inside EXEC and script replies included.
       ...({ errorsByCode: st.errorCodes.snapshot() } as unknown as Record<string, number>),
       unnamedKeys: c.unnamedKeys, valueGaps: analyzer.valueGaps, valueGapBytes: analyzer.valueGapBytes, partialValues: c.partialValues,
+      pendingOverflows: c.pendingOverflows,
     },
     latencyUs: { ...latency(st.commands.all), histogram: st.commands.all.logBuckets(HISTOGRAM_BOUNDS).map(([leUs, count]) => ({ leUs, count })) },
     commands: st.commands.sorted().slice(0, Math.max(top, 1000)).map((e) => ({
