@@ -45,6 +45,19 @@ describe('protocol errors', () => {
     const server = [...st.peers.servers.byId.values()][0]!;
     expect({ errors: server.errors, codes: server.errorCodes?.snapshot() }).toEqual({ errors: 1, codes: { ERR: 1 } });
   });
+
+  // Audit 9: Redis 7.0 answered each of these `-ERR Protocol error: ...` and closed the
+  // connection; the PING sent after it was never run (INFO commandstats).
+  test.each([
+    ['invalid bulk length', cmd('PING') + '*2\r\n$3\r\nGET\r\n$-5\r\n' + cmd('PING')],
+    ['invalid multibulk length', cmd('PING') + '*abc\r\n' + cmd('PING')],
+    ["expected '$', got 'x'", '*1\r\nxPING\r\n' + cmd('PING')],
+  ])('after a request Redis rejects (%s), what the client sent next is no command', (reason, requests) => {
+    const first = requests.startsWith(cmd('PING'));
+    const a = analyze([[['C', requests], ['S', (first ? '+PONG\r\n' : '') + `-ERR Protocol error: ${reason}\r\n`]]]);
+    expect(a.stats.counters).toMatchObject({ commands: first ? 1 : 0, replies: first ? 1 : 0, errors: 1, unanswered: 0, unexpectedReplies: 0 });
+    expect(a.stats.errorCodes.snapshot()).toEqual({ ERR: 1 });
+  });
 });
 
 describe('the proxy warning', () => {

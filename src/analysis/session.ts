@@ -60,6 +60,14 @@ export interface SessionEvents {
  */
 export const DEFAULT_MAX_PENDING = 100_000;
 
+/**
+ * Request violations Redis itself answers `-ERR Protocol error: ...` and then closes the
+ * connection for (networking.c: processInlineBuffer, processMultibulkBuffer). Not the others:
+ * Redis skips the two bytes after a length or a value without looking at them, and its limits
+ * are not the decoder's.
+ */
+const PROTOCOL_ERRORS = ['unbalanced quotes', 'invalid multibulk length', 'invalid bulk length', "expected '$'"];
+
 /** Requests only replicas send: never client commands. */
 const LINK_COMMANDS = new Set(['REPLCONF', 'PSYNC', 'SYNC']);
 
@@ -438,9 +446,9 @@ export class Session {
 
   private onRequestViolation(v: Violation): void {
     this.events.violation(this.conn, true, v);
-    // Redis answers such a line `-ERR Protocol error` and closes the connection: what the
+    // Redis answers such a request `-ERR Protocol error` and closes the connection: what the
     // client sent after it was never read as commands.
-    if (v.reason.startsWith('unbalanced quotes')) {
+    if (PROTOCOL_ERRORS.some((reason) => v.reason.startsWith(reason))) {
       this.requests.halt();
       this.rejectedLines++;
     }
