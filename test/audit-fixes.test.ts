@@ -60,6 +60,16 @@ describe('protocol errors', () => {
   });
 });
 
+describe('QUIT', () => {
+  // Audit 9: INCRs pipelined after QUIT were counted (and their keys hot); Redis never ran them.
+  test.each([false, true])('what was pipelined after it is no command (answered: %s)', (answered) => {
+    const a = analyze([[['C', cmd('SET', 'k', '1') + cmd('QUIT') + cmd('INCR', 'after') + cmd('INCR', 'after2')], ['S', answered ? '+OK\r\n+OK\r\n' : '+OK\r\n']]]);
+    expect(a.stats.counters).toMatchObject({ commands: 2, unanswered: answered ? 0 : 1 });
+    expect(a.stats.keys.top(10).map((k) => k.key)).toEqual(['k']);
+    expect(a.unparsedBytes).toBe((cmd('INCR', 'after') + cmd('INCR', 'after2')).length);
+  });
+});
+
 describe('the proxy warning', () => {
   /** conversations: [client ip, server port, client steps]. */
   function suspects(convs: Array<[string, number, string, string]>): string[] {

@@ -270,6 +270,8 @@ export class Session {
   private onRequest(frame: RequestFrame): void {
     if (frame.argc === 0 || frame.args.length === 0) return;
     const info = commandInfo(frame.args);
+    // Redis closes the connection once it answers QUIT: what was pipelined after it never ran.
+    if (!info.plain && info.name === 'QUIT') this.requests.halt();
     const redacted = !info.plain && redactSecrets(info.name, frame.args, frame.argLens);
     const expect = expectedReplies(this.state, info, frame);
     applyRequestState(this.state, info, frame);

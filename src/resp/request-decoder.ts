@@ -45,9 +45,9 @@ export class RequestDecoder extends RequestFramer {
   }
 
   /**
-   * Redis rejects what came before (an inline line with unbalanced quotes: `-ERR Protocol
-   * error`) and closes the connection: no later byte is a request. May be called from a
-   * violation callback; takes effect at the next byte.
+   * Redis closes the connection after what came before (a request it rejects with `-ERR
+   * Protocol error`, or QUIT): no later byte is a request. May be called from a violation or
+   * request callback; takes effect at the next byte.
    */
   halt(): void {
     this.unparsed += this.partialFrameBytes;
