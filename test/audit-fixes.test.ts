@@ -13,6 +13,8 @@ import { analyzerOptions } from '../src/engine/options.js';
 import { analyze, cmd, testConn } from './helpers/analyzer-run.js';
 import { Recorder, toPacket } from './helpers/flow-recorder.js';
 import { F } from './helpers/frame-build.js';
+import { buildReport } from '../src/output/report.js';
+import { renderText } from '../src/output/text.js';
 import { c, s } from './helpers/tcp-conversation.js';
 
 const STREAM = cmd('SELECT', '0') + cmd('SET', 'k1', 'v') + cmd('SET', 'k2', 'v') + cmd('INCR', 'k1');
@@ -67,6 +69,22 @@ describe('QUIT', () => {
     expect(a.stats.counters).toMatchObject({ commands: 2, unanswered: answered ? 0 : 1 });
     expect(a.stats.keys.top(10).map((k) => k.key)).toEqual(['k']);
     expect(a.unparsedBytes).toBe((cmd('INCR', 'after') + cmd('INCR', 'after2')).length);
+  });
+});
+
+describe('a command never answered', () => {
+  // Audit 9 (C1): KEYS refused by twemproxy (connection closed) showed p50/p99/max 0us.
+  test('has no latency in the text report, not 0 us', () => {
+    const a = analyze([[['C', cmd('GET', 'k') + cmd('KEYS', '*')], ['S', '$1\r\nv\r\n']]]);
+    const report = buildReport({
+      analyzer: a, capture: { packets: 0, bytes: 0, snappedPackets: 0, truncatedRecords: 0, skippedBytes: 0, kernelDrops: null, interfaceDrops: null, shedFrames: 0, filteredPackets: 0, format: 'pcap', interfaces: 1, warnings: [] } as never,
+      flow: emptyFlowStats(), source: { kind: 'file', name: 'x', format: 'pcap', ports: [6379], filter: null, files: ['x'] }, top: 10,
+      firstTsUs: 0, lastTsUs: 1, backwardsPackets: 0, maxBackwardsUs: 0,
+    });
+    const keys = renderText(report, { color: false, top: 10 }).split('\n').find((l) => /^\s+KEYS\s/.test(l))!;
+    expect(keys.trim().split(/\s+/).slice(5, 8)).toEqual(['-', '-', '-']);
+    const get = renderText(report, { color: false, top: 10 }).split('\n').find((l) => /^\s+GET\s/.test(l))!;
+    expect(get.trim().split(/\s+/)[5]).toMatch(/us$/);
   });
 });
 

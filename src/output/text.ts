@@ -80,8 +80,10 @@ function latencyHistogram(r: Report, s: Style, out: string[]): void {
 
 function commands(r: Report, s: Style, out: string[], top: number): void {
   section('Commands', s, out);
+  // A command none of whose requests was answered has no latency (not 0 us).
+  const time = (c: Report['commands'][number], us: number) => (c.count > c.unanswered ? dur(us) : '-');
   const rows = r.commands.slice(0, top).map((c) => [
-    c.name, num(c.count), pct(c.share), rate(c.perSec), num(c.errors), dur(c.latencyUs.p50), dur(c.latencyUs.p99), dur(c.latencyUs.max),
+    c.name, num(c.count), pct(c.share), rate(c.perSec), num(c.errors), time(c, c.latencyUs.p50), time(c, c.latencyUs.p99), time(c, c.latencyUs.max),
     bytes(c.requestBytes), bytes(c.replyBytes), c.blocking > 0 ? 'blocking' : Object.keys(c.subcommands).slice(0, 3).join(','),
   ]);
   const cols = ['command', 'count', 'share', '/s', 'errors', 'p50', 'p99', 'max', 'req bytes', 'reply bytes', 'detail'];
