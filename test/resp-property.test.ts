@@ -144,6 +144,17 @@ type Node =
 
 const D = { depthIdentifier: 'reply' };
 
+/**
+ * A push is out of band: a value of its own, never an element (a `>` inside an aggregate is
+ * skipped as Redis 7.0's misplaced keyspace notifications are). Elements generated as pushes are
+ * arrays instead, and so is a push an attribute inside an aggregate describes.
+ */
+function notPush(n: Node): Node {
+  if (n.k === 'agg' && n.t === '>') return { ...n, t: '*' };
+  if (n.k === '|') return { ...n, value: notPush(n.value) };
+  return n;
+}
+
 const { node } = fc.letrec<{ node: Node; scalar: Node; agg: Node; attr: Node }>((tie) => ({
   node: fc.oneof({ maxDepth: 4, ...D }, tie('scalar'), tie('agg'), tie('attr')),
   scalar: fc.oneof(
@@ -166,7 +177,7 @@ const { node } = fc.letrec<{ node: Node; scalar: Node; agg: Node; attr: Node }>(
     })
     .map((a) => ({
       ...a,
-      items: a.t === '%' && a.items.length % 2 === 1 ? a.items.slice(1) : a.items,
+      items: (a.t === '%' && a.items.length % 2 === 1 ? a.items.slice(1) : a.items).map(notPush),
       streamed: a.streamed && a.t !== '>',
     })),
   attr: fc

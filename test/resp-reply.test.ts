@@ -98,6 +98,14 @@ const cases: Case[] = [
   },
   { name: 'empty attribute', input: '|0\r\n:7\r\n', frames: [R(':', 0, ['7'], 8)] },
   {
+    // Redis 7.0: a keyspace notification a write inside MULTI causes, on its own RESP3
+    // connection, is written inside EXEC's array (audit 9): out of band, not an element.
+    name: 'push inside an array is not an element',
+    input: '*2\r\n>3\r\n$7\r\nmessage\r\n$18\r\n__keyevent@0__:set\r\n$1\r\na\r\n+OK\r\n$1\r\n1\r\n',
+    frames: [R('*', 2, ['OK', '1'], 65)],
+  },
+  { name: 'a push on its own is a value', input: '>2\r\n+a\r\n:1\r\n+OK\r\n', frames: [R('>', 2, ['a', '1'], 12), OK] },
+  {
     name: 'streamed string',
     input: '$?\r\n;4\r\nHell\r\n;5\r\no wor\r\n;1\r\nd\r\n;0\r\n',
     frames: [R('$', 10, [], 36)],

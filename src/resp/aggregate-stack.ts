@@ -4,11 +4,14 @@ import * as constantsMod from './constants.js';
 const { RESP_TYPES } = constantsMod;
 
 const PIPE = RESP_TYPES.ATTRIBUTE;
+const PUSH = RESP_TYPES.PUSH;
 
 /**
  * The open aggregates of a reply, innermost last: type byte, values still expected (-1 for a
  * streamed aggregate, which ends at `.`), and values seen. An attribute `|` is not a value of
- * its parent: closing one does not count in the level below. Bounded by the decoder's
+ * its parent: closing one does not count in the level below. Nor is a push `>` inside another
+ * value: pushes are out of band, and Redis 7.0 writes one a command inside MULTI causes on its
+ * own connection (a keyspace notification) inside EXEC's reply array. Bounded by the decoder's
  * maxDepth check before every push.
  */
 export class AggregateStack {
@@ -67,7 +70,7 @@ export class AggregateStack {
       this.seen[i]!++;
       if (this.left[i]! < 0) return false;
       if (--this.left[i]! > 0) return false;
-      attr = this.types[i] === PIPE;
+      attr = this.types[i] === PIPE || (i > 0 && this.types[i] === PUSH);
       this.depth = i;
     }
   }

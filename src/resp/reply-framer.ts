@@ -26,7 +26,7 @@ const { simpleLineEnd } = wholeBulkMod;
 
 const T = RESP_TYPES;
 const { SIMPLE_STRING: PLUS, SIMPLE_ERROR: MINUS, BLOB_STRING: DOLLAR, ARRAY: STAR, MAP: PERCENT,
-  ATTRIBUTE: PIPE, STREAMED_STRING_PART: SEMI, STREAMED_AGGREGATE_END: DOT, NULL: UNDERSCORE } = T;
+  ATTRIBUTE: PIPE, PUSH, STREAMED_STRING_PART: SEMI, STREAMED_AGGREGATE_END: DOT, NULL: UNDERSCORE } = T;
 
 // Framer states. TYPE: expecting a type byte. LINE, LINE_LF: in the text of a single-line
 // value, then after its CR. LENGTH, LENGTH_LF: in a length or count line, then after its CR.
@@ -185,9 +185,9 @@ export abstract class ReplyFramer {
       this.violate(p, 'too many elements');
       return false;
     }
-    // Elements of the top-level value (an attribute is not one) fill head; its error
-    // elements (an EXEC reply's) are kept by index.
-    const element = depth === 1 && this.stack.bottom() !== PIPE && c !== PIPE;
+    // Elements of the top-level value (an attribute or a push inside it is not one) fill head;
+    // its error elements (an EXEC reply's) are kept by index.
+    const element = depth === 1 && this.stack.bottom() !== PIPE && c !== PIPE && c !== PUSH;
     this.elemError = element && (c === MINUS || c === T.BLOB_ERROR);
     this.capture = element && (this.reply.wantsText(c) || this.elemError);
     return true;
