@@ -35,12 +35,13 @@ function shardThread(): Worker {
 /**
  * The workers `argv` will want: N-1 for `analyze` or `monitor` with `--threads N` (files'
  * shard 0 runs in the main thread; stdin takes one more when it asks). Only that explicit
- * form is read; anything else (`auto`, a mistake that the real parser rejects) starts none.
- * Unreferenced until taken, so a run that never takes them exits as it would without them.
+ * form is read; anything else (`auto`, a mistake that the real parser rejects, `--tui`, which
+ * replays on one thread) starts none. Unreferenced until taken, so a run that never takes them
+ * exits as it would without them.
  */
 export function startEarly(argv: readonly string[]): void {
   const sub = argv[2];
-  if (sub !== 'analyze' && sub !== 'monitor') return;
+  if ((sub !== 'analyze' && sub !== 'monitor') || argv.includes('--tui')) return;
   const n = threadsAsked(argv);
   if (n > MAX_THREADS) return;
   // Each worker's stdout and stderr are piped into ours, an 'error' listener each: not a leak.
