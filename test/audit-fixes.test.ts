@@ -62,6 +62,15 @@ describe('protocol errors', () => {
   });
 });
 
+describe('a connection refused at maxclients', () => {
+  // Audit 9 (M2): Redis writes the error as it accepts the connection, before reading the GET.
+  test('its error is the server\'s, and the request sent on it was never run', () => {
+    const a = analyze([[['C', cmd('GET', 'm')], ['S', '-ERR max number of clients reached\r\n']]]);
+    expect(a.stats.counters).toMatchObject({ commands: 1, replies: 0, unanswered: 1, errors: 1, unexpectedReplies: 0 });
+    expect(a.stats.commands.sorted().find((e) => e.name === 'GET')).toMatchObject({ errors: 0, unanswered: 1 });
+  });
+});
+
 describe('QUIT', () => {
   // Audit 9: INCRs pipelined after QUIT were counted (and their keys hot); Redis never ran them.
   test.each([false, true])('what was pipelined after it is no command (answered: %s)', (answered) => {

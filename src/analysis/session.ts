@@ -68,12 +68,16 @@ export const DEFAULT_MAX_PENDING = 100_000;
  */
 const PROTOCOL_ERRORS = ['unbalanced quotes', 'invalid multibulk length', 'invalid bulk length', "expected '$'"];
 
+/** What Redis writes to a connection it refuses because maxclients are connected (networking.c). */
+const MAX_CLIENTS_ERROR = 'ERR max number of clients reached';
+
 /** Requests only replicas send: never client commands. */
 const LINK_COMMANDS = new Set(['REPLCONF', 'PSYNC', 'SYNC']);
 
 /**
  * push: RESP3 push; message: RESP2 pub/sub message; monitor: a MONITOR line; rejected: Redis's
- * `-ERR Protocol error` answering a line it could not parse (an error, but no command's);
+ * `-ERR Protocol error` answering a line it could not parse, or its refusal of a connection at
+ * maxclients (an error, but no command's);
  * unexpected: a reply with nothing pending; overflow: the reply of a request given up past the
  * pending limit.
  */
@@ -434,6 +438,9 @@ export class Session {
   private unpairedKind(reply: ReplyFrame): UnpairedKind | null {
     const front = this.pending.peek();
     const s = this.state;
+    // Redis refusing the connection (maxclients) writes this as it accepts it, before it reads
+    // a byte: it answers no request, and the ones sent are never run.
+    if (reply.error !== null && reply.error.startsWith(MAX_CLIENTS_ERROR)) return 'rejected';
     // Most replies come on a plain connection: a reply not a push answers the oldest request.
     const plain = reply.type !== RESP_TYPES.PUSH && !s.monitoring && !subscribed(s);
     if (plain && front !== undefined) return null;
