@@ -54,6 +54,10 @@ describe('protocol errors', () => {
     ['invalid bulk length', cmd('PING') + '*2\r\n$3\r\nGET\r\n$-5\r\n' + cmd('PING')],
     ['invalid multibulk length', cmd('PING') + '*abc\r\n' + cmd('PING')],
     ["expected '$', got 'x'", '*1\r\nxPING\r\n' + cmd('PING')],
+    // Audit 10: past proto-max-bulk-len (512 MB by default, the decoder's limit too) ...
+    ['invalid bulk length', cmd('PING') + '*2\r\n$3\r\nGET\r\n$536870913\r\n' + cmd('PING')],
+    // ... and a count Redis takes (past the decoder's 64 M), then no '$' where the next begins.
+    ["expected '$', got '*'", cmd('PING') + '*100000000\r\n' + cmd('PING')],
   ])('after a request Redis rejects (%s), what the client sent next is no command', (reason, requests) => {
     const first = requests.startsWith(cmd('PING'));
     const a = analyze([[['C', requests], ['S', (first ? '+PONG\r\n' : '') + `-ERR Protocol error: ${reason}\r\n`]]]);

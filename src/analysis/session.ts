@@ -59,14 +59,38 @@ export interface SessionEvents {
  * pending request costs a few hundred bytes (more with many or long arguments).
  */
 export const DEFAULT_MAX_PENDING = 100_000;
+/**
+ * ... and the bytes their kept arguments may hold (see heldBytes): 110,000 pipelined MGETs of
+ * 200 keys held 8 KB each, 1.2 GB in all, under the count alone.
+ */
+export const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+/** What a kept argument costs besides its chars: the string's header, its slot, its length. */
+const ARG_HELD_BYTES = 48;
+
+/** Bytes a pending request's kept arguments hold, about. */
+function heldBytes(f: RequestFrame): number {
+  const args = f.args;
+  let n = args.length * ARG_HELD_BYTES;
+  for (let i = 0; i < args.length; i++) n += args[i]!.length;
+  return n;
+}
 
 /**
- * Request violations Redis itself answers `-ERR Protocol error: ...` and then closes the
- * connection for (networking.c: processInlineBuffer, processMultibulkBuffer). Not the others:
- * Redis skips the two bytes after a length or a value without looking at them, and its limits
- * are not the decoder's.
+ * Requests a session may give up past the pending limit without losing the pairing of the
+ * rest: one reply each, and what that reply would change of the connection's state does not
+ * decide how later replies pair (unlike SUBSCRIBE's, HELLO's, RESET's, SELECT's, MONITOR's).
+ * A plain command is one too.
  */
-const PROTOCOL_ERRORS = ['unbalanced quotes', 'invalid multibulk length', 'invalid bulk length', "expected '$'"];
+const GIVE_UP = new Set(['MULTI', 'EXEC', 'DISCARD', 'AUTH', 'CONFIG', 'ACL', 'SENTINEL', 'MIGRATE']);
+
+/**
+ * Request violations after which Redis answers `-ERR Protocol error: ...` and closes the
+ * connection (networking.c: processInlineBuffer, processMultibulkBuffer). A bulk length over
+ * the decoder's limit is over Redis's default proto-max-bulk-len (512 MB, the same); a count
+ * over its limit (64 M) Redis takes, and then finds no `$` where the next request begins. Not
+ * the others: Redis skips the two bytes after a length or a value without looking at them.
+ */
+const PROTOCOL_ERRORS = ['unbalanced quotes', 'invalid multibulk length', 'invalid bulk length', "expected '$'", 'bulk length over limit', 'multibulk length over limit'];
 
 /** What Redis writes to a connection it refuses because maxclients are connected (networking.c). */
 const MAX_CLIENTS_ERROR = 'ERR max number of clients reached';
@@ -110,6 +134,8 @@ export class Session {
   private replySync: 'synced' | 'waitRequest' | 'waitChunk' = 'synced';
   /** Replies still to come for requests given up past the pending limit (see overflow()). */
   private skipReplies = 0;
+  /** What the pending requests hold (heldBytes), bounded by MAX_PENDING_BYTES. */
+  private pendingBytes = 0;
   /**
    * After a gap in the requests: the newest request sent before it. The replies up to its
    * answer are still the pending requests' (FIFO); those after it answer requests lost in the
@@ -253,7 +279,7 @@ export class Session {
     // Their answers will not be seen: a SELECT among them stays as it was sent.
     this.state.selects.length = 0;
     this.beforeGap = null;
-    for (let r = this.pending.shift(); r !== undefined; r = this.pending.shift()) {
+    for (let r = this.dequeue(); r !== undefined; r = this.dequeue()) {
       r.outcome = 'unanswered';
       this.finish(r);
     }
@@ -292,10 +318,20 @@ export class Session {
       return;
     }
     if (this.replySync === 'waitRequest') this.replySync = 'waitChunk';
+    this.enqueue(r);
+    if (this.pending.length > this.maxPending || this.pendingBytes > MAX_PENDING_BYTES) this.overflow();
+  }
+
+  private enqueue(r: PooledRequest): void {
     this.pending.push(r);
-    // Past the limit nothing can be paired safely any more (dropping only the oldest would
-    // shift every later reply by one): all pending become unanswered and replies resync.
-    if (this.pending.length > this.maxPending) this.overflow();
+    this.pendingBytes += heldBytes(r.frame);
+  }
+
+  /** The oldest pending request, out of the queue. */
+  private dequeue(): PooledRequest | undefined {
+    const r = this.pending.shift();
+    if (r !== undefined) this.pendingBytes = this.pending.length === 0 ? 0 : this.pendingBytes - heldBytes(r.frame);
+    return r;
   }
 
   /**
@@ -316,7 +352,7 @@ export class Session {
       this.events.linkStart(this.conn, false);
     }
     if (this.replySync === 'waitRequest') this.replySync = 'waitChunk';
-    this.pending.push(r);
+    this.enqueue(r);
   }
 
   /**
@@ -357,7 +393,7 @@ export class Session {
     const r = this.linkStart;
     if (r === null || this.pending.peek() !== r) return;
     this.linkStart = null;
-    this.pending.shift();
+    this.dequeue();
     r.outcome = error ? 'error' : 'ok';
     r.latencyUs = Math.max(0, tsUs - r.frame.endTsUs);
     r.reply = {
@@ -403,17 +439,19 @@ export class Session {
   /**
    * More requests await their replies than the session keeps: the oldest is given up, counted
    * unanswered, and its reply, the next to come, skipped. The rest stay paired each with its
-   * own. Where the next reply is not surely the oldest's (replies out of step since a gap, a
-   * request of several replies or of none), pairing starts again as after a loss.
+   * own. Where the next reply is not surely the oldest's, or skipping it would leave the
+   * connection's state wrong (replies out of step since a gap, a request of several replies,
+   * one outside GIVE_UP), pairing starts again as after a loss.
    */
   private overflow(): void {
     const r = this.pending.peek()!;
-    if (this.replySync !== 'synced' || this.beforeGap !== null || this.linkStart !== null || !r.info.plain || r.expect !== 1 || r.reply !== null) {
+    const safe = r.expect === 1 && r.reply === null && (r.info.plain || GIVE_UP.has(r.info.name));
+    if (this.replySync !== 'synced' || this.beforeGap !== null || this.linkStart !== null || !safe) {
       this.events.overflow(this.conn, this.pending.length);
       return this.loseSync(false);
     }
     this.events.overflow(this.conn, 1);
-    this.pending.shift();
+    this.dequeue();
     r.outcome = 'unanswered';
     this.finish(r);
     this.skipReplies++;
@@ -421,7 +459,7 @@ export class Session {
 
   /** The oldest pending request is answered; false when the replies after it can't be paired. */
   private endFront(r: PooledRequest, endTsUs: number): boolean {
-    this.pending.shift();
+    this.dequeue();
     const barrier = r === this.beforeGap;
     this.finish(r);
     // The replies that follow answer requests lost in a gap first: those after it can't be paired.

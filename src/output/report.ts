@@ -7,7 +7,7 @@ import { appEntries } from '../analysis/apps/app-rows.js';
 import type { ReplicationSnapshot } from '../analysis/replication-stats.js';
 import type { Stats } from '../analysis/stats.js';
 import { skewOf, type PeerEntry, type Skew } from '../analysis/peer-stats.js';
-import { DEFAULT_MAX_PENDING } from '../analysis/session.js';
+import { DEFAULT_MAX_PENDING, MAX_PENDING_BYTES } from '../analysis/session.js';
 import type { TimelineSeries } from '../analysis/timeline.js';
 import type { CaptureStats } from '../capture/packet.js';
 import type { FlowStats } from '../flow/types.js';
@@ -259,7 +259,7 @@ export function buildReport(input: ReportInput): Report {
     warnings.push(`${flow.afterCloseBytes} bytes were sent on connections already reset (in flight when the reset came): the peer discarded them; not decoded`);
   }
   if (c.pendingOverflows > 0) {
-    warnings.push(`${c.pendingOverflows} requests were given up because their connection had more than ${DEFAULT_MAX_PENDING} awaiting replies (one pipeline that long): each counted unanswered, its reply not paired; the others were`);
+    warnings.push(`${c.pendingOverflows} requests were given up because their connection had more awaiting replies than it keeps (${DEFAULT_MAX_PENDING}, or ${MAX_PENDING_BYTES / 1024 / 1024} MiB of their arguments: one pipeline that long): each counted unanswered, its reply not paired; the others were`);
   }
   const unparsed = analyzer.unparsedBytes;
   if (unparsed > 0) {
