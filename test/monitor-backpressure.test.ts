@@ -78,6 +78,37 @@ describe('monitor -r into a slow pipe', () => {
     return { out: Buffer.concat(parts).toString('latin1'), err, code };
   }
 
+  test('Ctrl-C while the reading waits for the reader: the count at once, then the lines so far, exit 0', { timeout: 60_000 }, async () => {
+    const child = spawn(process.execPath, [BIN, 'monitor', '-r', big], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let saidAt = 0;
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (saidAt === 0 && err.includes('commands from')) saidAt = Date.now();
+    });
+    let out = 0;
+    let lines = '';
+    // A reader taking 16 KB every 50 ms: the 64 KB pipe fills at once, the output's room soon after.
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.length;
+      lines += d.toString('latin1');
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), 50);
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const sentAt = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, err).toBe(0);
+    expect(err).toMatch(/^redis-tap: \d+ commands from \d+ packets; .*; interrupted, the lines read so far still being written\n$/);
+    expect(saidAt - sentAt).toBeLessThan(3000);
+    // Every line the reading made was written whole: as many lines as the count says.
+    const commands = Number(/^redis-tap: (\d+) commands/.exec(err)![1]);
+    expect(lines.endsWith('\n')).toBe(true);
+    expect(lines.split('\n').length - 1).toBe(commands);
+    expect(out).toBeGreaterThan(0);
+  });
+
   const byConnection = (text: string): Map<string, string[]> => {
     const m = new Map<string, string[]>();
     for (const line of text.split('\n').filter((l) => l !== '')) {

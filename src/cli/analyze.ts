@@ -11,7 +11,7 @@ import { renderJson } from '../output/json.js';
 import { ProgressLine } from '../output/progress.js';
 import { renderText } from '../output/text.js';
 import { clientArg, nonNegativeNumber, portArg, positiveInt, timeArg } from './args.js';
-import { onSignals } from './capture-options.js';
+import { stopOnSignals } from './capture-options.js';
 import { addAttributionOptions, appNamer, type AttributionOpts } from './attribution-options.js';
 import { writeOut } from './io.js';
 import { addThreadsOption, threadsForInputs } from './threads-option.js';
@@ -33,9 +33,6 @@ interface AnalyzeOpts extends AttributionOpts {
   client?: ClientSelector[];
   threads: number | 'auto';
 }
-
-/** After Ctrl-C, how long a pipe may take to deliver its last bytes and close. */
-const PIPE_GRACE_MS = 2000;
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -140,12 +137,7 @@ export function commandAnalyze(program: Command): void {
         return;
       }
       const progress = process.stderr.isTTY ? new ProgressLine(process.stderr) : null;
-      // Ctrl-C stops reading and reports what was read; a second one ends the process. A pipe
-      // gets a moment first: `tcpdump -w - | redis-tap analyze -` takes the same Ctrl-C, and
-      // tcpdump writes out what it holds before its end of the pipe closes.
-      const stop = new AbortController();
-      const grace = inputs.includes('-') ? PIPE_GRACE_MS : 0;
-      const unhook = onSignals(() => setTimeout(() => stop.abort('interrupted (Ctrl-C or SIGTERM)'), grace).unref());
+      const stop = stopOnSignals(inputs);
       const report = await analyzeCapture({
         signal: stop.signal,
         inputs,
@@ -159,7 +151,7 @@ export function commandAnalyze(program: Command): void {
         // Progress only when there is a size to measure it against (not for a pipe).
         ...(progress ? { onProgress: (read: number, total: number, packets: number) => { if (total > 0) progress.update(read, total, packets); } } : {}),
       });
-      unhook();
+      stop.unhook();
       progress?.done();
       await writeOut(opts.json ? renderJson(report) : renderText(report, { color, top: opts.top }));
     });

@@ -71,7 +71,24 @@ export async function startStoppable<R extends { stop(): void }>(start: () => Pr
 }
 
 /** Runs `onStop` once on Ctrl-C or SIGTERM; returns a function that removes the handlers. */
-export function onSignals(onStop: () => void): () => void {
+/** After Ctrl-C, how long a pipe may take to deliver its last bytes and close. */
+const PIPE_GRACE_MS = 2000;
+
+/**
+ * Ctrl-C (or SIGTERM) while inputs are read: the reading stops (`signal`), and the run reports
+ * what was read; a second one ends the process. A pipe gets a moment first: `tcpdump -w - |
+ * redis-tap analyze -` takes the same Ctrl-C, and tcpdump writes out what it holds before its
+ * end of the pipe closes.
+ */
+export function stopOnSignals(inputs: readonly string[]): { signal: AbortSignal; stopped: Promise<void>; unhook: () => void } {
+  const stop = new AbortController();
+  const stopped = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+  const grace = inputs.includes('-') ? PIPE_GRACE_MS : 0;
+  const unhook = onSignals(() => setTimeout(() => stop.abort('interrupted (Ctrl-C or SIGTERM)'), grace).unref());
+  return { signal: stop.signal, stopped, unhook };
+}
+
+function onSignals(onStop: () => void): () => void {
   const handler = () => onStop();
   process.once('SIGINT', handler);
   process.once('SIGTERM', handler);

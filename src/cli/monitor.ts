@@ -7,7 +7,7 @@ import { monitorListener } from '../output/monitor.js';
 import { positiveInt } from './args.js';
 import { UserError } from '../errors.js';
 import type { Report } from '../output/report.js';
-import { addCaptureOptions, captureJob, startStoppable, type CaptureOpts } from './capture-options.js';
+import { addCaptureOptions, captureJob, startStoppable, stopOnSignals, type CaptureOpts } from './capture-options.js';
 import { addThreadsOption, MONITOR_THREADS_AUTO, monitorThreads, threadsForLive } from './threads-option.js';
 import { runLiveSharded } from '../engine/threads/live-sharded.js';
 
@@ -40,6 +40,8 @@ export function commandMonitor(program: Command): void {
       // With threads, each shard makes its connections' lines: in order per connection.
       const monitor = { withReplies, onLines: (text: string) => out.write(text) };
       let report: Report;
+      /** A file's reading stopped by Ctrl-C: the count is said before the lines still queued drain. */
+      let interrupted = false;
       if (opts.read !== undefined) {
         if (opts.interface !== undefined) throw new UserError('monitor: give either -i (an interface) or -r (a capture file), not both');
         // libpcap compiles --filter for a live handle; a file is read here without libpcap, so a
@@ -50,10 +52,13 @@ export function commandMonitor(program: Command): void {
         // Like analyze: '-' is stdin, gzip and zstd are read as they come.
         const threads = monitorThreads(opts.threads);
         const ports = opts.port ?? [DEFAULTS.port];
-        const pace = (): Promise<void> => out.room();
-        report = await analyzeCapture(threads > 1
-          ? { inputs: [opts.read], ports, top: DEFAULTS.top, analyzer, threads, monitor, pace }
-          : { inputs: [opts.read], ports, top: DEFAULTS.top, analyzer, listeners, pace });
+        // Ctrl-C, even while the reading waits for a slow stdout: the lines so far, and the count.
+        const stop = stopOnSignals([opts.read]);
+        const pace = (): Promise<void> => Promise.race([out.room(), stop.stopped]);
+        const job = { inputs: [opts.read], ports, top: DEFAULTS.top, analyzer, signal: stop.signal, pace };
+        report = await analyzeCapture(threads > 1 ? { ...job, threads, monitor } : { ...job, listeners });
+        stop.unhook();
+        interrupted = stop.signal.aborted;
       } else if (threadsForLive(monitorThreads(opts.threads), opts.count === undefined ? null : '--count') > 1) {
         const { run, unhook } = await startStoppable(() => runLiveSharded({ ...captureJob(opts), top: DEFAULTS.top, analyzer, threads: monitorThreads(opts.threads), monitor }));
         haltRun = run.halt;
@@ -65,10 +70,12 @@ export function commandMonitor(program: Command): void {
         report = await run.done;
         unhook();
       }
-      await out.end();
       const t = report.totals;
       const lost = `${t['kernelDrops'] ?? 0} kernel drops, ${t['shedFrames']} shed, ${t['gaps']} gaps, ${t['unparsedBytes']} unparsed bytes`;
-      const dropped = out.droppedLines > 0 ? `, ${out.droppedLines} lines dropped (stdout too slow)` : '';
-      process.stderr.write(`redis-tap: ${t['commands']} commands from ${t['packets']} packets; ${lost}${dropped}\n`);
+      const count = (dropped: string) => process.stderr.write(`redis-tap: ${t['commands']} commands from ${t['packets']} packets; ${lost}${dropped}\n`);
+      // Stopped reading a file: nothing is dropped, and a slow reader may take a while yet.
+      if (interrupted) count('; interrupted, the lines read so far still being written');
+      await out.end();
+      if (!interrupted) count(out.droppedLines > 0 ? `, ${out.droppedLines} lines dropped (stdout too slow)` : '');
     });
 }
