@@ -82,6 +82,8 @@ describe('QUIT', () => {
     expect(a.stats.counters).toMatchObject({ commands: 2, unanswered: answered ? 0 : 1 });
     expect(a.stats.keys.top(10).map((k) => k.key)).toEqual(['k']);
     expect(a.unparsedBytes).toBe((cmd('INCR', 'after') + cmd('INCR', 'after2')).length);
+    // Audit 10 (D5): and the report says why, not 'damage'.
+    expect(a.haltedBytes).toBe(a.unparsedBytes);
   });
 });
 

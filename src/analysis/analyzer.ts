@@ -22,7 +22,7 @@ export interface AnalysisListener {
 }
 
 export interface AnalyzerOptions extends StatsOptions {
-  /** Requests awaiting replies per connection; past it every pending request becomes unanswered and replies resync. */
+  /** Requests awaiting replies per connection; past it the oldest are given up (Session.overflow). */
   maxPending: number;
   respLimits: Partial<RespLimits>;
   /** Who clients are (--clients, --resolve); without it, names connections give themselves, then IPs. */
@@ -109,6 +109,8 @@ export class Analyzer implements FlowHandler {
    * client killed mid-request, the capture stopped mid-reply); only closed connections have any.
    */
   cutBytes = 0;
+  /** Of unparsedBytes: sent after QUIT or a request the server rejected, by connections closed so far. */
+  haltedBytes = 0;
   /** Gaps wholly inside values of known length, and their bytes: those lost only the values' bytes. */
   valueGaps = 0;
   valueGapBytes = 0;
@@ -271,6 +273,7 @@ export class Analyzer implements FlowHandler {
     if (who != null) who.closed = true;
     this.closedUnparsed += ctx.session.unparsedBytes;
     this.cutBytes += ctx.session.cutBytes;
+    this.haltedBytes += ctx.session.haltedBytes;
     this.conns.delete(conn.id);
     conn.handlerState = null;
   }

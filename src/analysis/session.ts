@@ -168,6 +168,11 @@ export class Session {
     return this.requests.unparsedBytes + this.replies.unparsedBytes + (this.link?.unparsedBytes ?? 0) + this.evicted + (this.early?.evicted ?? 0);
   }
 
+  /** Of unparsedBytes: requests sent after QUIT or a request the server rejected (it closes the connection). */
+  get haltedBytes(): number {
+    return this.requests.haltedBytes;
+  }
+
   /** Of unparsedBytes: a request or reply cut off by the end of its stream (see close()). */
   get cutBytes(): number {
     return this.requests.cutBytes + this.replies.cutBytes;

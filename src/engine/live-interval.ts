@@ -30,6 +30,7 @@ interface Marks {
   backwardsPackets: number;
   unparsedBytes: number;
   cutBytes: number;
+  haltedBytes: number;
   valueGaps: number;
   valueGapBytes: number;
   internalErrors: number;
@@ -73,6 +74,7 @@ export class IntervalReports {
       internalErrors: now.internalErrors - was.internalErrors,
       unparsedBytes: now.unparsedBytes - was.unparsedBytes,
       cutBytes: now.cutBytes - was.cutBytes,
+      haltedBytes: now.haltedBytes - was.haltedBytes,
       valueGaps: now.valueGaps - was.valueGaps,
       valueGapBytes: now.valueGapBytes - was.valueGapBytes,
       violations: a.violationsSince(was.violations),
@@ -99,7 +101,7 @@ export class IntervalReports {
     const a = this.pipe.analyzer;
     return {
       capture: structuredClone(capture), flow: structuredClone(this.pipe.flows.stats), backwardsPackets: this.pipe.backwardsPackets,
-      unparsedBytes: a.unparsedBytes, cutBytes: a.cutBytes, valueGaps: a.valueGaps, valueGapBytes: a.valueGapBytes, internalErrors: a.internalErrors,
+      unparsedBytes: a.unparsedBytes, cutBytes: a.cutBytes, haltedBytes: a.haltedBytes, valueGaps: a.valueGaps, valueGapBytes: a.valueGapBytes, internalErrors: a.internalErrors,
       violations: a.violationsSeen,
     };
   }

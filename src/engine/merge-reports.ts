@@ -41,7 +41,7 @@ export function mergeReports(reports: Array<{ file: string; report: Report }>, t
   const source: Report['source'] = { kind: 'file', name: `merge of ${reports.length} reports`, format: 'merge', ports, filter: null };
   const merged = buildReport({
     analyzer: {
-      stats, internalErrors: 0, firstInternalError: null, valueGaps: 0, valueGapBytes: 0, openConnections: 0, unparsedBytes: 0, cutBytes: 0,
+      stats, internalErrors: 0, firstInternalError: null, valueGaps: 0, valueGapBytes: 0, openConnections: 0, unparsedBytes: 0, cutBytes: 0, haltedBytes: 0,
       violations: [], backendStats: null, proxyPorts: new Set(), suspectedProxies: new Map(), apps: new AppNamer(null, null),
     },
     capture: { ...emptyCaptureStats('merge'), kernelDrops: null },

@@ -98,7 +98,7 @@ interface PeerRow {
 
 /** What a report is built from besides the capture's and flows' counts. */
 export type ReportSource = Pick<Analyzer, 'stats' | 'internalErrors' | 'firstInternalError' | 'valueGaps' | 'valueGapBytes' | 'openConnections'
-  | 'unparsedBytes' | 'cutBytes' | 'violations' | 'backendStats' | 'proxyPorts' | 'suspectedProxies' | 'apps'>;
+  | 'unparsedBytes' | 'cutBytes' | 'haltedBytes' | 'violations' | 'backendStats' | 'proxyPorts' | 'suspectedProxies' | 'apps'>;
 
 export interface ReportInput {
   /** An Analyzer, or what `redis-tap merge` rebuilds of one from reports. */
@@ -264,7 +264,7 @@ export function buildReport(input: ReportInput): Report {
   const unparsed = analyzer.unparsedBytes;
   if (unparsed > 0) {
     const joined = st.replication.links > 0 ? '; a replication link joined during its RDB transfer skips the rest of the RDB' : '';
-    warnings.push(`${unparsed} bytes could not be placed in a request or reply and were skipped (${unparsedWhy(unparsed, analyzer.cutBytes)})${joined}`);
+    warnings.push(`${unparsed} bytes could not be placed in a request or reply and were skipped (${unparsedWhy(unparsed, analyzer.cutBytes, analyzer.haltedBytes)})${joined}`);
   }
   // --cluster: hash slots (and hot keys per node) even when no cluster traffic is seen.
   const cluster = st.opts.cluster === true || clusterSeen(st, flow);
@@ -355,9 +355,15 @@ export function buildReport(input: ReportInput): Report {
 }
 
 /** Why bytes were unparsed: requests and replies their connection's end cut off, and the rest. */
-function unparsedWhy(unparsed: number, cut: number): string {
+function unparsedWhy(unparsed: number, cut: number, halted: number): string {
+  const reasons: Array<[number, string]> = [
+    [cut, 'requests or replies cut off where their connection closed or the capture ended'],
+    [halted, 'requests sent after QUIT or after a request the server rejected with a protocol error: it closes the connection without reading them'],
+  ];
+  const known = reasons.filter(([n]) => n > 0);
   const other = 'a connection joined mid-value, a gap, or damage';
-  if (cut === 0) return other;
-  const ended = 'requests or replies cut off where their connection closed or the capture ended';
-  return cut >= unparsed ? ended : `${cut} of them ${ended}; the rest ${other}`;
+  const rest = unparsed - cut - halted;
+  if (known.length === 0) return other;
+  if (known.length === 1 && rest <= 0) return known[0]![1];
+  return [...known.map(([n, why]) => `${n} of them ${why}`), ...(rest > 0 ? [`the rest ${other}`] : [])].join('; ');
 }

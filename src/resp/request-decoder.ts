@@ -76,6 +76,11 @@ export class RequestDecoder extends RequestFramer {
     return this.cut;
   }
 
+  /** Of unparsedBytes: those sent after halt(), which the server never read. */
+  get haltedBytes(): number {
+    return this.halted;
+  }
+
   /** Bytes pushed so far. */
   get streamOffset(): number {
     return this.pos;

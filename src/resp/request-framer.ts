@@ -63,6 +63,8 @@ export abstract class RequestFramer {
   protected chunkOff = 0;
   protected ts = 0;
   protected unparsed = 0;
+  /** Of unparsed: bytes after the connection's requests ended (HALTED). */
+  protected halted = 0;
   protected ignored = 0;
   // The frame in progress.
   protected fStart = 0;
@@ -139,6 +141,7 @@ export abstract class RequestFramer {
       case INLINE: return this.inInline(d, p, e);
       case HALTED:
         this.unparsed += e - p;
+        this.halted += e - p;
         return e;
       default: return this.scan(d, p, e);
     }

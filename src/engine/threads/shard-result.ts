@@ -29,6 +29,7 @@ export interface ShardResult {
   openConnections: number;
   unparsedBytes: number;
   cutBytes: number;
+  haltedBytes: number;
   violations: ViolationNote[];
   suspectedProxies: Array<[string, number]>;
   flow: FlowStats;
@@ -47,6 +48,7 @@ export function shardResult(a: Analyzer, flow: FlowStats, here = false): ShardRe
     openConnections: a.openConnections,
     unparsedBytes: a.unparsedBytes,
     cutBytes: a.cutBytes,
+    haltedBytes: a.haltedBytes,
     violations: [...a.violations],
     suspectedProxies: [...a.suspectedProxies],
     flow: { ...flow, unknownLinkTypes: { ...flow.unknownLinkTypes } },
@@ -79,6 +81,7 @@ export function mergeShards(rs: readonly ShardResult[], opts: StatsOptions, prox
     openConnections: sum(rs, (r) => r.openConnections),
     unparsedBytes: sum(rs, (r) => r.unparsedBytes),
     cutBytes: sum(rs, (r) => r.cutBytes),
+    haltedBytes: sum(rs, (r) => r.haltedBytes),
     violations,
     backendStats: backends.length === 0 ? null : mergeShardStats(backends, opts),
     proxyPorts: new Set(proxyPorts),
