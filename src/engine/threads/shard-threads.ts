@@ -7,6 +7,7 @@
  * program, so the workers load their modules while this thread loads its own. Imports nothing
  * but node:worker_threads, to stay cheap.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -34,16 +35,18 @@ function shardThread(): Worker {
 
 /**
  * The workers `argv` will want: N-1 for `analyze` or `monitor` with `--threads N` (files'
- * shard 0 runs in the main thread; stdin takes one more when it asks). Only that explicit
- * form is read; anything else (`auto`, a mistake that the real parser rejects, `--tui`, which
- * replays on one thread) starts none. Unreferenced until taken, so a run that never takes them
- * exits as it would without them.
+ * shard 0 runs in the main thread; stdin takes one more when it asks), at most one per core
+ * but one: more would only compete with this thread's own start (the rest start when taken).
+ * Only that explicit form is read; anything else (`auto`, a mistake that the real parser
+ * rejects, `--tui`, which replays on one thread) starts none. Unreferenced until taken, so a
+ * run that never takes them exits as it would without them.
  */
 export function startEarly(argv: readonly string[]): void {
   const sub = argv[2];
   if ((sub !== 'analyze' && sub !== 'monitor') || argv.includes('--tui')) return;
-  const n = threadsAsked(argv);
-  if (n > MAX_THREADS) return;
+  const asked = threadsAsked(argv);
+  if (asked > MAX_THREADS) return;
+  const n = Math.min(asked, availableParallelism());
   // Each worker's stdout and stderr are piped into ours, an 'error' listener each: not a leak.
   for (const s of [process.stdout, process.stderr]) s.setMaxListeners(s.getMaxListeners() + n - 1);
   for (let k = 1; k < n; k++) {
