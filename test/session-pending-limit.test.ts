@@ -5,7 +5,8 @@
  * report says so), and every other request still gets its own reply.
  */
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_MAX_PENDING, MAX_PENDING_BYTES, Session } from '../src/analysis/session.js';
+import { DEFAULT_MAX_PENDING, MAX_PENDING_BYTES } from '../src/analysis/pending-limits.js';
+import { Session } from '../src/analysis/session.js';
 import type { TrackedRequest } from '../src/analysis/tracked-request.js';
 import type { TcpConn } from '../src/flow/types.js';
 import { Analyzer } from '../src/analysis/analyzer.js';

@@ -3,6 +3,7 @@ import { ReplyDecoder, RequestDecoder } from '../resp/index.js';
 import * as constantsMod from '../resp/constants.js';
 import type { ReplyFrame, RequestFrame, RespLimits, Violation } from '../resp/types.js';
 import * as commandInfoMod from './command-info.js';
+import * as pendingLimitsMod from './pending-limits.js';
 import { PendingQueue } from './pending-queue.js';
 import type { ConnState } from './conn-state.js';
 import * as connStateMod from './conn-state.js';
@@ -11,6 +12,7 @@ import * as earlyBytesMod from './early-bytes.js';
 import * as selfNamedMod from './self-named.js';
 import * as transactionMod from './transaction.js';
 import * as serverLinesMod from './server-lines.js';
+import * as refusalsMod from './refusals.js';
 import { ReplicationLink } from './replication-link.js';
 import { SessionPools } from './session-pools.js';
 import * as sessionPoolsMod from './session-pools.js';
@@ -25,6 +27,8 @@ const { selfNamed } = selfNamedMod;
 const { execRan, trackTransaction } = transactionMod;
 const { serverSentKind, startsMonitorLine, startsPubSubMessage, subscribed } = serverLinesMod;
 const { releaseRequest, trackRequest } = sessionPoolsMod;
+const { MAX_PENDING_BYTES, heldBytes, mayGiveUp } = pendingLimitsMod;
+const { closesConnection, refusesConnection } = refusalsMod;
 
 export { SessionPools } from './session-pools.js';
 
@@ -47,53 +51,11 @@ export interface SessionEvents {
   /** What a client said of itself and the server accepted: CLIENT SETNAME, HELLO ... SETNAME, CLIENT SETINFO. */
   clientInfo(conn: TcpConn, field: 'name' | 'lib' | 'libVer', value: string): void;
   /**
-   * More requests awaited their replies than the session keeps (see DEFAULT_MAX_PENDING):
+   * More requests awaited their replies than the session keeps (./pending-limits.ts):
    * `requests` were given up, counted unanswered.
    */
   overflow(conn: TcpConn, requests: number): void;
 }
-
-/**
- * Requests a connection may have awaiting replies. A client library's pipeline sends all its
- * commands before it reads a reply (redis-py, Jedis): tens of thousands are common, and each
- * pending request costs a few hundred bytes (more with many or long arguments).
- */
-export const DEFAULT_MAX_PENDING = 100_000;
-/**
- * ... and the bytes their kept arguments may hold (see heldBytes): 110,000 pipelined MGETs of
- * 200 keys held 8 KB each, 1.2 GB in all, under the count alone.
- */
-export const MAX_PENDING_BYTES = 64 * 1024 * 1024;
-/** What a kept argument costs besides its chars: the string's header, its slot, its length. */
-const ARG_HELD_BYTES = 48;
-
-/** Bytes a pending request's kept arguments hold, about. */
-function heldBytes(f: RequestFrame): number {
-  const args = f.args;
-  let n = args.length * ARG_HELD_BYTES;
-  for (let i = 0; i < args.length; i++) n += args[i]!.length;
-  return n;
-}
-
-/**
- * Requests a session may give up past the pending limit without losing the pairing of the
- * rest: one reply each, and what that reply would change of the connection's state does not
- * decide how later replies pair (unlike SUBSCRIBE's, HELLO's, RESET's, SELECT's, MONITOR's).
- * A plain command is one too.
- */
-const GIVE_UP = new Set(['MULTI', 'EXEC', 'DISCARD', 'AUTH', 'CONFIG', 'ACL', 'SENTINEL', 'MIGRATE']);
-
-/**
- * Request violations after which Redis answers `-ERR Protocol error: ...` and closes the
- * connection (networking.c: processInlineBuffer, processMultibulkBuffer). A bulk length over
- * the decoder's limit is over Redis's default proto-max-bulk-len (512 MB, the same); a count
- * over its limit (64 M) Redis takes, and then finds no `$` where the next request begins. Not
- * the others: Redis skips the two bytes after a length or a value without looking at them.
- */
-const PROTOCOL_ERRORS = ['unbalanced quotes', 'invalid multibulk length', 'invalid bulk length', "expected '$'", 'bulk length over limit', 'multibulk length over limit'];
-
-/** What Redis writes to a connection it refuses because maxclients are connected (networking.c). */
-const MAX_CLIENTS_ERROR = 'ERR max number of clients reached';
 
 /** Requests only replicas send: never client commands. */
 const LINK_COMMANDS = new Set(['REPLCONF', 'PSYNC', 'SYNC']);
@@ -445,13 +407,12 @@ export class Session {
    * More requests await their replies than the session keeps: the oldest is given up, counted
    * unanswered, and its reply, the next to come, skipped. The rest stay paired each with its
    * own. Where the next reply is not surely the oldest's, or skipping it would leave the
-   * connection's state wrong (replies out of step since a gap, a request of several replies,
-   * one outside GIVE_UP), pairing starts again as after a loss.
+   * connection's state wrong (replies out of step since a gap, see mayGiveUp), pairing starts
+   * again as after a loss.
    */
   private overflow(): void {
     const r = this.pending.peek()!;
-    const safe = r.expect === 1 && r.reply === null && (r.info.plain || GIVE_UP.has(r.info.name));
-    if (this.replySync !== 'synced' || this.beforeGap !== null || this.linkStart !== null || !safe) {
+    if (this.replySync !== 'synced' || this.beforeGap !== null || this.linkStart !== null || !mayGiveUp(r)) {
       this.events.overflow(this.conn, this.pending.length);
       return this.loseSync(false);
     }
@@ -483,7 +444,7 @@ export class Session {
     const s = this.state;
     // Redis refusing the connection (maxclients) writes this as it accepts it, before it reads
     // a byte: it answers no request, and the ones sent are never run.
-    if (reply.error !== null && reply.error.startsWith(MAX_CLIENTS_ERROR)) return 'rejected';
+    if (refusesConnection(reply)) return 'rejected';
     // Most replies come on a plain connection: a reply not a push answers the oldest request.
     const plain = reply.type !== RESP_TYPES.PUSH && !s.monitoring && !subscribed(s);
     if (plain && front !== undefined) return null;
@@ -500,7 +461,7 @@ export class Session {
     this.events.violation(this.conn, true, v);
     // Redis answers such a request `-ERR Protocol error` and closes the connection: what the
     // client sent after it was never read as commands.
-    if (PROTOCOL_ERRORS.some((reason) => v.reason.startsWith(reason))) {
+    if (closesConnection(v)) {
       this.requests.halt();
       this.rejectedLines++;
     }

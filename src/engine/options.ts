@@ -1,5 +1,5 @@
 import type { AnalyzerOptions } from '../analysis/analyzer.js';
-import { DEFAULT_MAX_PENDING } from '../analysis/session.js';
+import { DEFAULT_MAX_PENDING } from '../analysis/pending-limits.js';
 import { DEFAULT_LIMITS } from '../resp/types.js';
 
 /** Defaults for every limit of the analysis, named once. */

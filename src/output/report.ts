@@ -7,7 +7,7 @@ import { appEntries } from '../analysis/apps/app-rows.js';
 import type { ReplicationSnapshot } from '../analysis/replication-stats.js';
 import type { Stats } from '../analysis/stats.js';
 import { skewOf, type PeerEntry, type Skew } from '../analysis/peer-stats.js';
-import { DEFAULT_MAX_PENDING, MAX_PENDING_BYTES } from '../analysis/session.js';
+import { DEFAULT_MAX_PENDING, MAX_PENDING_BYTES } from '../analysis/pending-limits.js';
 import type { TimelineSeries } from '../analysis/timeline.js';
 import type { CaptureStats } from '../capture/packet.js';
 import type { FlowStats } from '../flow/types.js';
