@@ -289,6 +289,7 @@ export class Session {
     if (this.pending.length > this.maxPending || this.pendingBytes > MAX_PENDING_BYTES) this.overflow();
   }
 
+  /** A request now awaits its reply; what it holds counts toward MAX_PENDING_BYTES. */
   private enqueue(r: PooledRequest): void {
     this.pending.push(r);
     this.pendingBytes += heldBytes(r.frame);

@@ -70,7 +70,6 @@ export async function startStoppable<R extends { stop(): void }>(start: () => Pr
   return { run, unhook };
 }
 
-/** Runs `onStop` once on Ctrl-C or SIGTERM; returns a function that removes the handlers. */
 /** After Ctrl-C, how long a pipe may take to deliver its last bytes and close. */
 const PIPE_GRACE_MS = 2000;
 
@@ -88,6 +87,7 @@ export function stopOnSignals(inputs: readonly string[]): { signal: AbortSignal;
   return { signal: stop.signal, stopped, unhook };
 }
 
+/** Runs `onStop` once on Ctrl-C or SIGTERM; returns a function that removes the handlers. */
 function onSignals(onStop: () => void): () => void {
   const handler = () => onStop();
   process.once('SIGINT', handler);

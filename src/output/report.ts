@@ -354,7 +354,7 @@ export function buildReport(input: ReportInput): Report {
   return report;
 }
 
-/** Why bytes were unparsed: requests and replies their connection's end cut off, and the rest. */
+/** Why bytes were unparsed: cut off by their connection's end, sent after it refused more, and the rest. */
 function unparsedWhy(unparsed: number, cut: number, halted: number): string {
   const reasons: Array<[number, string]> = [
     [cut, 'requests or replies cut off where their connection closed or the capture ended'],

@@ -5,7 +5,7 @@
  * reading a file that long after the main thread's own shard, and finished that long after it
  * too (README, Threads). bin/redis-tap.js calls startEarly() before it loads the rest of the
  * program, so the workers load their modules while this thread loads its own. Imports nothing
- * but node:worker_threads, to stay cheap.
+ * but Node's own modules, to stay cheap.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
