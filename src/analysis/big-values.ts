@@ -119,7 +119,10 @@ export class BigValues {
   /** Whether a value as big as the floor's makes the list: its key sorts first, or it is the floor's own. */
   private beforeFloor(key: string, direction: Direction): boolean {
     const f = this.floorKey;
-    return f === null || key < f || (key === f && direction <= this.floorDirection);
+    if (f === null) return true;
+    // Under values all of one size every value ties the floor: one compare turns most away.
+    if (key > f) return false;
+    return key !== f || direction <= this.floorDirection;
   }
 
   private all(): BigValue[] {

@@ -330,12 +330,19 @@ export class Stats {
     const returned = r.reply === null ? 0 : replyValueBytes(r.reply);
     // Most requests move small values: build nothing unless one could make the list.
     const big = this.bigValues;
-    const bigSent = big.wants(sent);
-    const bigReturned = big.wants(returned);
-    if (!bigSent && !bigReturned) return;
+    if (big.wants(sent) || big.wants(returned)) this.addBig(r, nKeys, paired ? at - 1 : -1, sent, returned);
+  }
+
+  /**
+   * The request's values that could make the big-values list: `owner` is the position of the
+   * sent value's key when values follow keys. Apart from addKeysAndValues so that, called for
+   * few requests, it does not take the inlining room of what runs for all of them.
+   */
+  private addBig(r: TrackedRequest, nKeys: number, owner: number, sent: number, returned: number): void {
+    const big = this.bigValues;
     const { name } = r.info;
-    if (bigSent) big.add(this.valueKey(r, nKeys, paired ? at - 1 : -1), sent, 'request', name, r.frame.endTsUs, r.conn.client);
-    if (bigReturned) big.add(this.valueKey(r, nKeys, -1), returned, 'reply', name, r.frame.endTsUs, r.conn.client);
+    if (big.wants(sent)) big.add(this.valueKey(r, nKeys, owner), sent, 'request', name, r.frame.endTsUs, r.conn.client);
+    if (big.wants(returned)) big.add(this.valueKey(r, nKeys, -1), returned, 'reply', name, r.frame.endTsUs, r.conn.client);
   }
 
   /**
