@@ -58,6 +58,7 @@ redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/r
 REDIS_PID=$!
 PIDS+=("$REDIS_PID")
 for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+redis-cli -p "$PORT" ping >/dev/null 2>&1 || { echo "keep-up: redis-server did not start on port $PORT: $(tail -1 "$WORK/redis.log")" >&2; exit 1; }
 redis-cli -p "$PORT" set key:__rand_int__ xxx >/dev/null # what the pipelined GETs read
 
 median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }

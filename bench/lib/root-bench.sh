@@ -10,6 +10,11 @@ bench_workdir() {
 
 bench_cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Gone before the next run starts: a redis-server still closing holds its port, and a run
+  # right after on the same PORT found nothing listening.
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  done
   if [ -n "${KEEP:-}" ]; then echo "$NAME: observer outputs kept in $WORK" >&2; else rm -rf "$WORK"; fi
 }
 
