@@ -22,7 +22,7 @@
 // Stage (d) and the aggregator rows patch classes of src/analysis: if one is renamed this
 // script says which, rather than measuring something else.
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -109,6 +109,9 @@ function clocks() {
 const since = (a, b) => ({ wall: b.wall - a.wall, cpu: b.cpu - a.cpu });
 
 async function child(stage, file, port) {
+  // V8's inlining budget as bin/redis-tap.js sets it, before anything is compiled (a build
+  // older than src/engine/inlining.ts has none).
+  if (existsSync(resolve(DIST, 'engine/inlining.js'))) (await dist('engine/inlining.js')).widenInlining();
   const { CaptureSet } = await dist('capture/capture-set.js');
   const { FlowTable, emptyFlowStats } = await dist('flow/flow-table.js');
   const { KindSniffer } = await dist('flow/sniff.js');
