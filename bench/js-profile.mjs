@@ -5,7 +5,8 @@
 // (callees apart), repeatable within ~1% run to run, and printed per command decoded: by
 // layer (the folder of dist/ the function is in; V8's compiler, the collector and builtins
 // apart) and the TOP functions. Node's start and the report are in, as in any run; use a
-// capture slice of 50k+ packets (`tcpdump -r FILE -c 60000 -w SLICE`).
+// capture slice of 50k+ packets (`tcpdump -r FILE -c 60000 -w SLICE`). Writing the map costs
+// the run itself ~1% (V8 computing scripts' line ends, `CalculateLineEndsImpl`).
 //
 // Usage: node bench/js-profile.mjs FILE PORT [TOP]         (TOP default 30; build first)
 // env:   TAP_DIR=DIR    profile the build in DIR instead of this checkout's
