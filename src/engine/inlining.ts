@@ -6,7 +6,7 @@
  * functions (the request framer's header loop, Stats.complete, the session's pairing) call
  * many small ones and reach that budget, so calls that run for every command stay calls.
  * Twice the budget, measured under cachegrind on the bench captures (2 M pipelined and 1 M
- * unpipelined commands): 4.4% and 4.5% fewer instructions, the reports byte for byte the same;
+ * unpipelined commands): 4.6% and 4.5% fewer instructions, the reports byte for byte the same;
  * 1.5x gained half as much, 2.5x and 3x no more (README, "Design notes"). V8's flags are the
  * process's, so shard threads started later compile with it too.
  */
