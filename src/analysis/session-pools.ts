@@ -28,7 +28,7 @@ export class SessionPools {
 export function trackRequest(pools: SessionPools, conn: TcpConn, frame: RequestFrame, info: CommandInfo, redacted: boolean, db: number | null, expect: number): PooledRequest {
   const r = pools.requests.take(1);
   if (r === undefined) {
-    return { conn, frame, info, redacted, db, expect, outcome: 'noreply', reply: null, replyBytes: 0, latencyUs: -1, queued: null, pooled: info.plain };
+    return { conn, frame, info, redacted, db, expect, outcome: 'noreply', reply: null, replyBytes: 0, latencyUs: -1, queued: null, pooled: info.plain, held: 0 };
   }
   r.conn = conn;
   r.frame = frame;

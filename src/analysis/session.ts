@@ -292,13 +292,14 @@ export class Session {
   /** A request now awaits its reply; what it holds counts toward MAX_PENDING_BYTES. */
   private enqueue(r: PooledRequest): void {
     this.pending.push(r);
-    this.pendingBytes += heldBytes(r.frame);
+    r.held = heldBytes(r.frame);
+    this.pendingBytes += r.held;
   }
 
   /** The oldest pending request, out of the queue. */
   private dequeue(): PooledRequest | undefined {
     const r = this.pending.shift();
-    if (r !== undefined) this.pendingBytes = this.pending.length === 0 ? 0 : this.pendingBytes - heldBytes(r.frame);
+    if (r !== undefined) this.pendingBytes -= r.held;
     return r;
   }
 

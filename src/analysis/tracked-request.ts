@@ -46,4 +46,8 @@ export interface TrackedRequest {
  * (`pooled`), unless something keeps it: a transaction's EXEC, a SELECT awaiting its answer, a
  * replication handshake. Only plain requests outside MULTI are pooled.
  */
-export type PooledRequest = { -readonly [K in keyof TrackedRequest]: TrackedRequest[K] } & { pooled: boolean };
+export type PooledRequest = { -readonly [K in keyof TrackedRequest]: TrackedRequest[K] } & {
+  pooled: boolean;
+  /** What its kept arguments hold (./pending-limits.ts, heldBytes), counted once as it is queued. */
+  held: number;
+};
