@@ -330,19 +330,22 @@ export class Stats {
     const returned = r.reply === null ? 0 : replyValueBytes(r.reply);
     // Most requests move small values: build nothing unless one could make the list.
     const big = this.bigValues;
-    if (big.wants(sent) || big.wants(returned)) this.addBig(r, nKeys, paired ? at - 1 : -1, sent, returned);
+    const bigSent = big.wants(sent);
+    const bigReturned = big.wants(returned);
+    if (bigSent || bigReturned) this.addBig(r, nKeys, paired ? at - 1 : -1, bigSent ? sent : -1, bigReturned ? returned : -1);
   }
 
   /**
-   * The request's values that could make the big-values list: `owner` is the position of the
-   * sent value's key when values follow keys. Apart from addKeysAndValues so that, called for
-   * few requests, it does not take the inlining room of what runs for all of them.
+   * The request's values that could make the big-values list, -1 for one that cannot: `owner`
+   * is the position of the sent value's key when values follow keys. Apart from
+   * addKeysAndValues so that, called for few requests, it does not take the inlining room of
+   * what runs for all of them.
    */
   private addBig(r: TrackedRequest, nKeys: number, owner: number, sent: number, returned: number): void {
     const big = this.bigValues;
     const { name } = r.info;
-    if (big.wants(sent)) big.add(this.valueKey(r, nKeys, owner), sent, 'request', name, r.frame.endTsUs, r.conn.client);
-    if (big.wants(returned)) big.add(this.valueKey(r, nKeys, -1), returned, 'reply', name, r.frame.endTsUs, r.conn.client);
+    if (sent >= 0) big.add(this.valueKey(r, nKeys, owner), sent, 'request', name, r.frame.endTsUs, r.conn.client);
+    if (returned >= 0) big.add(this.valueKey(r, nKeys, -1), returned, 'reply', name, r.frame.endTsUs, r.conn.client);
   }
 
   /**
